@@ -1,0 +1,225 @@
+import { type Clock, systemClock } from './clock.js';
+import { type ConsumerMetrics, consumerMetrics } from './consumer-metrics.js';
+import { ErrorCode, invalidArgument, isExpected, ReflexError } from './errors.js';
+import { type Event, type EventType, typeNumber } from './event.js';
+import type { MetricsRegistry } from './metrics.js';
+import { withTraceParent } from './tracing.js';
+
+/**
+ * Processes events. `consume` must be idempotent: delivery is at-least-once, so an event may come
+ * again after a failure. `run` calls `reset` at the start of every run; `stop` is called by
+ * `spec.stop()` (runForever does it between runs), never by `run`.
+ */
+export interface Consumer {
+  /** The cursor key and the `consumer_name` metric label. */
+  readonly name: string;
+  /** Handles one event; a rejection stops `run` with the cursor before this event. */
+  consume(event: Event, signal: AbortSignal): Promise<void>;
+  reset?(signal: AbortSignal): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** Decides whether an event reaches the consumer's function; must be fast and do no I/O. Throw to fail. */
+export type EventFilter = (event: Event) => boolean;
+
+/**
+ * Called with a non-expected error of the consumer's function: return to swallow the error (the
+ * cursor moves on), throw to keep it or to replace it.
+ */
+export type RecoveryFunc = (
+  err: unknown,
+  event: Event,
+  signal: AbortSignal,
+) => void | Promise<void>;
+
+/** The business logic of a consumer. */
+export type ConsumerFunc = (event: Event, signal: AbortSignal) => Promise<void> | void;
+
+/** Options of {@link newConsumer}. */
+export interface ConsumerOptions {
+  /** Only events of these types reach the function; the others are skipped. @default all types */
+  readonly includeTypes?: readonly EventType[];
+  /** A further filter, applied after `includeTypes`. @default none */
+  readonly filter?: EventFilter;
+  /** Recovery hook for non-expected errors. @default keep the error */
+  readonly recover?: RecoveryFunc;
+  /** The lag above which `reflex_consumer_lag_alert` is 1, in ms; `null` disables the alert. @default 1_800_000 (30 min) */
+  readonly lagAlertMs?: number | null;
+  /** `reflex_consumer_active` is 1 while an event was consumed this recently, in ms; `null` disables the series. @default 86_400_000 (24 h) */
+  readonly activityTtlMs?: number | null;
+  /** Where the consumer metrics go (a prom-client Registry). @default no metrics */
+  readonly registry?: MetricsRegistry;
+  /** Time source, for tests. @default the system clock */
+  readonly clock?: Clock;
+}
+
+const defaults = Object.freeze({ lagAlertMs: 30 * 60_000, activityTtlMs: 24 * 3_600_000 });
+const consumerOptionKeys = new Set([
+  'includeTypes',
+  'filter',
+  'recover',
+  'lagAlertMs',
+  'activityTtlMs',
+  'registry',
+  'clock',
+]);
+
+function checkMs(name: string, v: unknown): number | null {
+  if (v === null) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw invalidArgument(`consumer option ${name} must be a finite number of ms ≥ 0 or null`);
+  }
+  return v;
+}
+
+/**
+ * Builds an instrumented consumer around `fn`: type and event filters (skipped events are
+ * counted, not passed on), a recovery hook, the trace of the event installed as the parent of
+ * `fn`'s spans, and the original's Prometheus metrics when a registry is given.
+ *
+ * @example
+ * const consumer = newConsumer('mailer', async (e) => sendWelcome(e.foreignId), {
+ *   includeTypes: [UserEvent.created],
+ * });
+ */
+export function newConsumer(
+  name: string,
+  fn: ConsumerFunc,
+  options: ConsumerOptions = {},
+): Consumer {
+  if (typeof name !== 'string' || name === '')
+    throw invalidArgument('consumer name must be a non-empty string');
+  if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
+  for (const key of Object.keys(options)) {
+    if (!consumerOptionKeys.has(key))
+      throw invalidArgument(`unknown consumer option ${JSON.stringify(key)}`);
+  }
+  const lagAlertMs =
+    options.lagAlertMs === undefined
+      ? defaults.lagAlertMs
+      : checkMs('lagAlertMs', options.lagAlertMs);
+  const activityTtlMs =
+    options.activityTtlMs === undefined
+      ? defaults.activityTtlMs
+      : checkMs('activityTtlMs', options.activityTtlMs);
+  const types =
+    options.includeTypes === undefined ? undefined : new Set(options.includeTypes.map(typeNumber));
+  if (options.filter !== undefined && typeof options.filter !== 'function') {
+    throw invalidArgument('consumer option filter must be a function');
+  }
+  if (options.recover !== undefined && typeof options.recover !== 'function') {
+    throw invalidArgument('consumer option recover must be a function');
+  }
+  const clock = options.clock ?? systemClock;
+  const metrics = options.registry === undefined ? undefined : consumerMetrics(options.registry);
+  return new InstrumentedConsumer(name, fn, {
+    types: types === undefined || types.size === 0 ? undefined : types,
+    filter: options.filter,
+    recover: options.recover,
+    lagAlertMs,
+    activityTtlMs,
+    clock,
+    metrics,
+  });
+}
+
+interface Resolved {
+  types: Set<number> | undefined;
+  filter: EventFilter | undefined;
+  recover: RecoveryFunc | undefined;
+  lagAlertMs: number | null;
+  activityTtlMs: number | null;
+  clock: Clock;
+  metrics: ConsumerMetrics | undefined;
+}
+
+class InstrumentedConsumer implements Consumer {
+  readonly name: string;
+  readonly #fn: ConsumerFunc;
+  readonly #o: Resolved;
+  readonly #labels: { consumer_name: string };
+
+  constructor(name: string, fn: ConsumerFunc, o: Resolved) {
+    this.name = name;
+    this.#fn = fn;
+    this.#o = o;
+    this.#labels = { consumer_name: name };
+    if (o.metrics !== undefined && o.activityTtlMs !== null) {
+      // Construction counts as activity, so a consumer that just started is not reported idle.
+      o.metrics.activity.set(name, {
+        lastMs: o.clock.now(),
+        ttlMs: o.activityTtlMs,
+        now: () => o.clock.now(),
+      });
+    }
+    this.#resetLag();
+  }
+
+  #resetLag(): void {
+    this.#o.metrics?.lag.set(this.#labels, 0);
+  }
+
+  #passes(event: Event): boolean {
+    if (this.#o.types !== undefined && !this.#o.types.has(event.type)) return false;
+    if (this.#o.filter === undefined) return true;
+    try {
+      return this.#o.filter(event);
+    } catch (err) {
+      throw new ReflexError(
+        ErrorCode.filter,
+        `event filter failed on event ${event.id}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async consume(event: Event, signal: AbortSignal): Promise<void> {
+    const o = this.#o;
+    const start = performance.now();
+    const m = o.metrics;
+    if (m !== undefined) {
+      const now = o.clock.now();
+      const lagSeconds = (now - event.timestamp.getTime()) / 1000;
+      const activity = m.activity.get(this.name);
+      if (activity !== undefined) activity.lastMs = now;
+      m.lag.set(this.#labels, lagSeconds);
+      m.eventAge.observe(this.#labels, lagSeconds);
+      m.lagAlert.set(
+        this.#labels,
+        o.lagAlertMs !== null && lagSeconds * 1000 > o.lagAlertMs ? 1 : 0,
+      );
+    }
+    let failure: { err: unknown } | undefined;
+    try {
+      if (!this.#passes(event)) {
+        m?.skipped.inc(this.#labels);
+        return;
+      }
+      await withTraceParent(event.trace, () => this.#fn(event, signal));
+    } catch (err) {
+      failure = { err };
+    }
+    if (failure !== undefined && !isExpected(failure.err) && o.recover !== undefined) {
+      try {
+        await o.recover(failure.err, event, signal);
+        failure = undefined;
+      } catch (err) {
+        failure = { err };
+      }
+    }
+    if (failure !== undefined && !isExpected(failure.err)) m?.errors.inc(this.#labels);
+    m?.latency.observe(this.#labels, (performance.now() - start) / 1000);
+    if (failure !== undefined) throw failure.err;
+  }
+
+  reset(_signal: AbortSignal): Promise<void> {
+    this.#resetLag();
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    // Deleted here rather than when run ends, so the last value survives until a scrape.
+    this.#o.metrics?.lag.remove(this.#labels);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,56 @@
+export { type Clock, systemClock } from './clock.js';
+export type {
+  Consumer,
+  ConsumerFunc,
+  ConsumerOptions,
+  EventFilter,
+  RecoveryFunc,
+} from './consumer.js';
+export { newConsumer } from './consumer.js';
+export type { CursorStore } from './cursor-store.js';
+export {
+  codeOf,
+  ErrorCode,
+  type ErrorCodeValue,
+  hasCode,
+  invalidArgument,
+  isExpected,
+  isFilterErr,
+  isHeadReachedErr,
+  isStoppedErr,
+  ReflexError,
+  type ReflexErrorOptions,
+  wrapError,
+} from './errors.js';
+export {
+  type Event,
+  type EventType,
+  foreignIdInt,
+  idInt,
+  isAnyType,
+  isForeignIdInt,
+  isIdInt,
+  isType,
+  parseInt64,
+  parseIntCursor,
+  typeNumber,
+} from './event.js';
+export type { MetricsRegistry } from './metrics.js';
+export { type RunOptions, run } from './run.js';
+export { newSpec, type Spec } from './spec.js';
+export {
+  type StreamCallOptions,
+  type StreamClient,
+  type StreamFunc,
+  type StreamOptions,
+  validateStreamCall,
+  validateStreamOptions,
+} from './stream.js';
+export { BaseStreamClient } from './stream-client.js';
+export {
+  activeTrace,
+  decodeTrace,
+  encodeTrace,
+  type TraceIds,
+  withTraceParent,
+} from './tracing.js';

@@ -1,0 +1,78 @@
+import { abortable, linkedController } from '../internal/abort.js';
+import { ErrorCode, isHeadReachedErr, ReflexError } from './errors.js';
+import type { Event } from './event.js';
+import type { StreamClient } from './stream.js';
+
+/**
+ * The shared shape of every stream client: single-reader `recv`, an idempotent `close` that ends
+ * a pending `recv`, sticky errors, async iteration (`break` closes; the head ends the loop), and
+ * `Symbol.asyncDispose`. Sources implement `pull` (and optionally `release`).
+ */
+export abstract class BaseStreamClient implements StreamClient {
+  readonly #link: ReturnType<typeof linkedController>;
+  #error: unknown;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  protected constructor(signal?: AbortSignal) {
+    this.#link = linkedController(signal);
+  }
+
+  /** Aborts when the stream is closed or the caller's signal aborts. */
+  protected get signal(): AbortSignal {
+    return this.#link.controller.signal;
+  }
+
+  /** Produces the next event; must honour `signal`. */
+  protected abstract pull(signal: AbortSignal): Promise<Event>;
+
+  /** Releases what the source holds; called once, by the first `close()`. */
+  protected release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async recv(): Promise<Event> {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#closed) throw new ReflexError(ErrorCode.closed, 'stream is closed');
+    const signal = this.signal;
+    try {
+      return await abortable(this.pull(signal), signal);
+    } catch (err) {
+      // A closed stream reports itself closed, not the abort used to end the pull.
+      this.#error = this.#closed ? new ReflexError(ErrorCode.closed, 'stream is closed') : err;
+      throw this.#error;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#link.controller.abort(new ReflexError(ErrorCode.closed, 'stream is closed'));
+      this.#link.dispose();
+      this.#closing = this.release();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Event> {
+    return {
+      next: async (): Promise<IteratorResult<Event>> => {
+        try {
+          return { done: false, value: await this.recv() };
+        } catch (err) {
+          await this.close();
+          if (isHeadReachedErr(err)) return { done: true, value: undefined };
+          throw err;
+        }
+      },
+      return: async (): Promise<IteratorResult<Event>> => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

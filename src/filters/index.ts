@@ -1,0 +1,2 @@
+export { allEventFilters, anyEventFilters } from './combinators.js';
+export { metadataEventFilter } from './metadata-filter.js';

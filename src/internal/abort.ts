@@ -1,0 +1,110 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) {
+    signal?.throwIfAborted();
+    return;
+  }
+  await delay(ms, undefined, signal === undefined ? undefined : { signal });
+}
+
+/**
+ * Settles as `promise` does, or rejects with the signal's reason as soon as it aborts. The
+ * listener is removed either way, so nothing stays attached to a long-lived signal.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * An AbortController that also aborts when any parent signal aborts; `dispose()` detaches it from
+ * the parents (call it in `finally`, or the parents keep a listener per child forever).
+ */
+export function linkedController(...parents: (AbortSignal | undefined)[]): {
+  controller: AbortController;
+  dispose: () => void;
+} {
+  const controller = new AbortController();
+  const cleanups: (() => void)[] = [];
+  for (const parent of parents) {
+    if (parent === undefined) continue;
+    if (parent.aborted) {
+      controller.abort(parent.reason);
+      break;
+    }
+    const onAbort = (): void => controller.abort(parent.reason);
+    parent.addEventListener('abort', onAbort, { once: true });
+    cleanups.push(() => parent.removeEventListener('abort', onAbort));
+  }
+  return {
+    controller,
+    dispose: () => {
+      for (const c of cleanups) c();
+      cleanups.length = 0;
+    },
+  };
+}
+
+/** A one-shot wake-up that many waiters can await; `wake()` releases them all. */
+export class Waker {
+  #waiters: (() => void)[] = [];
+
+  /** Resolves at the next `wake()`, after `ms` (when given), or rejects when `signal` aborts. */
+  wait(signal?: AbortSignal, ms?: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.#waiters.indexOf(done);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        resolve();
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (ms !== undefined && Number.isFinite(ms)) timer = setTimeout(done, Math.max(0, ms));
+      this.#waiters.push(done);
+    });
+  }
+
+  /** Releases every current waiter. */
+  wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** How many are waiting now. */
+  get size(): number {
+    return this.#waiters.length;
+  }
+}

@@ -1,0 +1,10 @@
+export { type AwaitCursorOptions, awaitCursor } from './await-cursor.js';
+export { type Fate, type FateOptions, isTemptErr, newFate, temptErrorCode } from './fate.js';
+export { MemCursorStore } from './mem-cursor-store.js';
+export {
+  type MemoryEventLog,
+  type MemoryEventLogOptions,
+  type MemoryInsertOptions,
+  newMemoryEventLog,
+} from './memory-event-log.js';
+export { newMockStream } from './mock-stream.js';
