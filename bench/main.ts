@@ -18,7 +18,9 @@ await run(
   newSpec(
     log.stream,
     new MemCursorStore(),
-    newConsumer('bench', (e) => void (sink += e.type)),
+    newConsumer('bench', (e) => {
+      sink += e.type;
+    }),
     { toHead: true },
   ),
 ).catch((err: unknown) => {
