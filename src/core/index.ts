@@ -36,7 +36,7 @@ export {
   typeNumber,
 } from './event.js';
 export { type Logger, noopLogger } from './logger.js';
-export { counter, gauge, histogram, type MetricsRegistry } from './metrics.js';
+export type { MetricsRegistry } from './metrics.js';
 export { type RunOptions, run } from './run.js';
 export { newSpec, type Spec } from './spec.js';
 export {
