@@ -158,7 +158,12 @@ export class Loader {
         if (after < last.end) {
           c.counters.cacheHits++;
           c.metrics.cacheHit();
-          return this.#fromCache(after);
+          const pos = this.#fromCache(after);
+          // Read ahead: a reader in the newest chunk gets the next batch loading meanwhile.
+          if (pos.chunk === last && !this.#atDbHead && this.#headLoad === undefined) {
+            this.#loadHead().catch(() => {});
+          }
+          return pos;
         }
         // At or beyond the cached head.
         if (!this.#atDbHead) {

@@ -121,7 +121,7 @@ export function mysqlExecutor(h: MysqlPool | MysqlConnection): Executor {
     },
     async execute(sql: string, params?: readonly SqlValue[]): Promise<ExecResult> {
       if (closedPool(h)) throw new MysqlClosedError();
-      const [result] = await h.query({ sql }, params);
+      const [result] = await h.query(sql, params);
       return { affectedRows: affected(result) };
     },
   };
