@@ -9,7 +9,7 @@ import type {
 /** What reflex-events uses of a mysql2/promise pool, pool connection or connection. */
 export interface MysqlQueryable {
   query(
-    options: { sql: string; rowsAsArray?: boolean },
+    options: string | { sql: string; rowsAsArray?: boolean },
     values?: unknown,
   ): Promise<[unknown, unknown]>;
   execute(sql: string, values?: unknown): Promise<[unknown, unknown]>;
