@@ -4,7 +4,6 @@ import {
   BaseStreamClient,
   ErrorCode,
   type Event,
-  hasCode,
   newSpec,
   ReflexError,
   run,
