@@ -41,6 +41,7 @@ export {
   type ParallelOptions,
   type ParallelSpecsOptions,
   parallel,
+  parallelAckConsumer,
   parallelConsumer,
   parallelSpecs,
   type ShardNameFormatter,

@@ -11,7 +11,7 @@ import {
   type StreamFunc,
   type StreamOptions,
 } from '../core/index.js';
-import { checkStore } from './ack.js';
+import { type AckConsumer, type AckConsumerFunc, checkStore, newAckConsumer } from './ack.js';
 import { checkKeys } from './options.js';
 import { type RunForeverOptions, runForever } from './run-forever.js';
 
@@ -142,6 +142,32 @@ export function parallelConsumer(
   if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
   return newConsumer(
     shard.name,
+    (e, signal) => (shard.owns(e) ? fn(e, signal) : undefined),
+    options,
+  );
+}
+
+/**
+ * An ack consumer named after `shard` that calls `fn` only for the shard's events. The others are
+ * not acknowledged (as in the Go original): they are skipped again after a restart, so the
+ * cursor moves only with the shard's own acknowledgements. Run it with `newAckSpec`.
+ *
+ * @example
+ * const consumer = parallelAckConsumer(shard, store, async (e) => {
+ *   await exportOne(e);
+ *   await e.ack();
+ * });
+ */
+export function parallelAckConsumer(
+  shard: ConsumerShard,
+  store: CursorStore,
+  fn: AckConsumerFunc,
+  options?: ConsumerOptions,
+): AckConsumer {
+  if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
+  return newAckConsumer(
+    shard.name,
+    store,
     (e, signal) => (shard.owns(e) ? fn(e, signal) : undefined),
     options,
   );

@@ -4,7 +4,9 @@ import { type Consumer, type Event, newConsumer, newSpec, run } from '../../../s
 import {
   consumerShards,
   fnv1Hash32,
+  newAckSpec,
   parallel,
+  parallelAckConsumer,
   parallelConsumer,
   parallelSpecs,
 } from '../../../src/rpatterns/index.js';
@@ -110,6 +112,21 @@ describe('parallel / sharding', () => {
       all,
       events.map((e) => e.id),
     );
+  });
+
+  it('parallelAckConsumer: fn sees only its shard; only its own acks move the cursor', async () => {
+    const [, , third] = consumerShards('pa', 3);
+    assert.ok(third);
+    const store = new MemCursorStore();
+    const seen: string[] = [];
+    const consumer = parallelAckConsumer(third, store, async (e) => {
+      seen.push(e.id);
+      await e.ack();
+    });
+    assert.equal(consumer.name, 'pa_3_of_3');
+    await assert.rejects(run(newAckSpec(newMockStream(makeEvents(5)), consumer)));
+    assert.deepEqual(seen, ['2', '5']);
+    assert.equal(await store.getCursor('pa_3_of_3'), '5');
   });
 
   it('a throwing custom key fails the consumer on that event', async () => {
