@@ -3,6 +3,7 @@ import {
   type Consumer,
   type ConsumerOptions,
   type CursorStore,
+  ErrorCode,
   type Event,
   invalidArgument,
   type Logger,
@@ -18,11 +19,6 @@ import {
 import { abortable, linkedController } from '../internal/abort.js';
 import { type AckConsumer, checkStore, noSetCursorStore } from './ack.js';
 import { checkCount, checkKeys, checkMs, consumerOptionKeys, messageOf, split } from './options.js';
-
-/** Code of the error `consume` throws after a background batch failed, or when not started. */
-export const batchStateErrorCode = 'ERR_REFLEX_BATCH_STATE';
-/** Code of the error thrown when a batch consumer has neither a period nor a maximum length. */
-export const invalidBatchConfigErrorCode = 'ERR_REFLEX_INVALID_BATCH_CONFIG';
 
 /** Processes a batch of events, in stream order. It is acknowledged only if this resolves. */
 export type BatchFunc = (batch: readonly Event[], signal: AbortSignal) => Promise<void> | void;
@@ -61,7 +57,8 @@ const minTimerMs = 100;
  * Each `reset` (every run) discards a stale partial batch — its events come again, since they were
  * never acknowledged — so no event is lost or processed twice by a successful batch. `stop` cancels
  * the timer and waits for a background batch; it is idempotent and safe before any `reset`.
- * Use it with {@link newBatchSpec}. Neither `periodMs` nor `maxLength` →
+ * Use it with {@link newBatchSpec}: with a plain `newSpec`, `run` would move the cursor past
+ * events still waiting in a partial batch. Neither `periodMs` nor `maxLength` →
  * `ERR_REFLEX_INVALID_BATCH_CONFIG` at construction.
  *
  * @example
@@ -84,7 +81,7 @@ export function newBatchConsumer(
   const maxLength = checkCount('batch consumer maxLength', options.maxLength, 0);
   if (periodMs === 0 && maxLength === 0) {
     throw new ReflexError(
-      invalidBatchConfigErrorCode,
+      ErrorCode.invalidBatchConfig,
       `batch consumer ${name} needs a periodMs, a maxLength, or both`,
     );
   }
@@ -158,7 +155,7 @@ class Batcher implements BatchConsumer {
     this.#cancelTimer();
     const state = this.#state;
     if (state.kind !== 'idle') {
-      state.life.controller.abort(new ReflexError('ERR_REFLEX_CANCELED', 'batch consumer stopped'));
+      state.life.controller.abort(new ReflexError(ErrorCode.canceled, 'batch consumer stopped'));
       state.life.dispose();
     }
     this.#state = { kind: 'idle' };
@@ -171,13 +168,13 @@ class Batcher implements BatchConsumer {
     const state = this.#state;
     if (state.kind === 'idle') {
       throw new ReflexError(
-        batchStateErrorCode,
+        ErrorCode.batchState,
         `batch consumer ${this.name} is not running: reset it first (run does)`,
       );
     }
     if (state.kind === 'failed') {
       throw new ReflexError(
-        batchStateErrorCode,
+        ErrorCode.batchState,
         `batch consumer ${this.name} failed in the background: ${messageOf(state.err)}`,
         { cause: state.err },
       );

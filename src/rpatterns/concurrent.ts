@@ -1,6 +1,7 @@
 import {
   type Consumer,
   type CursorStore,
+  ErrorCode,
   type Event,
   invalidArgument,
   type Logger,
@@ -11,13 +12,14 @@ import {
   type Spec,
   type StreamFunc,
   type StreamOptions,
+  wrapError,
 } from '../core/index.js';
 import { Waker } from '../internal/abort.js';
 import { type AckConsumer, checkStore, noSetCursorStore } from './ack.js';
 import { type GapSequence, newGapSequence } from './gap-sequence.js';
 import { checkKeys, messageOf } from './options.js';
 
-/** Code of the error `consume` throws when an event failed in the background. */
+/** Code of the error `consume` throws when an event failed in the background (unless the failure had a code of its own). */
 export const concurrentFailureErrorCode = 'ERR_REFLEX_CONCURRENT_CONSUME';
 
 /** Options of {@link newConcurrentConsumer}. */
@@ -40,9 +42,11 @@ export interface ConcurrentConsumer extends AckConsumer {
  * per foreign id: the inner consumer must tolerate that.
  *
  * The first failure is thrown by the next `consume` (so `run` ends), wrapped with the code
- * `ERR_REFLEX_CONCURRENT_CONSUME` and the failed event's id as cause; the cursor stays before
- * that event, and `reset` (the next run) clears the failure. `stop` waits for every event in
- * flight (they get the run's signal). Event ids must be integers. Use {@link newConcurrentSpec}.
+ * `ERR_REFLEX_CONCURRENT_CONSUME` (or the failure's own code) and the original error as cause,
+ * naming the failed event; the cursor stays before that event, and `reset` (the next run)
+ * clears the failure. `stop` waits for every event in flight (they get the run's signal). Event ids must be integers. Use {@link newConcurrentSpec}:
+ * with a plain `newSpec`, `run` would move the cursor past events still in flight. `consume`
+ * before `reset` throws `ERR_REFLEX_BATCH_STATE`.
  *
  * @example
  * const consumer = newConcurrentConsumer(store, newConsumer('thumbnailer', makeThumbnail), 16);
@@ -137,7 +141,7 @@ class Concurrent implements ConcurrentConsumer {
     const round = this.#round;
     if (round === undefined) {
       throw new ReflexError(
-        'ERR_REFLEX_BATCH_STATE',
+        ErrorCode.batchState,
         `concurrent consumer ${this.name} is not running: reset it first (run does)`,
       );
     }
@@ -160,10 +164,10 @@ class Concurrent implements ConcurrentConsumer {
       },
       (err: unknown) => {
         round.failure ??= {
-          err: new ReflexError(
+          err: wrapError(
+            err,
+            `concurrent consumer ${this.name} failed on event ${event.id}`,
             concurrentFailureErrorCode,
-            `concurrent consumer ${this.name} failed on event ${event.id}: ${messageOf(err)}`,
-            { cause: err },
           ),
         };
       },

@@ -11,8 +11,6 @@ export {
   type BatchConsumer,
   type BatchConsumerOptions,
   type BatchFunc,
-  batchStateErrorCode,
-  invalidBatchConfigErrorCode,
   newBatchConsumer,
   newBatchSpec,
 } from './batch.js';
