@@ -105,6 +105,12 @@ export function newBlobStream(bucket: Bucket, options: BlobStreamOptions = {}): 
   const label = options.label ?? bucket.name;
   if (typeof label !== 'string') throw invalidArgument('label must be a string');
   const registry = options.registry;
+  const labelled = (name: string, help: string): { inc(): void } | undefined => {
+    if (registry === undefined) return undefined;
+    const child = counter(registry, { name, help, labelNames: ['bucket'] }).labels(label);
+    child.inc(0); // the series exists (at 0) from the start
+    return child;
+  };
   const resolved: Resolved = {
     bucket,
     prefix,
@@ -112,22 +118,11 @@ export function newBlobStream(bucket: Bucket, options: BlobStreamOptions = {}): 
     decoder,
     listLimit,
     clock: options.clock ?? systemClock,
-    readTotal:
-      registry === undefined
-        ? undefined
-        : counter(registry, {
-            name: 'reflex_rblob_read_total',
-            help: 'Number of blobs opened by rblob streams',
-            labelNames: ['bucket'],
-          }).labels(label),
-    listSkipTotal:
-      registry === undefined
-        ? undefined
-        : counter(registry, {
-            name: 'reflex_rblob_list_skip_total',
-            help: 'Number of listed keys rblob skipped for not sorting after the previous one',
-            labelNames: ['bucket'],
-          }).labels(label),
+    readTotal: labelled('reflex_rblob_read_total', 'Number of blobs opened by rblob streams'),
+    listSkipTotal: labelled(
+      'reflex_rblob_list_skip_total',
+      'Number of listed keys rblob skipped for not sorting after the previous one',
+    ),
   };
   return async (after: string, callOptions?: StreamCallOptions) => {
     const opts = validateStreamCall(after, callOptions);
@@ -177,6 +172,8 @@ class BlobStreamClient extends BaseStreamClient {
   #pageAt = 0;
   #current: Current | undefined;
   #inflight: Promise<void> = Promise.resolve();
+  /** A read error met while reading ahead, reported once the record before it is delivered. */
+  #deferred: unknown;
 
   constructor(r: Resolved, start: BlobCursor | undefined, opts: StreamCallOptions) {
     super(opts.signal);
@@ -247,6 +244,7 @@ class BlobStreamClient extends BaseStreamClient {
   }
 
   async #next(signal: AbortSignal): Promise<Event> {
+    if (this.#deferred !== undefined) throw this.#deferred;
     let current = this.#current;
     while (current === undefined) {
       const key = await this.#nextKey(signal);
@@ -255,7 +253,21 @@ class BlobStreamClient extends BaseStreamClient {
     }
     const record = current.lookahead;
     const offset = current.offset;
-    const next = await this.#read(current, signal);
+    let next: Uint8Array | undefined;
+    try {
+      next = await this.#read(current, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // The record read ahead is good: deliver it, and fail on the next recv.
+      this.#deferred = err;
+      this.#closeCurrent();
+      return this.#event(
+        formatBlobCursor({ key: current.info.key, eof: false, offset }),
+        current.info,
+        record,
+        signal,
+      );
+    }
     const key = current.info.key;
     let id: string;
     if (next === undefined) {
@@ -267,7 +279,16 @@ class BlobStreamClient extends BaseStreamClient {
       current.lookahead = next;
       current.offset = offset + 1;
     }
-    const timestamp = new Date(current.info.modified.getTime());
+    return this.#event(id, current.info, record, signal);
+  }
+
+  async #event(
+    id: string,
+    info: BlobInfo,
+    record: Uint8Array,
+    signal: AbortSignal,
+  ): Promise<Event> {
+    const timestamp = new Date(info.modified.getTime());
     if (this.#lagMs > 0) {
       const waitMs = this.#lagMs - (this.#r.clock.now() - timestamp.getTime());
       if (waitMs > 0) await this.#r.clock.sleep(waitMs, signal);

@@ -1,0 +1,4 @@
+import { dirHarness } from '../../support/rblob-harness.js';
+import { blobStreamSuite } from '../../support/rblob-suite.js';
+
+blobStreamSuite('directory', dirHarness);

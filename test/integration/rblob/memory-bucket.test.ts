@@ -1,0 +1,4 @@
+import { memoryHarness } from '../../support/rblob-harness.js';
+import { blobStreamSuite } from '../../support/rblob-suite.js';
+
+blobStreamSuite('memory', memoryHarness);
