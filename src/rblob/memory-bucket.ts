@@ -77,7 +77,7 @@ export class MemoryBucket implements Bucket {
     return this.#blobs.delete(key);
   }
 
-  list(options: BucketListOptions): Promise<readonly string[]> {
+  async list(options: BucketListOptions): Promise<readonly string[]> {
     options.signal?.throwIfAborted();
     this.#sorted ??= [...this.#blobs.keys()].sort(compareKeys);
     const keys = this.#sorted;
@@ -95,18 +95,16 @@ export class MemoryBucket implements Bucket {
       if (key.startsWith(options.prefix)) out.push(key);
       else if (compareKeys(key, options.prefix) > 0) break;
     }
-    return Promise.resolve(out);
+    return out;
   }
 
-  open(key: string, options: { readonly signal?: AbortSignal } = {}): Promise<OpenedBlob> {
+  async open(key: string, options: { readonly signal?: AbortSignal } = {}): Promise<OpenedBlob> {
     options.signal?.throwIfAborted();
     const stored = this.#blobs.get(key);
     if (stored === undefined) {
-      return Promise.reject(
-        new ReflexError(
-          BlobErrorCode.notFound,
-          `blob ${JSON.stringify(key)} not found in bucket ${this.name}`,
-        ),
+      throw new ReflexError(
+        BlobErrorCode.notFound,
+        `blob ${JSON.stringify(key)} not found in bucket ${this.name}`,
       );
     }
     const chunkSize = this.#chunkSize;
@@ -117,13 +115,13 @@ export class MemoryBucket implements Bucket {
         yield data.subarray(at, at + chunkSize);
       }
     }
-    return Promise.resolve({
+    return {
       info: stored.info,
       body: body(),
       close: () => {
         closed = true;
       },
-    });
+    };
   }
 
   close(): Promise<void> {
