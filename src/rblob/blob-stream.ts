@@ -355,7 +355,8 @@ class BlobStreamClient extends BaseStreamClient {
       throw signal.reason;
     }
     this.#r.readTotal?.inc();
-    const body = isGzip(blob.info) ? gunzip(blob.body) : blob.body;
+    const raw = readErrors(blob.body, key);
+    const body = isGzip(blob.info) ? gunzip(raw) : raw;
     const records = this.#r.decoder(body, blob.info)[Symbol.asyncIterator]();
     const current: Current = {
       info: blob.info,
@@ -388,7 +389,8 @@ class BlobStreamClient extends BaseStreamClient {
         throw wrapError(
           err,
           where,
-          isDataError(err) ? ErrorCode.deserialization : BlobErrorCode.read,
+          // Read failures carry their own code; anything else the decoder threw is bad data.
+          ErrorCode.deserialization,
         );
       }
       signal.throwIfAborted();
@@ -424,16 +426,39 @@ function isGzip(info: BlobInfo): boolean {
   );
 }
 
+/** `body`, with its read failures marked `ERR_REFLEX_BLOB_READ` (they are not bad data). */
+async function* readErrors(
+  body: AsyncIterable<Uint8Array>,
+  key: string,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    if (err instanceof ReflexError) throw err;
+    throw wrapError(err, `read blob ${JSON.stringify(key)}`, BlobErrorCode.read);
+  }
+}
+
 /** The gunzipped bytes of `body` (concatenated gzip members included). */
-function gunzip(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+async function* gunzip(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const gz = createGunzip();
   // The callback form keeps pipeline from rejecting unobserved; errors reach the reader via gz.
   pipeline(Readable.from(body, { objectMode: false }), gz, () => {});
-  return gz;
+  try {
+    yield* gz;
+  } catch (err) {
+    if (isZlibError(err)) {
+      throw new ReflexError(ErrorCode.deserialization, `corrupt gzip data: ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  } finally {
+    gz.destroy();
+  }
 }
 
-/** Whether a read failed on the data itself (corrupt gzip), not on I/O. */
-function isDataError(err: unknown): boolean {
+function isZlibError(err: unknown): err is Error {
   return (
     err instanceof Error &&
     'code' in err &&
