@@ -35,10 +35,11 @@ export function memoryHarness(): Promise<BucketHarness> {
 }
 
 /** A directory bucket on a fresh temp dir, reading in 7-byte chunks. */
-export async function dirHarness(): Promise<BucketHarness> {
+export async function dirHarness(): Promise<BucketHarness & { dir: string }> {
   const root = await mkdtemp(join(tmpdir(), 'rblob-dir-'));
   const dir = join(root, 'bucket');
   return {
+    dir,
     bucket: newDirBucket(dir, { chunkSize: 7, name: 'dir' }),
     meta: false,
     // Temp files are written beside the bucket's folder, not inside it.
