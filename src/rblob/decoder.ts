@@ -2,14 +2,26 @@ import { ErrorCode, ReflexError } from '../core/errors.js';
 import type { BlobInfo } from './bucket.js';
 
 /**
- * Splits the bytes of one blob into records. It reads `body` (already decompressed) and yields
- * each record's bytes, in order; an empty record is skipped by the stream. A malformed blob is
- * an error thrown from the iteration (its message should say where: the stream adds the blob and
- * the record offset). Write one as an `async function*`.
+ * Splits the bytes of one blob into records. It reads `body` (already gunzipped) and yields each
+ * record's bytes, in order; the stream skips empty records. A malformed blob is an error thrown
+ * from the iteration: the stream reports it as `ERR_REFLEX_DESERIALIZATION`, adding the blob and
+ * the record offset (say the byte offset in your message). Read `body` lazily (one chunk at a
+ * time) to keep memory bounded; the stream stops iterating early when it is closed.
  *
  * @example
- * // Records separated by a NUL byte.
- * const nulDecoder: Decoder = async function* (body) { … };
+ * // Records separated by NUL bytes.
+ * const nulDecoder: Decoder = async function* (body) {
+ *   let rest = Buffer.alloc(0);
+ *   for await (const chunk of body) {
+ *     rest = Buffer.concat([rest, chunk]);
+ *     for (let i = rest.indexOf(0); i >= 0; i = rest.indexOf(0)) {
+ *       yield rest.subarray(0, i);
+ *       rest = rest.subarray(i + 1);
+ *     }
+ *   }
+ *   if (rest.length > 0) yield rest;
+ * };
+ * newBlobStream(bucket, { decoder: nulDecoder });
  */
 export type Decoder = (
   body: AsyncIterable<Uint8Array>,
@@ -58,6 +70,10 @@ function isSpace(b: number): boolean {
  * optional whitespace between them, as Kinesis Firehose writes them (`{"a":1}{"a":2}`) and as
  * newline-delimited JSON is too. Yields each top-level value's raw bytes, validated with
  * `JSON.parse`. Memory: one record plus one chunk.
+ *
+ * @example
+ * newBlobStream(bucket); // jsonDecoder is the default
+ * newBlobStream(bucket, { decoder: jsonDecoder });
  */
 export const jsonDecoder: Decoder = async function* jsonDecoder(body) {
   let mode: Mode = Mode.between;
@@ -161,7 +177,11 @@ export const jsonDecoder: Decoder = async function* jsonDecoder(body) {
 /**
  * A decoder for newline-delimited JSON: one JSON value per line (`\n` or `\r\n`); blank lines
  * are skipped. Yields each line's bytes, validated with `JSON.parse`. Memory: one line plus one
- * chunk.
+ * chunk. (The default {@link jsonDecoder} reads such blobs too; this one also refuses two values
+ * on one line.)
+ *
+ * @example
+ * newBlobStream(bucket, { decoder: ndjsonDecoder, prefix: 'exports/2026-11-' });
  */
 export const ndjsonDecoder: Decoder = async function* ndjsonDecoder(body) {
   for await (const { line, offset } of lines(body)) {

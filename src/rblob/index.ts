@@ -5,4 +5,9 @@ export { type Decoder, jsonDecoder, ndjsonDecoder } from './decoder.js';
 export { type DirBucketOptions, newDirBucket } from './dir-bucket.js';
 export { BlobErrorCode } from './errors.js';
 export { MemoryBucket, type MemoryBucketOptions, type PutOptions } from './memory-bucket.js';
-export { newS3Bucket, type S3BucketOptions, type S3ClientLike } from './s3-bucket.js';
+export {
+  newS3Bucket,
+  type S3Bucket,
+  type S3BucketOptions,
+  type S3ClientLike,
+} from './s3-bucket.js';

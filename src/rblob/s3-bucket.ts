@@ -95,10 +95,16 @@ export function newS3Bucket(
   if (options.client !== undefined && typeof options.client.send !== 'function') {
     throw invalidArgument('newS3Bucket: client must have a send method');
   }
-  return new S3Bucket(bucket, options);
+  return new S3BucketImpl(bucket, options);
 }
 
-class S3Bucket implements Bucket {
+/** A bucket on S3 made by {@link newS3Bucket}: close it (or `await using` it) to free its sockets. */
+export interface S3Bucket extends Bucket, AsyncDisposable {
+  /** Destroys the client the bucket made (not one you gave). Idempotent. */
+  close(): Promise<void>;
+}
+
+class S3BucketImpl implements S3Bucket {
   readonly name: string;
   readonly #bucket: string;
   readonly #options: S3BucketOptions;
@@ -195,6 +201,10 @@ class S3Bucket implements Bucket {
       if (this.#options.client === undefined) this.#client?.destroy?.();
     }
     return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
