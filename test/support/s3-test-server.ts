@@ -15,6 +15,8 @@ export class S3TestServer {
   readonly #server: Server;
   readonly #meta = new Map<string, { contentType?: string; contentEncoding?: string }>();
   readonly requests = { list: 0, get: 0, put: 0 };
+  /** The query strings of every ListObjectsV2 call. */
+  readonly listQueries: URLSearchParams[] = [];
   url = '';
 
   constructor(root: string) {
@@ -54,6 +56,7 @@ export class S3TestServer {
     const bucketDir = join(this.root, decodeURIComponent(bucket));
     if (req.method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
       this.requests.list++;
+      this.listQueries.push(url.searchParams);
       await this.#list(bucket, bucketDir, url.searchParams, res);
     } else if (req.method === 'GET' && key !== '') {
       this.requests.get++;

@@ -83,6 +83,29 @@ describe('S3 bucket', () => {
     }
   });
 
+  it('lists with Prefix and StartAfter, so a long archive is not listed from its start', async () => {
+    const h = await s3Harness();
+    try {
+      await h.put('2026/11/28/13/a.json', '1');
+      await h.put('2026/11/28/14/b.json', '2');
+      const stream = await newBlobStream(h.bucket, { prefix: '2026/11/' })(
+        '2026/11/28/13/a.json|eof',
+        {
+          toHead: true,
+        },
+      );
+      const ids: string[] = [];
+      for await (const e of stream) ids.push(e.id);
+      assert.deepEqual(ids, ['2026/11/28/14/b.json|eof']);
+      const first = h.server.listQueries[0];
+      assert.equal(first?.get('prefix'), '2026/11/');
+      assert.equal(first?.get('start-after'), '2026/11/28/13/a.json');
+      assert.equal(h.server.listQueries.at(-1)?.get('start-after'), '2026/11/28/14/b.json');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
   it('refuses a closed bucket, conflicting and unknown options', async () => {
     assert.throws(() => newS3Bucket(''), invalid);
     assert.throws(() => newS3Bucket('b', { bogus: 1 } as never), invalid);
