@@ -92,6 +92,31 @@ describe('rblob stream', () => {
     assert.equal(b.closed, 1);
   });
 
+  it('streams a blob without loading it whole: records flow from an endless blob', async () => {
+    const b = new TrackingBucket();
+    b.inner.put('endless', 'x');
+    let chunksRead = 0;
+    b.openHook = (key) =>
+      Promise.resolve({
+        info: { key, modified: new Date(0) },
+        body: (async function* () {
+          for (let i = 0; ; i++) {
+            chunksRead++;
+            yield new TextEncoder().encode(`{"i":${i}}\n`);
+          }
+        })(),
+        close: () => {},
+      });
+    const client = await newBlobStream(b)('');
+    for (let i = 0; i < 1000; i++) {
+      const e = await client.recv();
+      assert.equal(e.id, `endless|${String(String(i).length).padStart(2, '0')}|${i}`);
+    }
+    assert.ok(chunksRead <= 1002, `read ahead only one record, read ${chunksRead} chunks`);
+    await client.close();
+    assert.equal(b.closed, 1);
+  });
+
   it('skips listed keys that do not sort after the last one or miss the prefix, counting them', async () => {
     const b = new TrackingBucket();
     b.inner.put('k1', '1');
