@@ -56,7 +56,13 @@ export interface BlobInfo {
   readonly contentEncoding?: string;
 }
 
-/** Compares two keys by their UTF-8 bytes, the order S3 lists them in. */
+/**
+ * Compares two keys by their UTF-8 bytes, the order S3 lists them in (and the order a
+ * {@link Bucket} must list keys in): negative, 0 or positive.
+ *
+ * @example
+ * ['b', 'a/b', 'a-b'].sort(compareKeys); // ['a-b', 'a/b', 'b']
+ */
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0;
   // Plain string comparison is byte order unless a surrogate pair is involved.

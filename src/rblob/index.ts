@@ -1,5 +1,11 @@
 export { type BlobStreamOptions, newBlobStream } from './blob-stream.js';
-export type { BlobInfo, Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
+export {
+  type BlobInfo,
+  type Bucket,
+  type BucketListOptions,
+  compareKeys,
+  type OpenedBlob,
+} from './bucket.js';
 export { type BlobCursor, formatBlobCursor, parseBlobCursor } from './cursor.js';
 export { type Decoder, jsonDecoder, ndjsonDecoder } from './decoder.js';
 export { type DirBucketOptions, newDirBucket } from './dir-bucket.js';

@@ -296,6 +296,22 @@ export function blobStreamSuite(name: string, make: () => Promise<BucketHarness>
       await client.close();
     });
 
+    it('ends the back-off at a deadline with a TimeoutError', async (t) => {
+      const clock = new ManualClock();
+      // AbortSignal.timeout's timer does not keep the process alive (and the clock has none):
+      // a ref'd timer aborts with the same TimeoutError.
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(new DOMException('deadline', 'TimeoutError')), 20);
+      t.after(() => clearTimeout(timer));
+      const client = await open({ clock })(`${keyE}|eof`, { signal: ac.signal });
+      await assert.rejects(
+        client.recv(),
+        (e) => isExpected(e) && (e as Error).name === 'TimeoutError',
+      );
+      assert.equal(clock.pending, 0);
+      await client.close();
+    });
+
     it('ends the back-off on close; close is idempotent; recv after close errors', async () => {
       const clock = new ManualClock();
       const client = await open({ clock })(`${keyE}|eof`);
