@@ -16,7 +16,8 @@ import { checkOptions } from './options.js';
 export interface BlobStreamOptions {
   /**
    * Stream only the blobs whose key starts with this. Any string: `2026/11/` (a folder) or
-   * `2026/11/28/13/firehose-1-` (a file-name prefix). @default '' (every blob)
+   * `2026/11/28/13/firehose-1-` (a file-name prefix). Cursors hold keys relative to it.
+   * @default '' (every blob)
    */
   readonly prefix?: string;
   /** How long to wait before listing again when no newer blob exists, in ms. @default 60000 */
@@ -57,9 +58,10 @@ interface Resolved {
  *
  * Each record is an event: `id` = its cursor (`<key>|<NN>|<offset>`, or `<key>|eof` for the
  * last record of a blob; see {@link formatBlobCursor}), `type` 0, `foreignId` '', `timestamp` =
- * the blob's modification time, `metadata` = the record's bytes. Cursors made by the Go
- * original's rblob are accepted, so are legacy `<key>|<offset>` ones; any `<prefix>|eof` starts
- * after every key ≤ `<prefix>`.
+ * the blob's modification time, `metadata` = the record's bytes. The `<key>` of a cursor is the
+ * blob's key without `prefix`, as in the Go original (whose prefix was part of the bucket URL):
+ * a cursor means the same only under the same prefix. Legacy `<key>|<offset>` cursors are
+ * accepted, and any `<k>|eof` starts after every key ≤ `prefix + k`.
  *
  * Blobs are read as streams (memory: one chunk, one record and one record of look-ahead), and
  * gunzipped when the key ends in `.gz` or the blob's content encoding or type says gzip.
@@ -207,16 +209,18 @@ class BlobStreamClient extends BaseStreamClient {
     }
     const start = this.#start;
     if (start === undefined) return;
-    this.#lastKey = start.key;
+    // A cursor's key is relative to the prefix, as in the original (its prefix was the bucket's).
+    const key = this.#r.prefix + start.key;
+    this.#lastKey = key;
     if (start.eof) return;
     // Resume inside the blob: skip records 0..offset, then read the next one ahead.
-    const current = await this.#open(start.key, signal);
+    const current = await this.#open(key, signal);
     const cursor = formatBlobCursor(start);
-    if (current === undefined) throw outOfRange(cursor, start.key, 0);
+    if (current === undefined) throw outOfRange(cursor, key, 0);
     // The record after the cursor's must exist: had the cursor's been the last, it would be eof.
     while (current.offset <= start.offset) {
       const record = await this.#read(current, signal);
-      if (record === undefined) throw outOfRange(cursor, start.key, current.offset + 1);
+      if (record === undefined) throw outOfRange(cursor, key, current.offset + 1);
       current.lookahead = record;
       current.offset++;
     }
@@ -261,25 +265,28 @@ class BlobStreamClient extends BaseStreamClient {
       // The record read ahead is good: deliver it, and fail on the next recv.
       this.#deferred = err;
       this.#closeCurrent();
-      return this.#event(
-        formatBlobCursor({ key: current.info.key, eof: false, offset }),
-        current.info,
-        record,
-        signal,
-      );
+      return this.#event(this.#cursor(current.info.key, offset), current.info, record, signal);
     }
     const key = current.info.key;
     let id: string;
     if (next === undefined) {
-      id = formatBlobCursor({ key, eof: true });
+      id = this.#cursor(key, 'eof');
       this.#closeCurrent();
       this.#lastKey = key;
     } else {
-      id = formatBlobCursor({ key, eof: false, offset });
+      id = this.#cursor(key, offset);
       current.lookahead = next;
       current.offset = offset + 1;
     }
     return this.#event(id, current.info, record, signal);
+  }
+
+  /** The cursor string of a position in blob `key` (relative to the prefix). */
+  #cursor(key: string, offset: number | 'eof'): string {
+    const relative = key.slice(this.#r.prefix.length);
+    return formatBlobCursor(
+      offset === 'eof' ? { key: relative, eof: true } : { key: relative, eof: false, offset },
+    );
   }
 
   async #event(

@@ -164,6 +164,26 @@ export function blobStreamSuite(name: string, make: () => Promise<BucketHarness>
       assert.deepEqual(await records(open({ prefix: '2021/' })), []);
     });
 
+    it('makes cursors relative to the prefix, as the original did', async () => {
+      const events = await drain(open({ prefix: '2020/01/' }));
+      assert.deepEqual(
+        events.map((e) => e.id),
+        ['01/00/c.json|eof', '02/10/d.json|01|0', '02/10/d.json|01|1', '02/10/d.json|eof'],
+      );
+      assert.deepEqual(await records(open({ prefix: '2020/01/' }), '02/10/d.json|01|0'), [
+        '{"n":5}',
+        '{"n":6}',
+      ]);
+      assert.deepEqual(
+        (await drain(open({ prefix: '2020/01/01/00/c' }))).map((e) => e.id),
+        ['.json|eof'],
+      );
+      await assert.rejects(
+        open({ prefix: '2020/01/' })('02/10/missing.json|01|0'),
+        /"2020\/01\/02\/10\/missing\.json"/,
+      );
+    });
+
     it('filters by a file-name prefix (not ending in a slash)', async () => {
       assert.deepEqual(await records(open({ prefix: '2020/01/01/00/c' })), ['{"n":3}']);
       assert.deepEqual(await records(open({ prefix: '2020/01/0' })), [
@@ -212,8 +232,15 @@ export function blobStreamSuite(name: string, make: () => Promise<BucketHarness>
       ]);
       assert.deepEqual(await records(open(), '2020/01/15|eof'), ['7']);
       assert.deepEqual(await records(open(), '2021|eof'), []);
-      assert.deepEqual(await records(open({ prefix: '2020/' }), '1999|eof'), [
+      // Under a prefix, the key of a cursor is relative to it.
+      assert.deepEqual(await records(open({ prefix: '2020/' }), '01|eof'), [
         '{"n":3}',
+        '{"n":4}',
+        '{"n":5}',
+        '{"n":6}',
+        '7',
+      ]);
+      assert.deepEqual(await records(open({ prefix: '2020/' }), '01/02|eof'), [
         '{"n":4}',
         '{"n":5}',
         '{"n":6}',
@@ -446,7 +473,7 @@ export function blobStreamSuite(name: string, make: () => Promise<BucketHarness>
       assert.deepEqual(events.map(meta), ['x,1', 'y,2']);
       assert.deepEqual(
         events.map((e) => e.id),
-        ['b.csv|01|0', 'b.csv|eof'],
+        ['.csv|01|0', '.csv|eof'],
       );
     });
 

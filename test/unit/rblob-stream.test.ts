@@ -132,7 +132,7 @@ describe('rblob stream', () => {
     const client = await newBlobStream(b, { prefix: 'k', registry })('', { toHead: true });
     const ids: string[] = [];
     for await (const e of client) ids.push(e.id);
-    assert.deepEqual(ids, ['k1|eof', 'k2|eof']);
+    assert.deepEqual(ids, ['1|eof', '2|eof'], 'cursor keys are relative to the prefix');
     const text = await registry.metrics();
     assert.match(text, /reflex_rblob_list_skip_total\{bucket="tracking"\} 3\b/);
     assert.match(text, /reflex_rblob_read_total\{bucket="tracking"\} 2\b/);
