@@ -2,6 +2,7 @@ import type { Clock } from '../../src/core/index.js';
 
 interface Timer {
   at: number;
+  ms: number;
   resolve: () => void;
   cleanup: () => void;
 }
@@ -18,6 +19,7 @@ export async function settle(rounds = 5): Promise<void> {
 export class ManualClock implements Clock {
   nowMs: number;
   readonly #timers: Timer[] = [];
+  readonly #waiters: ((ms: number) => void)[] = [];
   /** Every sleep asked for, in ms. */
   readonly sleeps: number[] = [];
 
@@ -42,6 +44,7 @@ export class ManualClock implements Clock {
       };
       const timer: Timer = {
         at: this.nowMs + ms,
+        ms,
         resolve: () => {
           timer.cleanup();
           resolve();
@@ -54,7 +57,37 @@ export class ManualClock implements Clock {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#timers.push(timer);
+      this.#waiters.shift()?.(ms);
     });
+  }
+
+  /**
+   * Resolves with the length of the next (or a current) pending sleep, so a test waits for the
+   * code under test to start sleeping rather than for real time; fails after `timeoutMs`.
+   */
+  nextSleep(timeoutMs = 5000): Promise<number> {
+    const current = this.#timers[0];
+    if (current !== undefined) return Promise.resolve(current.ms);
+    return new Promise<number>((resolve, reject) => {
+      const waiter = (ms: number): void => {
+        clearTimeout(timer);
+        resolve(ms);
+      };
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(new Error(`no sleep started within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Ends every pending sleep at once, moving time on to the latest of them. */
+  release(): void {
+    for (const t of [...this.#timers].sort((a, b) => a.at - b.at)) {
+      this.nowMs = Math.max(this.nowMs, t.at);
+      t.resolve();
+    }
   }
 
   /** How many sleeps are waiting. */
