@@ -138,8 +138,8 @@ class SqlCursorsTable implements CursorsTable {
 
   bindValue(c: Cursor): SqlValue {
     if (typeof c.value === 'string') return c.value;
-    // Bound as a number so that a text column compares numerically too.
-    return c.value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(c.value) : c.value;
+    // Bound as an integer (never a string or a double) so a text column compares numerically too.
+    return c.value;
   }
 
   async getCursor(db: unknown, consumer: string): Promise<string> {

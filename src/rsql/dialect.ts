@@ -112,7 +112,7 @@ export interface CursorsSchema {
 
 /** The statements of a cursors table. */
 export interface CursorsStatements {
-  /** Params: consumer. One column: the cursor (any driver type; the table turns it into a string). */
+  /** Params: consumer. One column: the cursor as text (exact for int64). */
   readonly select: string;
   /** Updates only when the stored cursor is strictly smaller. Params: cursor, consumer, cursor. */
   readonly updateIfGreater: string;

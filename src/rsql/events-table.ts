@@ -385,7 +385,7 @@ class SqlEventsTable implements EventsTable {
 
   toStream(db: unknown, defaults?: StreamCallOptions): StreamFunc {
     const base = validateStreamCall('', defaults);
-    this.#loaderFor(db); // validates the handle now
+    bindHandle(db); // validates the handle now
     return async (after: string, options?: StreamCallOptions): Promise<SqlStreamClient> => {
       const merged = validateStreamCall(after, { ...base, ...options });
       const loader = this.#loaderFor(db);

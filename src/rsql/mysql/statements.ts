@@ -59,16 +59,21 @@ export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
   const cursorType =
     s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE utf8mb4_bin NOT NULL';
   return {
-    select: `SELECT ${c} FROM ${t} WHERE ${id} = ?`,
+    select: `SELECT CAST(${c} AS CHAR) FROM ${t} WHERE ${id} = ?`,
     updateIfGreater: `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND ${c} < ?`,
     insertIfAbsent: `INSERT IGNORE INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, NOW(6))`,
     upsertGreatest(n: number): string {
       const rows = Array.from({ length: n }, () => '(?, ?, NOW(6))').join(', ');
+      // VALUES(col) has the column's type: compare int cursors as integers even on a text column.
+      const gt =
+        s.cursorType === 'int'
+          ? `CAST(VALUES(${c}) AS SIGNED) > CAST(${c} AS SIGNED)`
+          : `VALUES(${c}) > ${c}`;
       // Assignments run left to right on the updated row: updated_at first, then the cursor.
       return (
         `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES ${rows} ON DUPLICATE KEY UPDATE ` +
-        `${u} = IF(VALUES(${c}) > ${c}, VALUES(${u}), ${u}), ` +
-        `${c} = IF(VALUES(${c}) > ${c}, VALUES(${c}), ${c})`
+        `${u} = IF(${gt}, VALUES(${u}), ${u}), ` +
+        `${c} = IF(${gt}, VALUES(${c}), ${c})`
       );
     },
     createTable: [

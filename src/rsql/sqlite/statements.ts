@@ -59,7 +59,7 @@ export function sqliteCursorsStatements(s: CursorsSchema): CursorsStatements {
   const stored = s.cursorType === 'int' ? `CAST(${t}.${c} AS INTEGER)` : `${t}.${c}`;
   const incoming = s.cursorType === 'int' ? `CAST(excluded.${c} AS INTEGER)` : `excluded.${c}`;
   return {
-    select: `SELECT ${c} FROM ${t} WHERE ${id} = ?`,
+    select: `SELECT CAST(${c} AS TEXT) FROM ${t} WHERE ${id} = ?`,
     updateIfGreater: `UPDATE ${t} SET ${c} = ?, ${u} = ${sqliteNowMs} WHERE ${id} = ? AND ${stored} < ?`,
     insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, ${sqliteNowMs}) ON CONFLICT DO NOTHING`,
     upsertGreatest(n: number): string {
