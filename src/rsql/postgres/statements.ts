@@ -95,7 +95,8 @@ export function pgCursorsStatements(s: CursorsSchema): CursorsStatements {
   const cast = s.cursorType === 'int' ? '::bigint' : '::varchar';
   return {
     select: `SELECT ${c}::text FROM ${t} WHERE ${id} = $1`,
-    updateIfGreater: `UPDATE ${t} SET ${c} = $1${cast}, ${u} = statement_timestamp() WHERE ${id} = $2 AND ${c} < $3${cast}`,
+    // int cursors compare as bigint also on a text column (a no-op cast on a BIGINT one).
+    updateIfGreater: `UPDATE ${t} SET ${c} = $1${cast}, ${u} = statement_timestamp() WHERE ${id} = $2 AND ${c}${cast} < $3${cast}`,
     insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES ($1, $2${cast}, statement_timestamp()) ON CONFLICT (${id}) DO NOTHING`,
     upsertGreatest(n: number): string {
       const rows = Array.from(
@@ -105,7 +106,7 @@ export function pgCursorsStatements(s: CursorsSchema): CursorsStatements {
       // One statement: the WHERE of DO UPDATE keeps a stored cursor that is not smaller.
       return (
         `INSERT INTO ${t} AS cur (${id}, ${c}, ${u}) VALUES ${rows} ON CONFLICT (${id}) DO UPDATE ` +
-        `SET ${c} = EXCLUDED.${c}, ${u} = EXCLUDED.${u} WHERE cur.${c} < EXCLUDED.${c}`
+        `SET ${c} = EXCLUDED.${c}, ${u} = EXCLUDED.${u} WHERE cur.${c}${cast} < EXCLUDED.${c}${cast}`
       );
     },
     createTable: [
