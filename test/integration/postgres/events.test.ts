@@ -192,6 +192,34 @@ describe('postgres events table', () => {
     }
   });
 
+  it('an unrelated long transaction (an xid, no lock on the events table) does not hold a rolled-back gap', async (t) => {
+    const pool = await setup(t, 6);
+    if (pool === undefined) return;
+    const name = table('pg_unrelated');
+    const events = newEventsTable(name, { pollIntervalMs: 20 });
+    await events.createTable(pool);
+    const unrelated = await pool.connect();
+    const w = await pool.connect();
+    try {
+      await unrelated.query('BEGIN');
+      await unrelated.query('SELECT pg_current_xact_id()'); // running, with an xid, for the whole test
+      await w.query('BEGIN');
+      await events.insert(w, 'rolled-back', 1); // id 1
+      await events.insert(pool, 'two', 2); // id 2, committed above the hole
+      const stream = await events.toStream(pool)('');
+      const next = stream.recv();
+      await w.query('ROLLBACK');
+      const e = await within(next, 10_000);
+      assert.equal(e.id, '2');
+      await stream.close();
+    } finally {
+      await unrelated.query('ROLLBACK');
+      unrelated.release();
+      w.release();
+      await events.close();
+    }
+  });
+
   it('ids beyond 2^32 come back exact; timestamps are the database clock; metadata is bytes', async (t) => {
     const pool = await setup(t, 4);
     if (pool === undefined) return;
