@@ -83,6 +83,9 @@ export class Loader {
   #pollAgain = false;
   #timer: NodeJS.Timeout | undefined;
   #waiting = 0;
+  /** Counts finished polls; a failed poll is kept with its number so waiters can fail fast. */
+  #polls = 0;
+  #pollFailure: { readonly n: number; readonly err: unknown } | undefined;
   #gapCtx: GapContext;
 
   constructor(config: LoaderConfig) {
@@ -270,6 +273,12 @@ export class Loader {
               this.#setHeadGap(result.gap);
             }
           } while (this.#pollAgain && !this.stopped);
+          this.#polls++;
+        } catch (err) {
+          // Recorded before the waiters wake, so each of them sees it.
+          this.#polls++;
+          this.#pollFailure = { n: this.#polls, err };
+          throw err;
         } finally {
           this.#headLoad = undefined;
           this.#waker.wake();
@@ -292,6 +301,7 @@ export class Loader {
 
   /** Waits for the next poll (or a notify), polling on a timer while someone waits. */
   async #waitForPoll(signal: AbortSignal): Promise<void> {
+    const seen = this.#polls;
     this.#waiting++;
     try {
       this.#pollSoon(this.#c.pollIntervalMs);
@@ -300,6 +310,9 @@ export class Loader {
       this.#waiting--;
     }
     this.#throwIfStopped();
+    // Fail fast (like the original's streams): a poll that failed while we waited ends the read.
+    const failure = this.#pollFailure;
+    if (failure !== undefined && failure.n > seen) throw failure.err;
   }
 
   #pollSoon(ms: number): void {
