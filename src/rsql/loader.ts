@@ -91,10 +91,29 @@ export class Loader {
   constructor(config: LoaderConfig) {
     this.#c = config;
     this.#ex = config.dialect.executor(config.handle);
+    // Gap checks and fills count as queries of the table too.
+    const counters = config.counters;
+    const ex = this.#ex;
+    const dialect = config.dialect;
     this.#gapCtx = {
-      dialect: config.dialect,
+      dialect: {
+        ...dialect,
+        transaction: (handle, fn, options) => {
+          counters.queries++;
+          return dialect.transaction(handle, fn, options);
+        },
+      },
       handle: config.handle,
-      executor: this.#ex,
+      executor: {
+        query: (sql, params) => {
+          counters.queries++;
+          return ex.query(sql, params);
+        },
+        execute: (sql, params) => {
+          counters.queries++;
+          return ex.execute(sql, params);
+        },
+      },
       schema: config.schema,
       statements: config.statements,
       logger: config.logger,
