@@ -8,6 +8,7 @@ import type {
   Gap,
   GapContext,
   GapStrategy,
+  WakeupSource,
 } from './dialect.js';
 import { databaseError } from './handles.js';
 import type { EventsCounters, EventsMetrics } from './metrics.js';
@@ -48,6 +49,8 @@ interface LoadResult {
   readonly short: boolean;
 }
 
+const noWakeups: WakeupSource = Object.freeze({ close() {} });
+
 const emptyEvents: readonly Event[] = Object.freeze([]);
 const emptyIds: readonly number[] = Object.freeze([]);
 
@@ -83,15 +86,38 @@ export class Loader {
   #pollAgain = false;
   #timer: NodeJS.Timeout | undefined;
   #waiting = 0;
+  /** Counts finished polls; a failed poll is kept with its number so waiters can fail fast. */
+  #polls = 0;
+  #pollFailure: { readonly n: number; readonly err: unknown } | undefined;
   #gapCtx: GapContext;
+  #wakeups: WakeupSource | undefined;
 
   constructor(config: LoaderConfig) {
     this.#c = config;
     this.#ex = config.dialect.executor(config.handle);
+    // Gap checks and fills count as queries of the table too.
+    const counters = config.counters;
+    const ex = this.#ex;
+    const dialect = config.dialect;
     this.#gapCtx = {
-      dialect: config.dialect,
+      dialect: {
+        ...dialect,
+        transaction: (handle, fn, options) => {
+          counters.queries++;
+          return dialect.transaction(handle, fn, options);
+        },
+      },
       handle: config.handle,
-      executor: this.#ex,
+      executor: {
+        query: (sql, params) => {
+          counters.queries++;
+          return ex.query(sql, params);
+        },
+        execute: (sql, params) => {
+          counters.queries++;
+          return ex.execute(sql, params);
+        },
+      },
       schema: config.schema,
       statements: config.statements,
       logger: config.logger,
@@ -121,6 +147,7 @@ export class Loader {
     );
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#wakeups?.close();
     this.#waker.wake();
     this.#chunks = [];
     this.#cachedEvents = 0;
@@ -270,6 +297,12 @@ export class Loader {
               this.#setHeadGap(result.gap);
             }
           } while (this.#pollAgain && !this.stopped);
+          this.#polls++;
+        } catch (err) {
+          // Recorded before the waiters wake, so each of them sees it.
+          this.#polls++;
+          this.#pollFailure = { n: this.#polls, err };
+          throw err;
         } finally {
           this.#headLoad = undefined;
           this.#waker.wake();
@@ -290,8 +323,20 @@ export class Loader {
     return p;
   }
 
+  /** Starts the dialect's cross-process wake-ups (NOTIFY) once, when a stream first waits. */
+  #startWakeups(): void {
+    if (this.#wakeups !== undefined || this.stopped) return;
+    const c = this.#c;
+    this.#wakeups =
+      (c.schema.notify === true
+        ? c.dialect.wakeups?.(c.handle, c.schema, () => this.notify(), c.logger)
+        : undefined) ?? noWakeups;
+  }
+
   /** Waits for the next poll (or a notify), polling on a timer while someone waits. */
   async #waitForPoll(signal: AbortSignal): Promise<void> {
+    this.#startWakeups();
+    const seen = this.#polls;
     this.#waiting++;
     try {
       this.#pollSoon(this.#c.pollIntervalMs);
@@ -300,6 +345,9 @@ export class Loader {
       this.#waiting--;
     }
     this.#throwIfStopped();
+    // Fail fast (like the original's streams): a poll that failed while we waited ends the read.
+    const failure = this.#pollFailure;
+    if (failure !== undefined && failure.n > seen) throw failure.err;
   }
 
   #pollSoon(ms: number): void {
@@ -443,6 +491,9 @@ export class Loader {
       }
     } catch (err) {
       this.#throwIfStopped();
+      // A ReflexError is the strategy refusing (e.g. a PostgreSQL table whose schema makes gap
+      // resolution unsafe): surface it to the streams instead of waiting forever.
+      if (err instanceof ReflexError) throw err;
       this.#c.logger.warn('gap resolution failed; retrying at the next poll', {
         table: this.#c.schema.table,
         after: holes[0]?.after,
