@@ -2,6 +2,7 @@ import {
   type Consumer,
   type ConsumerFunc,
   type ConsumerOptions,
+  type ErrorInsertFunc,
   invalidArgument,
   type Logger,
   newConsumer,
@@ -11,17 +12,7 @@ import { abortable } from '../internal/abort.js';
 import { checkCount, checkKeys, consumerOptionKeys, messageOf, split } from './options.js';
 import { mustReturn, RetryBudget } from './retry-budget.js';
 
-/**
- * Records that consumer `consumerName` gave up on event `eventId` with `errMsg` (a dead letter),
- * e.g. `newErrorsTable().toErrorInsertFunc(db)` of `reflex-events/rsql`. Recording the same
- * (consumer, event) pair again must succeed.
- */
-export type ErrorInsertFunc = (
-  consumerName: string,
-  eventId: string,
-  errMsg: string,
-  signal?: AbortSignal,
-) => Promise<void>;
+export type { ErrorInsertFunc } from '../core/index.js';
 
 /** Options of {@link newDeadLetterConsumer}, plus those of `newConsumer`. */
 export interface DeadLetterOptions extends ConsumerOptions {
