@@ -54,7 +54,8 @@ export interface ConsumerOptions {
 }
 
 const defaults = Object.freeze({ lagAlertMs: 30 * 60_000, activityTtlMs: 24 * 3_600_000 });
-const consumerOptionKeys = new Set([
+/** The keys of {@link ConsumerOptions}: patterns that wrap newConsumer pass these through. */
+export const consumerOptionKeys: readonly (keyof ConsumerOptions)[] = Object.freeze([
   'includeTypes',
   'filter',
   'recover',
@@ -63,6 +64,7 @@ const consumerOptionKeys = new Set([
   'registry',
   'clock',
 ]);
+const consumerOptionKeySet = new Set<string>(consumerOptionKeys);
 
 function checkMs(name: string, v: unknown): number | null {
   if (v === null) return null;
@@ -91,7 +93,7 @@ export function newConsumer(
     throw invalidArgument('consumer name must be a non-empty string');
   if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
   for (const key of Object.keys(options)) {
-    if (!consumerOptionKeys.has(key))
+    if (!consumerOptionKeySet.has(key))
       throw invalidArgument(`unknown consumer option ${JSON.stringify(key)}`);
   }
   const lagAlertMs =

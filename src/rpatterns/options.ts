@@ -30,16 +30,7 @@ export function checkCount(what: string, value: unknown, fallback: number, min =
   return value;
 }
 
-/** The keys of newConsumer's options, which patterns pass through. */
-export const consumerOptionKeys: readonly (keyof ConsumerOptions)[] = [
-  'includeTypes',
-  'filter',
-  'recover',
-  'lagAlertMs',
-  'activityTtlMs',
-  'registry',
-  'clock',
-];
+export { consumerOptionKeys } from '../core/consumer.js';
 
 /** Splits `options` into the pattern's own keys and the rest (for newConsumer, which validates them). */
 export function split<T extends object, K extends string>(
