@@ -72,9 +72,12 @@ export interface EventsSchema {
   readonly notify?: boolean | undefined;
 }
 
-/** A running source of wake-ups for a loader (a LISTEN connection); `close` stops it for good. */
+/**
+ * A running source of wake-ups for a loader (a LISTEN connection); `close` stops it for good and
+ * settles once its connection is ended.
+ */
 export interface WakeupSource {
-  close(): void;
+  close(): Promise<void> | void;
 }
 
 /**

@@ -439,11 +439,11 @@ class SqlEventsTable implements EventsTable {
     return { ...this.#counters, blockingGaps: blocking, oldestBlockingGapMs: oldest };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
-    for (const loader of this.#loaders.values()) loader.stop();
+    const loaders = [...this.#loaders.values()];
     this.#loaders.clear();
-    return Promise.resolve();
+    await Promise.all(loaders.map((loader) => loader.stop()));
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -139,18 +139,22 @@ export class Loader {
     return this.#stop.signal.aborted;
   }
 
-  /** Stops polling and gap resolution; pending reads reject with `ERR_REFLEX_STOPPED`. */
-  stop(): void {
+  /**
+   * Stops polling and gap resolution; pending reads reject with `ERR_REFLEX_STOPPED`. Settles
+   * once the wake-up source (a LISTEN connection) is closed too.
+   */
+  async stop(): Promise<void> {
     if (this.stopped) return;
     this.#stop.abort(
       new ReflexError(ErrorCode.stopped, `events table ${this.#c.schema.table} stopped`),
     );
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#wakeups?.close();
+    const wakeups = this.#wakeups;
     this.#waker.wake();
     this.#chunks = [];
     this.#cachedEvents = 0;
+    await wakeups?.close();
   }
 
   /** Wakes the streams waiting at the head: polls now (called by `insert`'s notify). */

@@ -106,7 +106,8 @@ export class PgListener implements WakeupSource {
     return (this.#client as { processID?: number } | undefined)?.processID ?? undefined;
   }
 
-  close(): void {
+  /** Stops for good; settles once the LISTEN connection is ended. */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -116,7 +117,7 @@ export class PgListener implements WakeupSource {
     if (c !== undefined) {
       c.removeAllListeners('notification');
       c.removeAllListeners('end');
-      c.end().catch(() => {});
+      await c.end().catch(() => {});
     }
   }
 }
