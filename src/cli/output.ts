@@ -9,7 +9,7 @@ export interface Column {
 }
 
 /** A row: what JSON mode prints as is, and table mode shows through the columns. */
-export type Row = Readonly<Record<string, unknown>>;
+export type Row = object;
 
 /** Where and how a command prints its results. */
 export interface OutputOptions {
@@ -38,7 +38,7 @@ export class Output {
       for (const row of rows) this.#out.write(`${toJson(row)}\n`);
       return;
     }
-    const cells = rows.map((row) => columns.map((c) => cell(row[c.key])));
+    const cells = rows.map((row) => columns.map((c) => cell(field(row, c.key))));
     const widths = columns.map((c, i) =>
       Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)),
     );
@@ -62,7 +62,7 @@ export class Output {
     const widths = columns.map((c) => Math.max(c.header.length, minWidths[c.key] ?? 0));
     let headerDone = false;
     return (row) => {
-      const r = columns.map((c) => cell(row[c.key]));
+      const r = columns.map((c) => cell(field(row, c.key)));
       r.forEach((v, i) => {
         widths[i] = Math.max(widths[i] ?? 0, v.length);
       });
@@ -103,6 +103,10 @@ function formatLine(
     })
     .join('  ')
     .trimEnd();
+}
+
+function field(row: Row, key: string): unknown {
+  return (row as Record<string, unknown>)[key];
 }
 
 function cell(value: unknown): string {

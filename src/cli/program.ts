@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { registerCursors } from './commands/cursors.js';
 import { registerDemo } from './commands/demo.js';
+import { registerLag } from './commands/lag.js';
 import type { CliContext } from './context.js';
 import { CliError, debugDetails, describeError, ExitCode } from './errors.js';
 
@@ -15,6 +17,8 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
     });
   registerDemo(program, ctx);
+  registerCursors(program, ctx);
+  registerLag(program, ctx);
   program.addHelpText(
     'after',
     '\nExamples:\n  $ reflex demo\n  $ reflex tail sqlite:app.db --table user_events\n  $ reflex <command> --help\n',
