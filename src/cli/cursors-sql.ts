@@ -69,11 +69,12 @@ export class CursorsSql {
 function nowSql(db: Db): string {
   switch (db.dialect) {
     case 'mysql':
-      return 'UTC_TIMESTAMP(6)';
+      return 'NOW(6)';
     case 'postgres':
       return 'now()';
     case 'sqlite':
-      return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+      // INTEGER ms, as reflex-events/rsql writes it.
+      return "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
   }
 }
 

@@ -233,6 +233,7 @@ export function toDate(value: unknown): Date | undefined {
     const n = Number(value);
     return new Date(n > 1e11 ? n : n * 1000);
   }
+  if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return toDate(Number(value));
   if (typeof value === 'string') {
     // SQL text without a zone is UTC (the tables are written with the database clock in UTC).
     const text = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value.replace(' ', 'T')}Z`;

@@ -50,6 +50,8 @@ export function registerLag(program: Command, ctx: CliContext): void {
         const t = db.quote(checkIdentifier(flags.events, '--events'));
         const id = db.quote(checkIdentifier(flags.eventIdField, '--event-id-field'));
         const time = db.quote(checkIdentifier(flags.eventTimeField, '--event-time-field'));
+        // MySQL DATETIMEs are in the session's zone: let the server turn them into an instant.
+        const timeExpr = db.dialect === 'mysql' ? `UNIX_TIMESTAMP(${time})` : time;
         const rows: LagRow[] = [];
         try {
           const headRow = (await db.query(`SELECT MAX(${id}) AS h FROM ${t}`))[0];
