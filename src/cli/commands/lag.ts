@@ -44,12 +44,17 @@ export function registerLag(program: Command, ctx: CliContext): void {
       'per consumer: its cursor, the head of the events table, the lag in events and in seconds (age of the oldest event not consumed yet)',
     )
     .action(async (url: string, flags: Flags) => {
-      const db = await openDb(parseDbUrl(url));
+      const source = parseDbUrl(url);
+      const names = cursorsNames(flags, flags.cursors);
+      const events = checkIdentifier(flags.events, '--events');
+      const idField = checkIdentifier(flags.eventIdField, '--event-id-field');
+      const timeField = checkIdentifier(flags.eventTimeField, '--event-time-field');
+      const db = await openDb(source);
       try {
-        const cursorsSql = new CursorsSql(db, cursorsNames(flags, flags.cursors));
-        const t = db.quote(checkIdentifier(flags.events, '--events'));
-        const id = db.quote(checkIdentifier(flags.eventIdField, '--event-id-field'));
-        const time = db.quote(checkIdentifier(flags.eventTimeField, '--event-time-field'));
+        const cursorsSql = new CursorsSql(db, names);
+        const t = db.quote(events);
+        const id = db.quote(idField);
+        const time = db.quote(timeField);
         // MySQL DATETIMEs are in the session's zone: let the server turn them into an instant.
         const timeExpr = db.dialect === 'mysql' ? `UNIX_TIMESTAMP(${time})` : time;
         const rows: LagRow[] = [];
@@ -69,7 +74,7 @@ export function registerLag(program: Command, ctx: CliContext): void {
             )[0];
             const oldest = (
               await db.query(
-                `SELECT ${time} AS ts FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT 1`,
+                `SELECT ${timeExpr} AS ts FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT 1`,
                 [after],
               )
             )[0];

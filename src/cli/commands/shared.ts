@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CursorsTableNames } from '../cursors-sql.js';
+import { checkIdentifier } from '../db.js';
 
 /** Flags naming a cursors table and its columns. */
 export interface CursorsFlags {
@@ -20,10 +21,11 @@ export function cursorsTableOptions(cmd: Command, tableFlag = '--table'): Comman
 
 /** The cursors table names from the flags (`table` is the value of the table flag). */
 export function cursorsNames(flags: Record<string, unknown>, table: string): CursorsTableNames {
+  // Checked before anything is opened: a bad name is a usage error, whatever the database.
   return {
-    table,
-    idField: String(flags.idField),
-    cursorField: String(flags.cursorField),
-    timeField: String(flags.timeField),
+    table: checkIdentifier(table, '--table'),
+    idField: checkIdentifier(String(flags.idField), '--id-field'),
+    cursorField: checkIdentifier(String(flags.cursorField), '--cursor-field'),
+    timeField: checkIdentifier(String(flags.timeField), '--time-field'),
   };
 }
