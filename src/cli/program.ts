@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCursors } from './commands/cursors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLag } from './commands/lag.js';
+import { registerTail } from './commands/tail.js';
 import type { CliContext } from './context.js';
 import { CliError, debugDetails, describeError, ExitCode } from './errors.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
     });
   registerDemo(program, ctx);
+  registerTail(program, ctx);
   registerCursors(program, ctx);
   registerLag(program, ctx);
   program.addHelpText(

@@ -35,12 +35,13 @@ export class ProgressDisplay {
     this.#timer = setInterval(() => this.#draw(), period);
   }
 
-  /** Stops the timer and draws the final state once more. Idempotent. */
+  /** Stops the timer (on a terminal, after drawing the final state). Idempotent. */
   stop(): void {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#draw();
+    // Plain lines: what follows (a summary) says the final state; a terminal shows it in place.
+    if (this.#tty) this.#draw();
   }
 
   #draw(): void {

@@ -153,11 +153,15 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
   display.start();
 
   // The users service: creates a user now and then, updates existing ones otherwise.
-  const stopWriting = AbortSignal.any(
-    options.durationMs === undefined
-      ? [options.signal]
-      : [options.signal, AbortSignal.timeout(options.durationMs)],
-  );
+  // A plain timer, not AbortSignal.timeout: on Node 20 a timeout signal held only by
+  // AbortSignal.any can be garbage-collected before it fires, and the demo would never end.
+  const writing = new AbortController();
+  const stopWriting = writing.signal;
+  const onStop = (): void => writing.abort();
+  options.signal.addEventListener('abort', onStop, { once: true });
+  if (options.signal.aborted) writing.abort();
+  const timer =
+    options.durationMs === undefined ? undefined : setTimeout(onStop, options.durationMs);
   let writeError: unknown;
   try {
     while (!stopWriting.aborted && sides.every((s) => s.error === undefined)) {
@@ -173,6 +177,9 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
     }
   } catch (err) {
     writeError = err;
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onStop);
   }
 
   // Catch up: both consumers reach the head, then stop (run flushes their cursors).
