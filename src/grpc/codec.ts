@@ -313,9 +313,11 @@ class Reader {
       case 1:
         this.pos += 8;
         break;
-      case 2:
-        this.pos += this.delimited();
+      case 2: {
+        const len = this.delimited();
+        this.pos += len;
         return;
+      }
       case 5:
         this.pos += 4;
         break;

@@ -504,9 +504,11 @@ async function authenticate(
   path: string,
 ): Promise<void> {
   const socket = stream.session?.socket;
+  // The session's socket is a proxy: `in` does not see TLS methods, a typeof lookup does.
+  const getPeerCertificate = (socket as Partial<TLSSocket> | undefined)?.getPeerCertificate;
   const cert =
-    socket !== undefined && 'getPeerCertificate' in socket
-      ? (socket as TLSSocket).getPeerCertificate()
+    typeof getPeerCertificate === 'function'
+      ? getPeerCertificate.call(socket as TLSSocket)
       : undefined;
   const info: CallInfo = {
     method: path,
