@@ -195,6 +195,43 @@ describe('grpc server and client', () => {
     await client.close();
   });
 
+  it('stop() with clients that stopped reading closes them after the grace period', async () => {
+    const src = counting(fill(20_000).stream);
+    const server = await serveStream(src.stream, { shutdownGraceMs: 200 });
+    const client = newReflexClient(server.address);
+    const s = await client.stream('');
+    await s.recv();
+    await until('the call stalled', () => src.pulled() > 1000);
+    await server.stop();
+    assert.equal(src.open(), 0);
+    const err = await (async () => {
+      for (;;) await s.recv();
+    })().catch((e: unknown) => e);
+    assert.ok(isStoppedErr(err) || hasCode(err, ErrorCode.unavailable), String(err));
+    await client.close();
+  });
+
+  it('50 clients that stopped reading hold the server to a bounded window each', async () => {
+    const src = counting(fill(5000, () => new Uint8Array(200)).stream);
+    await using server = await serveStream(src.stream);
+    const clients = Array.from({ length: 50 }, () => newReflexClient(server.address));
+    try {
+      const streams = await Promise.all(clients.map((c) => c.stream('')));
+      await Promise.all(streams.map((s) => s.recv()));
+      let last = -1;
+      for (let stable = 0; stable < 60; ) {
+        await new Promise((r) => setTimeout(r, 5));
+        stable = src.pulled() === last ? stable + 1 : 0;
+        last = src.pulled();
+      }
+      // ~230 B a frame: the HTTP/2 window (64 KiB), one batch (16 KiB) and the client's 64 KiB.
+      assert.ok(src.pulled() < 50 * 1000, `pulled ${src.pulled()} for 50 stalled clients`);
+      await Promise.all(streams.map((s) => s.close()));
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
   it('a client abort cancels the call and closes the source stream', async () => {
     const src = counting(fill(3).stream);
     await using server = await serveStream(src.stream);
