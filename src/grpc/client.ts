@@ -214,13 +214,25 @@ class Connection {
       session.on('error', () => {
         // Reported by the streams of this session.
       });
-      session.once('close', () => {
+      const forget = (): void => {
         if (this.#session === session) this.#session = undefined;
-      });
+      };
+      // After a GOAWAY (a server shutting down) new calls go to a new connection.
+      session.once('goaway', forget);
+      session.once('close', forget);
       this.#session = s = session;
     }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = s.request(headers, { endStream: false });
+    } catch (err) {
+      if (this.#session === s) this.#session = undefined;
+      throw new ReflexError(ErrorCode.unavailable, `remote stream: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     if (this.#open++ === 0) s.ref();
-    return s.request(headers, { endStream: false });
+    return stream;
   }
 
   done(): void {
@@ -292,17 +304,24 @@ class RemoteStreamClient extends BaseStreamClient {
     super(options.signal);
     this.#connection = connection;
     this.#maxEventBytes = options.maxEventBytes;
-    const stream = connection.request({
-      ...headers,
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': 'reflex-events',
-      ...(options.timeoutMs === undefined
-        ? {}
-        : { 'grpc-timeout': `${Math.max(1, Math.ceil(options.timeoutMs))}m` }),
-    });
+    let stream: ClientHttp2Stream;
+    try {
+      stream = connection.request({
+        ...headers,
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'user-agent': 'reflex-events',
+        ...(options.timeoutMs === undefined
+          ? {}
+          : { 'grpc-timeout': `${Math.max(1, Math.ceil(options.timeoutMs))}m` }),
+      });
+    } catch (err) {
+      this.#released = true;
+      void super.close(); // detaches from the caller's signal
+      throw err;
+    }
     this.#stream = stream;
     stream.on('response', (h: IncomingHttpHeaders) => {
       const http = Number(h[':status']);
@@ -392,7 +411,9 @@ class RemoteStreamClient extends BaseStreamClient {
   }
 
   #cancel(): void {
-    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.close(h2.NGHTTP2_CANCEL);
+    // Undefined only when the request could not be made (close() from the constructor).
+    const s = this.#stream as ClientHttp2Stream | undefined;
+    if (s !== undefined && !s.closed && !s.destroyed) s.close(h2.NGHTTP2_CANCEL);
   }
 
   /** The next complete message, or undefined when more bytes are needed. */

@@ -18,6 +18,7 @@ import {
   type StreamClient,
   type StreamFunc,
 } from '../core/index.js';
+import { abortable } from '../internal/abort.js';
 import type { Authenticator, CallInfo } from './auth.js';
 import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
 import { Status, statusHeaders, statusOf } from './status.js';
@@ -245,6 +246,9 @@ class Impl implements ReflexServer {
     this.#logger = logger;
     this.#authenticate = authenticate;
     this.#graceMs = graceMs;
+    server.on('error', (err) => {
+      this.#logger.error('reflex grpc server: server error', { error: String(err) });
+    });
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('error', (err) => {
@@ -300,7 +304,7 @@ class Impl implements ReflexServer {
       const request = await readRequest(stream, headers, controller.signal);
       if (this.#stopped) throw stoppedError();
       if (this.#authenticate !== undefined) {
-        await authenticate(this.#authenticate, stream, headers, path);
+        await abortable(authenticate(this.#authenticate, stream, headers, path), controller.signal);
       }
       controller.signal.throwIfAborted();
       client = await fn(request.after, {
