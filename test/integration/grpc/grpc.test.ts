@@ -283,6 +283,25 @@ describe('grpc server and client', () => {
     assert.ok(isHeadReachedErr(ended));
   });
 
+  it('any reflex code and a non-ASCII message cross the hop; a plain error is UNKNOWN', async () => {
+    const failing: StreamFunc = async (after) => {
+      if (after === '1') throw new ReflexError('ERR_APP_BAD_THING', 'bäd % news\nline 2');
+      throw new Error('plain failure');
+    };
+    await using server = await serveStream(failing);
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('1');
+    await assert.rejects(
+      s.recv(),
+      (e) => hasCode(e, 'ERR_APP_BAD_THING') && String(e).includes('bäd % news\nline 2'),
+    );
+    const p = await client.stream('2');
+    await assert.rejects(
+      p.recv(),
+      (e) => hasCode(e, 'ERR_REFLEX_REMOTE') && /UNKNOWN: plain failure/.test(String(e)),
+    );
+  });
+
   it('serves several named streams on one server, and sends the options (lag ms ↔ Duration)', async () => {
     const one = counting(fill(2).stream);
     const two = counting(fill(5).stream);
