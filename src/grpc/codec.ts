@@ -2,7 +2,7 @@
 // Event, plus the well-known Timestamp and Duration). Why not generated code: these messages are
 // tiny and frozen by the Go original, the codec is exact and checked against protobufjs in the tests,
 // it needs no code generator nor runtime, and it encodes straight into one reused buffer (no
-// intermediate message objects: the hot path allocates only the bytes grpc-js sends).
+// intermediate message objects: the server encodes a batch of events into one buffer).
 import type { Event } from '../core/index.js';
 import { ErrorCode, ReflexError } from '../core/index.js';
 
@@ -93,69 +93,117 @@ function writeSecondsNanos(buf: Uint8Array, pos: number, seconds: number, nanos:
   return p;
 }
 
-let scratch = Buffer.allocUnsafe(64 * 1024);
-
 /**
- * Encodes an event as a `reflexpb.Event`. The result is a view of a shared buffer, valid until
- * the next call: grpc-js copies it at once into its frame.
+ * Collects gRPC frames (a 5-byte prefix, then a `reflexpb.Event`) in one buffer, so a batch of
+ * events goes to the transport in one write with no allocation per event.
  */
+export class FrameWriter {
+  #buf: Buffer;
+  #len = 0;
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+    this.#buf = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** Bytes collected so far. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** The frames collected so far; the writer goes on in a fresh buffer. */
+  take(): Buffer {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = Buffer.allocUnsafeSlow(this.#capacity);
+    this.#len = 0;
+    return out;
+  }
+
+  /**
+   * Appends the frame of `e`. Returns false, writing nothing, when it does not fit after what is
+   * already collected (take() first, then append again); an event larger than the capacity gets a
+   * buffer of its own when the writer is empty.
+   */
+  append(e: Event): boolean {
+    const ms = e.timestamp.getTime();
+    const seconds = Math.floor(ms / 1000);
+    const nanos = Math.round((ms - seconds * 1000) * 1e6);
+    const tsSize = secondsNanosSize(seconds, nanos);
+    const fidLen = Buffer.byteLength(e.foreignId);
+    const idLen = Buffer.byteLength(e.id);
+    const meta = e.metadata;
+    const trace = e.trace;
+    const metaLen = meta === undefined ? 0 : meta.length;
+    const traceLen = trace === undefined ? 0 : trace.length;
+    const type = e.type | 0;
+    const size =
+      (type === 0 ? 0 : 1 + varintSize(type)) +
+      1 +
+      varintSize(tsSize) +
+      tsSize +
+      (fidLen === 0 ? 0 : 1 + varintSize(fidLen) + fidLen) +
+      (idLen === 0 ? 0 : 1 + varintSize(idLen) + idLen) +
+      (metaLen === 0 ? 0 : 1 + varintSize(metaLen) + metaLen) +
+      (traceLen === 0 ? 0 : 1 + varintSize(traceLen) + traceLen);
+    let buf = this.#buf;
+    if (this.#len + 5 + size > buf.length) {
+      if (this.#len > 0) return false;
+      buf = Buffer.allocUnsafeSlow(5 + size);
+      this.#buf = buf;
+    }
+    let p = this.#len;
+    buf[p++] = 0;
+    buf.writeUInt32BE(size, p);
+    p += 4;
+    if (type !== 0) {
+      buf[p++] = 0x18;
+      p = writeVarint(buf, p, type);
+    }
+    buf[p++] = 0x22;
+    p = writeVarint(buf, p, tsSize);
+    p = writeSecondsNanos(buf, p, seconds, nanos);
+    if (fidLen !== 0) {
+      buf[p++] = 0x2a;
+      p = writeVarint(buf, p, fidLen);
+      p += buf.write(e.foreignId, p, fidLen, 'utf8');
+    }
+    if (idLen !== 0) {
+      buf[p++] = 0x32;
+      p = writeVarint(buf, p, idLen);
+      p += buf.write(e.id, p, idLen, 'utf8');
+    }
+    if (meta !== undefined && metaLen !== 0) {
+      buf[p++] = 0x3a;
+      p = writeVarint(buf, p, metaLen);
+      buf.set(meta, p);
+      p += metaLen;
+    }
+    if (trace !== undefined && traceLen !== 0) {
+      buf[p++] = 0x42;
+      p = writeVarint(buf, p, traceLen);
+      buf.set(trace, p);
+      p += traceLen;
+    }
+    this.#len = p;
+    return true;
+  }
+}
+
+/** Encodes one event as a `reflexpb.Event` (without the gRPC frame prefix). */
 export function encodeEvent(e: Event): Buffer {
-  const ms = e.timestamp.getTime();
-  const seconds = Math.floor(ms / 1000);
-  const nanos = Math.round((ms - seconds * 1000) * 1e6);
-  const tsSize = secondsNanosSize(seconds, nanos);
-  const fidLen = Buffer.byteLength(e.foreignId);
-  const idLen = Buffer.byteLength(e.id);
-  const meta = e.metadata;
-  const trace = e.trace;
-  const metaLen = meta === undefined ? 0 : meta.length;
-  const traceLen = trace === undefined ? 0 : trace.length;
-  const type = e.type | 0;
-  const size =
-    (type === 0 ? 0 : 1 + varintSize(type)) +
-    1 +
-    varintSize(tsSize) +
-    tsSize +
-    (fidLen === 0 ? 0 : 1 + varintSize(fidLen) + fidLen) +
-    (idLen === 0 ? 0 : 1 + varintSize(idLen) + idLen) +
-    (metaLen === 0 ? 0 : 1 + varintSize(metaLen) + metaLen) +
-    (traceLen === 0 ? 0 : 1 + varintSize(traceLen) + traceLen);
-  let buf = scratch;
-  if (size > buf.length) {
-    buf = Buffer.allocUnsafe(size);
-    if (size <= 1024 * 1024) scratch = buf;
-  }
-  let p = 0;
-  if (type !== 0) {
-    buf[p++] = 0x18;
-    p = writeVarint(buf, p, type);
-  }
-  buf[p++] = 0x22;
-  p = writeVarint(buf, p, tsSize);
-  p = writeSecondsNanos(buf, p, seconds, nanos);
-  if (fidLen !== 0) {
-    buf[p++] = 0x2a;
-    p = writeVarint(buf, p, fidLen);
-    p += buf.write(e.foreignId, p, fidLen, 'utf8');
-  }
-  if (idLen !== 0) {
-    buf[p++] = 0x32;
-    p = writeVarint(buf, p, idLen);
-    p += buf.write(e.id, p, idLen, 'utf8');
-  }
-  if (meta !== undefined && metaLen !== 0) {
-    buf[p++] = 0x3a;
-    p = writeVarint(buf, p, metaLen);
-    buf.set(meta, p);
-    p += metaLen;
-  }
-  if (trace !== undefined && traceLen !== 0) {
-    buf[p++] = 0x42;
-    p = writeVarint(buf, p, traceLen);
-    buf.set(trace, p);
-    p += traceLen;
-  }
-  return buf.subarray(0, p);
+  const w = new FrameWriter(64);
+  w.append(e);
+  return w.take().subarray(5);
+}
+
+/** Prefixes a message with its gRPC frame header (uncompressed). */
+export function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
 }
 
 /** Encodes a `reflexpb.StreamRequest` (options first, as the Go original's marshaller does). */
@@ -265,9 +313,11 @@ class Reader {
       case 1:
         this.pos += 8;
         break;
-      case 2:
-        this.pos += this.delimited();
+      case 2: {
+        const len = this.delimited();
+        this.pos += len;
         return;
+      }
       case 5:
         this.pos += 4;
         break;

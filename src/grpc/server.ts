@@ -1,14 +1,16 @@
 import {
-  type Metadata,
-  Server,
-  ServerCredentials,
-  type ServerWritableStream,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+  createSecureServer,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  constants as h2,
+  type IncomingHttpHeaders,
+  type SecureServerOptions,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import {
   ErrorCode,
-  type Event,
   invalidArgument,
   type Logger,
   noopLogger,
@@ -16,9 +18,10 @@ import {
   type StreamClient,
   type StreamFunc,
 } from '../core/index.js';
+import { abortable } from '../internal/abort.js';
 import type { Authenticator, CallInfo } from './auth.js';
-import { decodeStreamRequest, encodeEvent, type StreamRequestMessage } from './codec.js';
-import { statusOf } from './status.js';
+import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
+import { Status, statusHeaders, statusOf } from './status.js';
 
 /** The method of the original's service: `reflexpb.Reflex/Stream`. */
 export const reflexStreamMethod = 'reflexpb.Reflex/Stream';
@@ -72,11 +75,6 @@ export interface ReflexServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-interface DecodedRequest {
-  readonly request?: StreamRequestMessage;
-  readonly error?: unknown;
-}
-
 const methodPattern =
   /^\/?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\/([A-Za-z_][A-Za-z0-9_]*)$/;
 
@@ -88,6 +86,11 @@ const knownOptions = new Set([
   'shutdownGraceMs',
   'signal',
 ]);
+
+/** Bytes of events collected before they go to the transport in one write. */
+const batchBytes = 16 * 1024;
+/** The largest request accepted (a StreamRequest is a cursor and three options). */
+const maxRequestBytes = 64 * 1024;
 
 /**
  * Serves one stream as the original's `reflexpb.Reflex/Stream`, so Go and TypeScript reflex
@@ -103,11 +106,14 @@ export function serveStream(stream: StreamFunc, options?: ServeOptions): Promise
 }
 
 /**
- * Serves several streams on one server, each as a server-streaming method with the original's
- * message types (`reflexpb.StreamRequest` in, a stream of `reflexpb.Event` out), under any service
- * names: `{ 'example.Events/StreamEvent1': s1, 'example.Events/StreamEvent2': s2 }`. Resolves once
- * the server listens. Back-pressure: a client that stops reading makes its call stop pulling from
- * the source (it runs ahead by the HTTP/2 window plus what the source buffers, never more).
+ * Serves several streams on one server, each as a server-streaming gRPC method with the
+ * original's message types (`reflexpb.StreamRequest` in, a stream of `reflexpb.Event` out), under
+ * any service names: `{ 'example.Events/StreamEvent1': s1, 'example.Events/StreamEvent2': s2 }`.
+ * Resolves once the server listens.
+ *
+ * Back-pressure: events are encoded in batches and written while the transport takes them; when
+ * a client stops reading, its call stops pulling from the source, having run ahead by the HTTP/2
+ * window plus one batch (16 KiB) and what the source itself buffers, never more.
  *
  * @example
  * const server = await serveStreams({
@@ -119,8 +125,9 @@ export async function serveStreams(
   streams: Readonly<Record<string, StreamFunc>>,
   options: ServeOptions = {},
 ): Promise<ReflexServer> {
-  if (typeof options !== 'object' || options === null)
+  if (typeof options !== 'object' || options === null) {
     throw invalidArgument('serve options must be an object');
+  }
   for (const key of Object.keys(options)) {
     if (!knownOptions.has(key))
       throw invalidArgument(`unknown serve option ${JSON.stringify(key)}`);
@@ -133,76 +140,54 @@ export async function serveStreams(
     throw invalidArgument('authenticate must be a function');
   }
   const address = options.address ?? '127.0.0.1:0';
-  if (typeof address !== 'string' || !/:\d+$/.test(address)) {
+  const m = typeof address === 'string' ? /^(.*):(\d{1,5})$/.exec(address) : null;
+  if (m === null || Number(m[2]) > 65535) {
     throw invalidArgument(`address must be "host:port", got ${JSON.stringify(address)}`);
   }
-  const services = new Map<string, Map<string, StreamFunc>>();
+  const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
+  const routes = new Map<string, StreamFunc>();
   const entries = Object.entries(streams ?? {});
   if (entries.length === 0) throw invalidArgument('serveStreams needs at least one stream');
   for (const [method, fn] of entries) {
-    const m = methodPattern.exec(method);
-    if (m === null) {
+    const mm = methodPattern.exec(method);
+    if (mm === null) {
       throw invalidArgument(
         `method must look like "package.Service/Method", got ${JSON.stringify(method)}`,
       );
     }
-    if (typeof fn !== 'function')
+    if (typeof fn !== 'function') {
       throw invalidArgument(`the stream of ${method} must be a StreamFunc`);
-    const service = m[1] as string;
-    let methods = services.get(service);
-    if (methods === undefined) services.set(service, (methods = new Map()));
-    methods.set(m[2] as string, fn);
-  }
-  const credentials = serverCredentials(options.tls);
-  options.signal?.throwIfAborted();
-
-  const impl = new Impl(options.logger ?? noopLogger, options.authenticate, graceMs);
-  for (const [service, methods] of services) {
-    const definition: Record<string, unknown> = {};
-    const handlers: UntypedServiceImplementation = {};
-    for (const [name, fn] of methods) {
-      const path = `/${service}/${name}`;
-      definition[name] = {
-        path,
-        requestStream: false,
-        responseStream: true,
-        requestSerialize: (): Buffer => {
-          throw new Error('not a client');
-        },
-        requestDeserialize: (buf: Buffer): DecodedRequest => {
-          try {
-            return { request: decodeStreamRequest(buf) };
-          } catch (error) {
-            return { error };
-          }
-        },
-        responseSerialize: encodeEvent,
-        responseDeserialize: (): Event => {
-          throw new Error('not a client');
-        },
-      };
-      handlers[name] = (call: ServerWritableStream<DecodedRequest, Event>): void => {
-        impl.handle(call, path, fn);
-      };
     }
-    impl.server.addService(definition as unknown as ServiceDefinition, handlers);
+    routes.set(`/${mm[1]}/${mm[2]}`, fn);
   }
-  const port = await new Promise<number>((resolve, reject) => {
-    impl.server.bindAsync(address, credentials, (err, p) =>
-      err === null ? resolve(p) : reject(err),
-    );
+  const server =
+    options.tls === undefined ? createServer() : createSecureServer(tlsOptions(options.tls));
+  options.signal?.throwIfAborted();
+  const impl = new Impl(
+    server,
+    routes,
+    options.logger ?? noopLogger,
+    options.authenticate,
+    graceMs,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), host === '' ? undefined : host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  const bound = server.address();
+  impl.port = typeof bound === 'object' && bound !== null ? bound.port : Number(m[2]);
+  impl.address = `${m[1]}:${impl.port}`;
   if (options.signal?.aborted === true) {
     await impl.stop();
     options.signal.throwIfAborted();
   }
-  impl.port = port;
-  impl.address = `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
   return impl;
 }
 
-function serverCredentials(tls: ServerTlsOptions | undefined): ServerCredentials {
-  if (tls === undefined) return ServerCredentials.createInsecure();
+function tlsOptions(tls: ServerTlsOptions): SecureServerOptions {
   if (typeof tls !== 'object' || tls === null || tls.key === undefined || tls.cert === undefined) {
     throw invalidArgument('tls needs a key and a cert');
   }
@@ -210,27 +195,37 @@ function serverCredentials(tls: ServerTlsOptions | undefined): ServerCredentials
   if (requireClientCert && tls.ca === undefined) {
     throw invalidArgument('tls.requireClientCert needs tls.ca to check client certificates');
   }
-  return ServerCredentials.createSsl(
-    tls.ca === undefined ? null : Buffer.from(tls.ca),
-    [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }],
-    requireClientCert,
-  );
+  return {
+    key: Buffer.from(tls.key),
+    cert: Buffer.from(tls.cert),
+    ...(tls.ca === undefined ? {} : { ca: Buffer.from(tls.ca) }),
+    requestCert: requireClientCert,
+    rejectUnauthorized: requireClientCert,
+    ALPNProtocols: ['h2'],
+  };
 }
 
 function stoppedError(): ReflexError {
   return new ReflexError(ErrorCode.stopped, 'event stream has been stopped');
 }
 
-function firstHeader(metadata: Metadata, key: string): string | undefined {
-  const v = metadata.get(key)[0];
-  return typeof v === 'string' ? v : undefined;
+/** grpc-timeout: up to 8 digits and a unit. */
+function parseTimeout(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  const unitMs = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as 'H'];
+  return n * unitMs;
 }
 
 class Impl implements ReflexServer {
-  readonly server = new Server({ 'grpc.max_send_message_length': -1 });
   port = 0;
   address = '';
   sentEvents = 0;
+  readonly #server: Http2Server;
+  readonly #routes: ReadonlyMap<string, StreamFunc>;
+  readonly #sessions = new Set<Http2Session>();
   readonly #active = new Set<AbortController>();
   readonly #calls = new Set<Promise<void>>();
   readonly #logger: Logger;
@@ -239,43 +234,77 @@ class Impl implements ReflexServer {
   #stopped = false;
   #stopping: Promise<void> | undefined;
 
-  constructor(logger: Logger, authenticate: Authenticator | undefined, graceMs: number) {
+  constructor(
+    server: Http2Server,
+    routes: ReadonlyMap<string, StreamFunc>,
+    logger: Logger,
+    authenticate: Authenticator | undefined,
+    graceMs: number,
+  ) {
+    this.#server = server;
+    this.#routes = routes;
     this.#logger = logger;
     this.#authenticate = authenticate;
     this.#graceMs = graceMs;
+    server.on('error', (err) => {
+      this.#logger.error('reflex grpc server: server error', { error: String(err) });
+    });
+    server.on('session', (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.on('error', (err) => {
+        this.#logger.debug('reflex grpc server: session error', { error: String(err) });
+      });
+      session.once('close', () => this.#sessions.delete(session));
+      if (this.#stopped) session.close();
+    });
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const p = this.#serve(stream, headers).catch((err: unknown) => {
+        this.#logger.error('reflex grpc server: call failed', { error: String(err) });
+        if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+      });
+      this.#calls.add(p);
+      void p.finally(() => this.#calls.delete(p));
+    });
   }
 
   get openStreams(): number {
     return this.#active.size;
   }
 
-  handle(call: ServerWritableStream<DecodedRequest, Event>, path: string, fn: StreamFunc): void {
-    const p = this.#serve(call, path, fn).catch((err: unknown) => {
-      this.#logger.error('reflex grpc server: call failed', { method: path, error: String(err) });
+  async #serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    stream.on('error', (err) => {
+      this.#logger.debug('reflex grpc server: stream error', { error: String(err) });
     });
-    this.#calls.add(p);
-    void p.finally(() => this.#calls.delete(p));
-  }
-
-  async #serve(
-    call: ServerWritableStream<DecodedRequest, Event>,
-    path: string,
-    fn: StreamFunc,
-  ): Promise<void> {
-    if (this.#stopped) return finish(call, stoppedError());
-    const { request, error } = call.request;
-    if (request === undefined) return finish(call, error);
+    const call = new Call(stream);
+    if (headers[':method'] !== 'POST') return call.httpError(405);
+    const contentType = headers['content-type'];
+    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+      return call.httpError(415);
+    }
+    const path = headers[':path'] ?? '';
+    const fn = this.#routes.get(path);
+    if (fn === undefined) {
+      return call.end({ code: Status.unimplemented, message: `unknown method ${path}` });
+    }
     const controller = new AbortController();
-    const onCancel = (): void => {
+    const onClose = (): void => {
       controller.abort(new ReflexError(ErrorCode.canceled, 'call cancelled by the client'));
     };
-    call.on('cancelled', onCancel);
+    stream.once('close', onClose);
+    const timeoutMs = parseTimeout(headers['grpc-timeout']);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            controller.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));
+          }, timeoutMs);
     this.#active.add(controller);
     let client: StreamClient | undefined;
     try {
+      const request = await readRequest(stream, headers, controller.signal);
+      if (this.#stopped) throw stoppedError();
       if (this.#authenticate !== undefined) {
-        const denied = await authenticate(this.#authenticate, call, path);
-        if (denied !== undefined) return finish(call, denied);
+        await abortable(authenticate(this.#authenticate, stream, headers, path), controller.signal);
       }
       controller.signal.throwIfAborted();
       client = await fn(request.after, {
@@ -284,18 +313,13 @@ class Impl implements ReflexServer {
         ...(request.toHead === true ? { toHead: true } : {}),
         signal: controller.signal,
       });
-      for (;;) {
-        // No await per event while the transport takes them: write() buffers in grpc-js until
-        // its high-water mark, then 'drain' tells us the client read enough to go on.
-        const event = await client.recv();
-        this.sentEvents++;
-        if (!call.write(event)) await drained(call, controller.signal);
-      }
+      call.respond();
+      await this.#pump(call, client, controller.signal);
     } catch (err) {
-      if (call.cancelled) return;
-      finish(call, controller.signal.aborted ? controller.signal.reason : err);
+      call.end(statusOf(controller.signal.aborted ? controller.signal.reason : err));
     } finally {
-      call.off('cancelled', onCancel);
+      if (timer !== undefined) clearTimeout(timer);
+      stream.off('close', onClose);
       this.#active.delete(controller);
       if (client !== undefined) {
         await client.close().catch((err: unknown) => {
@@ -305,6 +329,44 @@ class Impl implements ReflexServer {
           });
         });
       }
+    }
+  }
+
+  /**
+   * Pulls events and writes them in batches: a batch goes out when it is full, or when the source
+   * has nothing more at once (a setImmediate runs only after the source's ready events settled).
+   * When the transport's buffer is full, pulling waits for 'drain'.
+   */
+  async #pump(call: Call, client: StreamClient, signal: AbortSignal): Promise<void> {
+    const writer = new FrameWriter(batchBytes);
+    let scheduled: NodeJS.Immediate | undefined;
+    let blocked = false;
+    const flush = (): void => {
+      if (scheduled !== undefined) {
+        clearImmediate(scheduled);
+        scheduled = undefined;
+      }
+      if (writer.length === 0 || call.stream.destroyed) return;
+      if (!call.stream.write(writer.take())) blocked = true;
+    };
+    try {
+      for (;;) {
+        if (blocked) {
+          await drained(call.stream, signal);
+          blocked = false;
+        }
+        const event = await client.recv();
+        this.sentEvents++;
+        if (!writer.append(event)) {
+          flush();
+          writer.append(event);
+        }
+        if (writer.length >= batchBytes) flush();
+        else scheduled ??= setImmediate(flush);
+      }
+    } finally {
+      // What was pulled goes out before the final status.
+      flush();
     }
   }
 
@@ -318,17 +380,19 @@ class Impl implements ReflexServer {
   }
 
   async #shutdown(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, this.#graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+    const closed = new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
     });
-    await Promise.allSettled([...this.#calls]);
+    for (const s of this.#sessions) s.close();
+    const timer = setTimeout(() => {
+      for (const s of this.#sessions) s.destroy();
+    }, this.#graceMs);
+    try {
+      await closed;
+      await Promise.allSettled([...this.#calls]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -336,41 +400,145 @@ class Impl implements ReflexServer {
   }
 }
 
+/** The response side of one call: headers once, then data, then trailers. */
+class Call {
+  readonly stream: ServerHttp2Stream;
+  #responded = false;
+  #ended = false;
+
+  constructor(stream: ServerHttp2Stream) {
+    this.stream = stream;
+  }
+
+  respond(): void {
+    if (this.#responded || this.stream.destroyed) return;
+    this.#responded = true;
+    this.stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' },
+      { waitForTrailers: true },
+    );
+  }
+
+  httpError(status: number): void {
+    if (this.stream.destroyed || this.stream.headersSent) return;
+    this.#ended = true;
+    this.stream.respond({ ':status': status }, { endStream: true });
+  }
+
+  /** Ends the call with a status: trailers after the data, or a trailers-only response. */
+  end(status: { code: number; message: string; reflexCode?: string }): void {
+    if (this.#ended || this.stream.destroyed || this.stream.closed) return;
+    this.#ended = true;
+    const trailers = statusHeaders(status);
+    if (!this.#responded) {
+      this.#responded = true;
+      this.stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', ...trailers },
+        { endStream: true },
+      );
+      return;
+    }
+    this.stream.once('wantTrailers', () => {
+      if (!this.stream.destroyed) this.stream.sendTrailers(trailers);
+    });
+    this.stream.end();
+  }
+}
+
+async function readRequest(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  signal: AbortSignal,
+): Promise<StreamRequestMessage> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size > maxRequestBytes) {
+        cleanup();
+        reject(
+          new ReflexError(
+            ErrorCode.invalidArgument,
+            `stream request larger than ${maxRequestBytes} bytes`,
+          ),
+        );
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  if (body.length < 5 || body.length !== 5 + body.readUInt32BE(1)) {
+    throw new ReflexError(ErrorCode.invalidArgument, 'want exactly one stream request message');
+  }
+  if (body[0] !== 0) {
+    const encoding = headers['grpc-encoding'];
+    throw new ReflexError(
+      ErrorCode.invalidArgument,
+      `compressed requests are not supported (grpc-encoding ${String(encoding)})`,
+    );
+  }
+  return decodeStreamRequest(body.subarray(5));
+}
+
 async function authenticate(
   fn: Authenticator,
-  call: ServerWritableStream<DecodedRequest, Event>,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
   path: string,
-): Promise<ReflexError | undefined> {
-  const cert = call.getAuthContext().sslPeerCertificate;
+): Promise<void> {
+  const socket = stream.session?.socket;
+  // The session's socket is a proxy: `in` does not see TLS methods, a typeof lookup does.
+  const getPeerCertificate = (socket as Partial<TLSSocket> | undefined)?.getPeerCertificate;
+  const cert =
+    typeof getPeerCertificate === 'function'
+      ? getPeerCertificate.call(socket as TLSSocket)
+      : undefined;
   const info: CallInfo = {
     method: path,
-    peer: call.getPeer(),
-    header: (key) => firstHeader(call.metadata, key),
-    ...(cert === undefined ? {} : { peerCertificate: cert }),
+    peer: `${socket?.remoteAddress ?? ''}:${socket?.remotePort ?? ''}`,
+    header: (key) => {
+      const v = headers[key.toLowerCase()];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+    },
+    ...(cert === undefined || Object.keys(cert).length === 0 ? {} : { peerCertificate: cert }),
   };
+  let ok = false;
   try {
-    if ((await fn(info)) === true) return undefined;
+    ok = (await fn(info)) === true;
   } catch (err) {
     if (err instanceof ReflexError && err.code === ErrorCode.permissionDenied) {
-      return new ReflexError(ErrorCode.permissionDenied, err.message);
+      throw new ReflexError(ErrorCode.permissionDenied, err.message);
     }
   }
-  return new ReflexError(ErrorCode.unauthenticated, 'unauthenticated call');
+  if (!ok) throw new ReflexError(ErrorCode.unauthenticated, 'unauthenticated call');
 }
 
-function finish(call: ServerWritableStream<DecodedRequest, Event>, err: unknown): void {
-  // grpc-js turns an 'error' emitted on the call into its final status (sent after what is buffered).
-  call.emit('error', statusOf(err));
-}
-
-function drained(
-  call: ServerWritableStream<DecodedRequest, Event>,
-  signal: AbortSignal,
-): Promise<void> {
+function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const done = (): void => {
-      call.off('drain', done);
-      call.off('close', done);
+      stream.off('drain', done);
+      stream.off('close', done);
       signal.removeEventListener('abort', onAbort);
       resolve();
     };
@@ -382,8 +550,8 @@ function drained(
       reject(signal.reason);
       return;
     }
-    call.on('drain', done);
-    call.on('close', done);
+    stream.on('drain', done);
+    stream.on('close', done);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
