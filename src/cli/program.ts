@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCursors } from './commands/cursors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLag } from './commands/lag.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerTail } from './commands/tail.js';
 import type { CliContext } from './context.js';
 import { CliError, debugDetails, describeError, ExitCode } from './errors.js';
@@ -21,6 +22,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTail(program, ctx);
   registerCursors(program, ctx);
   registerLag(program, ctx);
+  registerMigrate(program, ctx);
   program.addHelpText(
     'after',
     '\nExamples:\n  $ reflex demo\n  $ reflex tail sqlite:app.db --table user_events\n  $ reflex <command> --help\n',

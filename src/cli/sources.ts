@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { StreamFunc } from '../core/index.js';
-import { newReflexClient, type ReflexClientOptions } from '../grpc/index.js';
+import type { ReflexClientOptions } from '../grpc/index.js';
+import { newEventsTable } from '../rsql/index.js';
+import { checkIdentifier, openDb } from './db.js';
 import { runtimeError, usageError } from './errors.js';
+import { loadGrpc } from './lazy.js';
 import type { GrpcSource, Source } from './url.js';
 
 /** Flags of a gRPC client (tail). */
@@ -48,7 +51,11 @@ export function tokenOf(flags: { token?: string; tokenFile?: string }): string |
 }
 
 /** Connects to a gRPC server of reflex streams (lazily: errors come with the first stream). */
-export function openGrpcSource(source: GrpcSource, flags: GrpcClientFlags): OpenSource {
+export async function openGrpcSource(
+  source: GrpcSource,
+  flags: GrpcClientFlags,
+): Promise<OpenSource> {
+  const { newReflexClient } = await loadGrpc();
   const tlsWanted =
     source.tls ||
     flags.ca !== undefined ||
@@ -71,7 +78,7 @@ export function openGrpcSource(source: GrpcSource, flags: GrpcClientFlags): Open
       : {}),
     ...(token === undefined ? {} : { token }),
   };
-  let client: ReturnType<typeof newReflexClient>;
+  let client: import('../grpc/index.js').ReflexClient;
   let stream: StreamFunc;
   try {
     client = newReflexClient(source.address, options);
@@ -86,17 +93,39 @@ export function openGrpcSource(source: GrpcSource, flags: GrpcClientFlags): Open
   };
 }
 
-/** Opens any source of `reflex tail`. */
+/** Flags naming an events table and its columns. */
+export interface EventsTableFlags {
+  readonly table?: string;
+  readonly idColumn?: string;
+  readonly metadataColumn?: string;
+}
+
+/** Opens any source of `reflex tail`: a gRPC server, or an events table through reflex-events/rsql. */
 export async function openSource(
   source: Source,
-  flags: GrpcClientFlags & { table?: string },
+  flags: GrpcClientFlags & EventsTableFlags,
 ): Promise<OpenSource> {
   if (source.kind === 'grpc') {
     if (flags.table !== undefined)
       throw usageError('--table is for database URLs, not gRPC addresses');
     return openGrpcSource(source, flags);
   }
-  throw runtimeError(
-    `streaming from ${source.display}: SQL events tables are not available in this build yet (use a gRPC address)`,
-  );
+  if (flags.table === undefined) throw usageError('--table is required with a database URL');
+  const table = newEventsTable(checkIdentifier(flags.table, '--table'), {
+    ...(flags.idColumn === undefined
+      ? {}
+      : { idColumn: checkIdentifier(flags.idColumn, '--id-column') }),
+    ...(flags.metadataColumn === undefined
+      ? {}
+      : { metadataColumn: checkIdentifier(flags.metadataColumn, '--metadata-column') }),
+  });
+  const db = await openDb(source);
+  return {
+    stream: table.toStream(db.handle),
+    display: `${flags.table} on ${db.display}`,
+    async close() {
+      await table.close();
+      await db.close();
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { examples } from '../context.js';
-import { openMemoryWorld } from '../demo/memory-world.js';
 import { runDemo } from '../demo/run-demo.js';
 import { parseDuration, parsePositiveInt } from '../duration.js';
 import { runtimeError, usageError } from '../errors.js';
@@ -33,6 +32,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           `--db ${flags.db}: only the in-memory log is available in this build (--db memory)`,
         );
       }
+      const { openMemoryWorld } = await import('../demo/memory-world.js');
       const world = await openMemoryWorld();
       try {
         const result = await runDemo(world, {

@@ -15,6 +15,7 @@ import { parseSource } from '../url.js';
 
 type Flags = GrpcClientFlags & {
   table?: string;
+  metadataColumn?: string;
   after?: string;
   fromHead?: boolean;
   toHead?: boolean;
@@ -71,6 +72,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
     )
     .description('stream events: a table on a terminal, JSON lines when piped or with --json')
     .option('--table <name>', 'the events table (database sources)')
+    .option('--metadata-column <name>', 'its metadata column, to show metadata (database sources)')
     .option('--after <cursor>', 'start after this event id (default: from the beginning)')
     .option('--from-head', 'only events written from now on')
     .option('--to-head', 'stop (exit code 0) once every existing event is printed')
@@ -88,7 +90,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .action(async (sourceText: string, flags: Flags) => {
       const source = parseSource(sourceText);
       if (source.kind !== 'grpc' && flags.table === undefined) {
-        throw usageError(`--table is required with a database URL`);
+        throw usageError('--table is required with a database URL');
       }
       if (flags.fromHead === true && flags.after !== undefined) {
         throw usageError('--from-head and --after exclude each other');
