@@ -3,7 +3,7 @@ import type { StreamFunc } from '../core/index.js';
 import type { ReflexClientOptions } from '../grpc/index.js';
 import { newEventsTable } from '../rsql/index.js';
 import { checkIdentifier, openDb } from './db.js';
-import { runtimeError, usageError } from './errors.js';
+import { usageError } from './errors.js';
 import { loadGrpc } from './lazy.js';
 import type { GrpcSource, Source } from './url.js';
 

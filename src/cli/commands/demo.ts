@@ -2,14 +2,16 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { examples } from '../context.js';
 import { runDemo } from '../demo/run-demo.js';
+import type { DemoWorld } from '../demo/world.js';
 import { parseDuration, parsePositiveInt } from '../duration.js';
-import { runtimeError, usageError } from '../errors.js';
+import { runtimeError } from '../errors.js';
+import { parseDbUrl } from '../url.js';
 
 interface DemoFlags {
   duration: string;
   forever?: boolean;
   rate: string;
-  db: string;
+  db?: string;
 }
 
 /** `reflex demo`: the whole flow in one process, with a live display and a checked summary. */
@@ -22,18 +24,24 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--duration <d>', 'how long to write events (500ms, 5s, 1m)', '5s')
     .option('--forever', 'write until Ctrl-C')
     .option('--rate <n>', 'events written per second', '200')
-    .option('--db <url>', 'where the events live: memory', 'memory')
+    .option(
+      '--db <url>',
+      'where the users service keeps its tables: mysql://…, postgres://…, sqlite:file, or memory (default: sqlite:.reflex-demo/users.db)',
+    )
     .action(async (flags: DemoFlags) => {
       const durationMs =
         flags.forever === true ? undefined : parseDuration(flags.duration, '--duration');
       const rate = parsePositiveInt(flags.rate, '--rate');
-      if (flags.db !== 'memory') {
-        throw usageError(
-          `--db ${flags.db}: only the in-memory log is available in this build (--db memory)`,
-        );
+      const source =
+        flags.db === undefined || flags.db === 'memory' ? undefined : parseDbUrl(flags.db);
+      let world: DemoWorld;
+      if (flags.db === 'memory') {
+        const { openMemoryWorld } = await import('../demo/memory-world.js');
+        world = await openMemoryWorld();
+      } else {
+        const { openSqlWorld } = await import('../demo/sql-world.js');
+        world = await openSqlWorld(source, process.cwd());
       }
-      const { openMemoryWorld } = await import('../demo/memory-world.js');
-      const world = await openMemoryWorld();
       try {
         const result = await runDemo(world, {
           out: ctx.stdout,
@@ -46,5 +54,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         await world.close();
       }
     });
-  examples(cmd, 'reflex demo', 'reflex demo --duration 2s --rate 500', 'reflex demo --forever');
+  examples(
+    cmd,
+    'reflex demo',
+    'reflex demo --duration 2s --rate 500',
+    'reflex demo --forever',
+    'reflex demo --db postgres://postgres@127.0.0.1:5432/test',
+    'reflex cursors list sqlite:.reflex-demo/users.db   # after a run',
+  );
 }

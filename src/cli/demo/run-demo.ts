@@ -226,7 +226,7 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
   for (const r of results) {
     const caught = r.cursor === head ? 'at the head' : `NOT at the head ${head}`;
     const parts = [
-      `${r.consumed} consumed`,
+      `${r.consumed} consumed${r.startCursor === '' ? '' : ` after cursor ${r.startCursor}`}`,
       `cursor ${r.cursor || '-'} ${caught}`,
       `${r.missing} missing`,
       ...(r.duplicates > 0 ? [`${r.duplicates} redelivered`] : []),
