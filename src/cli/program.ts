@@ -3,6 +3,7 @@ import { registerCursors } from './commands/cursors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLag } from './commands/lag.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerServe } from './commands/serve.js';
 import { registerTail } from './commands/tail.js';
 import type { CliContext } from './context.js';
 import { CliError, debugDetails, describeError, ExitCode } from './errors.js';
@@ -20,6 +21,7 @@ export function buildProgram(ctx: CliContext): Command {
     });
   registerDemo(program, ctx);
   registerTail(program, ctx);
+  registerServe(program, ctx);
   registerCursors(program, ctx);
   registerLag(program, ctx);
   registerMigrate(program, ctx);
