@@ -135,7 +135,7 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
   const display = new ProgressDisplay({
     out,
     render: () => [
-      `${formatDuration(Date.now() - started)}${total} · writing ${options.rate} events/s${options.durationMs === undefined ? ' · Ctrl-C to stop' : ''}`,
+      `${formatDuration(Math.min(Date.now() - started, options.durationMs ?? Number.POSITIVE_INFINITY))}${total} · writing ${options.rate} events/s${options.durationMs === undefined ? ' · Ctrl-C to stop' : ''}`,
       `  users    ${String(written).padStart(7)} written     head   ${head || '-'}`,
       ...sides.map(
         (s) =>
