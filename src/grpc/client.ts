@@ -287,8 +287,11 @@ class RemoteStreamClient extends BaseStreamClient {
   #pos = 0;
   #buffered = 0;
   #paused = false;
+  /** A local or transport failure: final at once. */
   #error: ReflexError | undefined;
-  #ended = false;
+  /** The server's status (null = OK): final once every byte before it was read. */
+  #final: ReflexError | null | undefined;
+  #readEnded = false;
   #done = false;
   #released = false;
   #wake: (() => void) | undefined;
@@ -345,13 +348,18 @@ class RemoteStreamClient extends BaseStreamClient {
       this.#wakeUp();
     });
     stream.on('trailers', (h: IncomingHttpHeaders) => this.#status(h));
+    stream.on('end', () => {
+      this.#readEnded = true;
+      this.#wakeUp();
+    });
     stream.on('error', (err: Error) => {
       this.#fail(
         new ReflexError(ErrorCode.unavailable, `remote stream: ${err.message}`, { cause: err }),
       );
     });
     stream.once('close', () => {
-      if (!this.#ended && this.#error === undefined) {
+      this.#readEnded = true;
+      if (this.#final === undefined && this.#error === undefined) {
         const rst = stream.rstCode;
         this.#fail(
           rst === h2.NGHTTP2_CANCEL
@@ -380,18 +388,17 @@ class RemoteStreamClient extends BaseStreamClient {
   }
 
   #status(h: IncomingHttpHeaders): void {
+    if (this.#final !== undefined) return;
     const code = Number(h['grpc-status']);
     if (code === Status.ok) {
-      this.#ended = true;
+      this.#final = null;
     } else {
       const message = decodeGrpcMessage(String(h['grpc-message'] ?? ''));
       const reflexCode = h[errorCodeKey];
-      this.#fail(
-        errorOfStatus(
-          Number.isInteger(code) ? code : Status.unknown,
-          message,
-          typeof reflexCode === 'string' ? reflexCode : undefined,
-        ),
+      this.#final = errorOfStatus(
+        Number.isInteger(code) ? code : Status.unknown,
+        message,
+        typeof reflexCode === 'string' ? reflexCode : undefined,
       );
     }
     this.#wakeUp();
@@ -519,8 +526,12 @@ class RemoteStreamClient extends BaseStreamClient {
         }
       }
       if (this.#error !== undefined) throw this.#error;
-      if (this.#ended) {
-        throw new ReflexError(ErrorCode.streamEnded, 'remote stream ended without an error');
+      if (this.#final !== undefined && this.#readEnded) {
+        // Every event sent before the status has been delivered: now the status counts.
+        this.#error =
+          this.#final ??
+          new ReflexError(ErrorCode.streamEnded, 'remote stream ended without an error');
+        throw this.#error;
       }
       if (this.#paused) {
         this.#paused = false;
