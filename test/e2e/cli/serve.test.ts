@@ -274,16 +274,19 @@ describe('reflex serve with TLS and a token', () => {
   });
 
   it('bad serve flags → exit code 2', async () => {
-    for (const args of [
+    const cases = [
       ['serve', 'sqlite:x.db', '--table', 'a', 'b'],
       ['serve', 'sqlite:x.db', '--table', 'a', '--tls-cert', 'c.pem'],
       ['serve', 'sqlite:x.db', '--table', 'a', '--address', 'nope'],
       ['serve', '127.0.0.1:9000', '--table', 'a'],
       ['serve', 'sqlite:x.db'],
-    ]) {
-      const r = await reflex(args);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-    }
+    ];
+    await Promise.all(
+      cases.map(async (args) => {
+        const r = await reflex(args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      }),
+    );
   });
 });

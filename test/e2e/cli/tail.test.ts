@@ -124,15 +124,18 @@ describe('reflex tail over gRPC', () => {
   });
 
   it('bad flags → exit code 2', async () => {
-    for (const args of [
+    const cases = [
       ['tail', server.address, '--types', 'a,b'],
       ['tail', server.address, '--from-head', '--after', '3'],
       ['tail', server.address, '--lag', 'x'],
       ['tail', 'sqlite:x.db'],
-    ]) {
-      const r = await reflex(args);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-    }
+    ];
+    await Promise.all(
+      cases.map(async (args) => {
+        const r = await reflex(args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      }),
+    );
   });
 });

@@ -9,7 +9,7 @@ function assertOneLine(stderr: string): void {
   assert.doesNotMatch(stderr, /^\s+at /m);
 }
 
-describe('reflex: bad arguments and failures', () => {
+describe('reflex: bad arguments and failures', { concurrency: 4 }, () => {
   const usageCases: [string, string[], RegExp][] = [
     ['an unknown command', ['nope'], /unknown command 'nope'/],
     ['an unknown option', ['demo', '--bogus'], /unknown option '--bogus'/],
@@ -72,6 +72,9 @@ describe('reflex: bad arguments and failures', () => {
     const commands = [
       [],
       ['demo'],
+      ['tail'],
+      ['serve'],
+      ['migrate'],
       ['cursors'],
       ['cursors', 'list'],
       ['cursors', 'get'],
@@ -79,10 +82,12 @@ describe('reflex: bad arguments and failures', () => {
       ['cursors', 'reset'],
       ['lag'],
     ];
-    for (const c of commands) {
-      const r = await reflex([...c, '--help']);
-      assert.equal(r.code, 0, `${c.join(' ')}: ${r.stderr}`);
-      assert.match(r.stdout, /Examples:\n {2}\$ reflex /, c.join(' '));
-    }
+    await Promise.all(
+      commands.map(async (c) => {
+        const r = await reflex([...c, '--help']);
+        assert.equal(r.code, 0, `${c.join(' ')}: ${r.stderr}`);
+        assert.match(r.stdout, /Examples:\n {2}\$ reflex /, c.join(' '));
+      }),
+    );
   });
 });
