@@ -82,6 +82,12 @@ describe('reflex tail over gRPC', () => {
     );
   });
 
+  it('--lag is passed to the source', async () => {
+    const r = await reflex(['tail', server.address, '--to-head', '--lag', '1ms', '--limit', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonLines(r.stdout)[0]?.id, '1');
+  });
+
   it('--from-head waits for new events only', async () => {
     // Insert until the tail (once connected) prints one: from-head skips 1..6.
     const timer = setInterval(() => log.insert('late', 9), 100);
