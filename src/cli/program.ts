@@ -68,7 +68,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         err.code === 'commander.version' ||
         err.code === 'commander.help'
       ) {
-        return ExitCode.ok;
+        // Help asked for: 0; help shown because a subcommand is missing: a usage error.
+        return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       }
       const message = err.message.replace(/^error: /, '');
       const path = commandFor(program, argv);

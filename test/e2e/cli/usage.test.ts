@@ -68,6 +68,15 @@ describe('reflex: bad arguments and failures', { concurrency: 4 }, () => {
     assertOneLine(r.stderr);
   });
 
+  it('a missing subcommand → the help on stderr, exit code 2', async () => {
+    for (const args of [[], ['cursors']]) {
+      const r = await reflex(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^Usage: reflex/);
+    }
+  });
+
   it('--help on every command exits 0 and shows an example', async () => {
     const commands = [
       [],
