@@ -59,7 +59,7 @@ export interface ReflexClient extends AsyncDisposable {
    * (a leading `/` is optional).
    */
   streamFunc(method: string): StreamFunc;
-  /** Refuses new streams and closes the connection once the open ones end (close them first). Idempotent. */
+  /** Closes the open streams (their `recv` fails with `ERR_REFLEX_CLOSED`) and the connection; refuses new streams. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -199,6 +199,7 @@ class Connection {
   #session: ClientHttp2Session | undefined;
   #open = 0;
   #closed = false;
+  readonly #clients = new Set<{ close(): Promise<void> }>();
 
   constructor(authority: string, options: SecureClientSessionOptions) {
     this.#authority = authority;
@@ -239,12 +240,19 @@ class Connection {
     if (--this.#open === 0) this.#session?.unref();
   }
 
-  close(): Promise<void> {
+  /** Tracks an open stream, so that `close()` can end it. */
+  track(client: { close(): Promise<void> }): () => void {
+    this.#clients.add(client);
+    return () => this.#clients.delete(client);
+  }
+
+  async close(): Promise<void> {
     this.#closed = true;
+    await Promise.all([...this.#clients].map((c) => c.close()));
     const s = this.#session;
     this.#session = undefined;
-    if (s === undefined || s.closed || s.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    if (s === undefined || s.closed || s.destroyed) return;
+    await new Promise<void>((resolve) => {
       s.close(() => resolve());
     });
   }
@@ -296,6 +304,7 @@ class RemoteStreamClient extends BaseStreamClient {
   #released = false;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #untrack: () => void;
 
   constructor(
     connection: Connection,
@@ -306,6 +315,7 @@ class RemoteStreamClient extends BaseStreamClient {
   ) {
     super(options.signal);
     this.#connection = connection;
+    this.#untrack = connection.track(this);
     this.#maxEventBytes = options.maxEventBytes;
     let stream: ClientHttp2Stream;
     try {
@@ -322,6 +332,7 @@ class RemoteStreamClient extends BaseStreamClient {
       });
     } catch (err) {
       this.#released = true;
+      this.#untrack();
       void super.close(); // detaches from the caller's signal
       throw err;
     }
@@ -414,6 +425,7 @@ class RemoteStreamClient extends BaseStreamClient {
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#connection.done();
+    this.#untrack();
     this.#wakeUp();
   }
 

@@ -23,7 +23,9 @@ import { mysqlPool, sqliteDir } from '../support/sql-harness.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('writer service (MariaDB) → gRPC → consumer service (SQLite cursors), server killed and restarted mid-stream', async (t) => {
+test('writer service (MariaDB) → gRPC → consumer service (SQLite cursors), server killed and restarted mid-stream', {
+  timeout: 120_000,
+}, async (t) => {
   const url = await requireServer(t, mysqlServer);
   if (url === undefined) return;
   const writerDb = mysqlPool(url, 4);

@@ -102,7 +102,7 @@ function fill(n: number, metadata?: (i: number) => Uint8Array): MemoryEventLog {
   return log;
 }
 
-describe('grpc server and client', () => {
+describe('grpc server and client', { timeout: 120_000 }, () => {
   it('streams 0, 1, 100 and 10,000 events exactly as the local stream', async () => {
     for (const n of [0, 1, 100, 10_000]) {
       const log = fill(n);
@@ -243,6 +243,20 @@ describe('grpc server and client', () => {
     ac.abort();
     await assert.rejects(pending, (e) => isExpected(e));
     await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+  });
+
+  it('client.close() ends its open streams with ERR_REFLEX_CLOSED and refuses new ones', async () => {
+    const src = counting(fill(1).stream);
+    await using server = await serveStream(src.stream);
+    const client = newReflexClient(server.address);
+    const s = await client.stream('');
+    await s.recv();
+    const pending = assert.rejects(s.recv(), (e) => hasCode(e, ErrorCode.closed));
+    await client.close();
+    await pending;
+    await assert.rejects(client.stream(''), (e) => hasCode(e, ErrorCode.closed));
+    await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+    await client.close();
   });
 
   it('a deadline ends the stream with ERR_REFLEX_DEADLINE_EXCEEDED (expected)', async () => {
@@ -400,7 +414,7 @@ describe('grpc server and client', () => {
   });
 });
 
-describe('grpc security', () => {
+describe('grpc security', { timeout: 60_000 }, () => {
   let certs: TestCerts;
   before(() => {
     certs = makeCerts();
