@@ -42,6 +42,10 @@ export interface ConsumerResult {
   readonly consumed: number;
   readonly cursor: string;
   readonly missing: number;
+  /** Events in the source after the consumer's starting cursor. */
+  readonly expected: number;
+  /** True when the distinct events consumed are exactly the expected ones. */
+  readonly countsEqual: boolean;
   readonly duplicates: number;
   readonly error?: string;
 }
@@ -202,8 +206,11 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
   for (const s of sides) {
     const cursor = await s.store.inner.getCursor(s.name);
     let missing = 0;
+    let wanted = 0;
     for (const id of expected) {
-      if (compareIds(id, s.startCursor) > 0 && !s.seen.has(id)) missing++;
+      if (compareIds(id, s.startCursor) <= 0) continue;
+      wanted++;
+      if (!s.seen.has(id)) missing++;
     }
     let duplicates = 0;
     for (const n of s.seen.values()) duplicates += n - 1;
@@ -213,13 +220,17 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
       consumed: s.consumed,
       cursor,
       missing,
+      expected: wanted,
+      countsEqual: missing === 0 && s.seen.size === wanted,
       duplicates,
       ...(s.error === undefined ? {} : { error: errorLine(s.error) }),
     });
   }
   const ok =
     writeError === undefined &&
-    results.every((r) => r.error === undefined && r.missing === 0 && r.cursor === head);
+    results.every(
+      (r) => r.error === undefined && r.missing === 0 && r.countsEqual && r.cursor === head,
+    );
 
   out.write(`\nsummary after ${formatDuration(Date.now() - started)}\n`);
   out.write(`  users    ${written} events written this run, head ${head || '-'}\n`);
@@ -229,6 +240,7 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
       `${r.consumed} consumed${r.startCursor === '' ? '' : ` after cursor ${r.startCursor}`}`,
       `cursor ${r.cursor || '-'} ${caught}`,
       `${r.missing} missing`,
+      ...(r.countsEqual ? [] : [`expected ${r.expected} events`]),
       ...(r.duplicates > 0 ? [`${r.duplicates} redelivered`] : []),
       ...(r.error === undefined ? [] : [`failed: ${r.error}`]),
     ];
@@ -237,7 +249,7 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
   if (writeError !== undefined) out.write(`  users service failed: ${errorLine(writeError)}\n`);
   out.write(
     ok
-      ? `nothing lost: every event reached both consumers, cursors at the head.${world.persistent ? ' Run it again: it continues from the cursors.' : ''}\n`
+      ? `nothing lost: every event reached both consumers, cursors at the head, counts equal (${results.map((r) => `${r.name} ${r.expected}`).join(', ')}).${world.persistent ? ' Run it again: it continues from the cursors.' : ''}\n`
       : 'FAILED: see above\n',
   );
   return { ok, written, head, consumers: results };
