@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { newCursorsTable } from '../../../src/rsql/index.js';
 import { jsonLines, reflex } from '../../support/cli.js';
 import { mysqlServer, postgresServer, requireServer, uniqueName } from '../../support/servers.js';
 
@@ -12,8 +13,9 @@ interface Backend {
   /** The URL, or undefined when the test was skipped. */
   setup(t: TestContext): Promise<string | undefined>;
   exec(sql: string): Promise<void>;
+  /** The driver handle, for reflex-events/rsql. */
+  handle(): unknown;
   teardown(): Promise<void>;
-  readonly ddl: (events: string, cursors: string) => string[];
   readonly insertEvent: (events: string, ageMs: number) => string;
 }
 
@@ -33,13 +35,10 @@ const sqlite = (): Backend => {
     async exec(sql) {
       db?.exec(sql);
     },
+    handle: () => db,
     async teardown() {
       db?.close();
     },
-    ddl: (e, c) => [
-      `CREATE TABLE ${e} (id INTEGER PRIMARY KEY, foreign_id TEXT NOT NULL, timestamp INTEGER NOT NULL, type INTEGER NOT NULL)`,
-      `CREATE TABLE ${c} (id TEXT NOT NULL PRIMARY KEY, last_event_id INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
-    ],
     insertEvent: (e, age) =>
       `INSERT INTO ${e} (foreign_id, timestamp, type) VALUES ('u', ${Date.now() - age}, 1)`,
   };
@@ -59,13 +58,10 @@ const mysql = (): Backend => {
     async exec(sql) {
       await pool?.query(sql);
     },
+    handle: () => pool,
     async teardown() {
       await pool?.end();
     },
-    ddl: (e, c) => [
-      `CREATE TABLE ${e} (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, foreign_id VARCHAR(255) NOT NULL, timestamp DATETIME(6) NOT NULL, type INT NOT NULL)`,
-      `CREATE TABLE ${c} (id VARCHAR(255) NOT NULL PRIMARY KEY, last_event_id BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL)`,
-    ],
     insertEvent: (e, age) =>
       `INSERT INTO ${e} (foreign_id, timestamp, type) VALUES ('u', NOW(6) - INTERVAL ${age * 1000} MICROSECOND, 1)`,
   };
@@ -85,13 +81,10 @@ const postgres = (): Backend => {
     async exec(sql) {
       await pool?.query(sql);
     },
+    handle: () => pool,
     async teardown() {
       await pool?.end();
     },
-    ddl: (e, c) => [
-      `CREATE TABLE ${e} (id BIGSERIAL PRIMARY KEY, foreign_id TEXT NOT NULL, timestamp TIMESTAMPTZ NOT NULL, type INTEGER NOT NULL)`,
-      `CREATE TABLE ${c} (id TEXT NOT NULL PRIMARY KEY, last_event_id BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)`,
-    ],
     insertEvent: (e, age) =>
       `INSERT INTO ${e} (foreign_id, timestamp, type) VALUES ('u', now() - interval '${age} milliseconds', 1)`,
   };
@@ -107,14 +100,24 @@ for (const make of [sqlite, mysql, postgres]) {
     before(async (t) => {
       url = await b.setup(t as unknown as TestContext);
       if (url === undefined) return;
-      for (const sql of b.ddl(events, cursors)) await b.exec(sql);
+      // The tables as reflex-events/rsql creates them.
+      const m = await reflex([
+        'migrate',
+        url,
+        '--events',
+        events,
+        '--cursors',
+        cursors,
+        '--no-errors',
+      ]);
+      assert.equal(m.code, 0, m.stderr);
       // Ten events, the oldest 60 s old, one second apart.
       for (let i = 0; i < 10; i++) await b.exec(b.insertEvent(events, 60_000 - i * 1000));
     });
     after(async () => {
       if (url !== undefined) {
-        await b.exec(`DROP TABLE ${events}`);
-        await b.exec(`DROP TABLE ${cursors}`);
+        await b.exec(`DROP TABLE IF EXISTS ${events}`);
+        await b.exec(`DROP TABLE IF EXISTS ${cursors}`);
       }
       await b.teardown();
     });
@@ -142,6 +145,15 @@ for (const make of [sqlite, mysql, postgres]) {
       );
       const updated = Date.parse(String(rows[0]?.updatedAt));
       assert.ok(Math.abs(Date.now() - updated) < 120_000, `updatedAt ${rows[0]?.updatedAt} is now`);
+
+      // What the CLI writes is what an rsql cursor store reads, and the reverse.
+      const table = newCursorsTable(cursors);
+      assert.equal(await table.getCursor(b.handle(), 'mailer'), '6');
+      await table.setCursor(b.handle(), 'mailer', '7');
+      r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
+      assert.equal(jsonLines(r.stdout)[0]?.cursor, '7');
+      r = await reflex(['cursors', 'set', url, 'mailer', '6', '--force', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
 
       r = await reflex(['cursors', 'set', url, 'mailer', '5', ...tbl]);
       assert.equal(r.code, 1);
