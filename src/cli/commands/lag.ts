@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type CliContext, examples } from '../context.js';
 import { CursorsSql } from '../cursors-sql.js';
-import { checkIdentifier, openDb, toDate } from '../db.js';
+import { checkIdentifier, type Db, openDb, toDate } from '../db.js';
 import { CliError, runtimeError } from '../errors.js';
 import { Output } from '../output.js';
 import { parseDbUrl } from '../url.js';
@@ -12,6 +12,7 @@ type Flags = Record<string, unknown> & {
   cursors: string;
   eventIdField: string;
   eventTimeField: string;
+  cursorsDb?: string;
   consumer?: string[];
   json?: boolean;
 };
@@ -38,6 +39,10 @@ export function registerLag(program: Command, ctx: CliContext): void {
       .option('--event-time-field <name>', 'its timestamp column', 'timestamp'),
     '--cursors',
   )
+    .option(
+      '--cursors-db <url>',
+      'the database of the cursors table, when the consumers keep their cursors elsewhere (a remote service)',
+    )
     .option('--consumer <name...>', 'only these consumers')
     .option('--json', 'JSON lines even on a terminal')
     .description(
@@ -49,9 +54,12 @@ export function registerLag(program: Command, ctx: CliContext): void {
       const events = checkIdentifier(flags.events, '--events');
       const idField = checkIdentifier(flags.eventIdField, '--event-id-field');
       const timeField = checkIdentifier(flags.eventTimeField, '--event-time-field');
+      const cursorsSource = flags.cursorsDb === undefined ? undefined : parseDbUrl(flags.cursorsDb);
       const db = await openDb(source);
+      let cursorsDb: Db | undefined;
       try {
-        const cursorsSql = new CursorsSql(db, names);
+        cursorsDb = cursorsSource === undefined ? undefined : await openDb(cursorsSource);
+        const cursorsSql = new CursorsSql(cursorsDb ?? db, names);
         const t = db.quote(events);
         const id = db.quote(idField);
         const time = db.quote(timeField);
@@ -103,6 +111,7 @@ export function registerLag(program: Command, ctx: CliContext): void {
           rows,
         );
       } finally {
+        await cursorsDb?.close();
         await db.close();
       }
     });
@@ -110,5 +119,6 @@ export function registerLag(program: Command, ctx: CliContext): void {
     cmd,
     'reflex lag sqlite:.reflex-demo/users.db --events user_events --cursors cursors',
     'reflex lag mysql://root@127.0.0.1/app --events user_events --consumer mailer --json',
+    'reflex lag sqlite:.reflex-demo/users.db --events user_events --cursors-db sqlite:.reflex-demo/mailer.db',
   );
 }

@@ -91,6 +91,23 @@ describe('reflex demo', () => {
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /"consumer":"audit".*"lagEvents":0/);
+    // The mailer is another service: its cursors are in its own database.
+    const m = await reflex(
+      [
+        'lag',
+        'sqlite:.reflex-demo/users.db',
+        '--events',
+        'user_events',
+        '--cursors-db',
+        'sqlite:.reflex-demo/mailer.db',
+      ],
+      { cwd },
+    );
+    assert.equal(m.code, 0, m.stderr);
+    assert.match(
+      m.stdout,
+      /^\{"consumer":"mailer","cursor":"(\d+)","head":"\1","lagEvents":0,"lagSeconds":0\}\n$/,
+    );
   });
 
   it('MariaDB (--db mysql://…)', async (t) => {
