@@ -175,8 +175,8 @@ class InstrumentedConsumer implements Consumer {
 
   async consume(event: Event, signal: AbortSignal): Promise<void> {
     const o = this.#o;
-    const start = performance.now();
     const m = o.metrics;
+    const start = m === undefined ? 0 : performance.now();
     if (m !== undefined) {
       const now = o.clock.now();
       const lagSeconds = (now - event.timestamp.getTime()) / 1000;
@@ -195,7 +195,9 @@ class InstrumentedConsumer implements Consumer {
         m?.skipped.inc(this.#labels);
         return;
       }
-      await withTraceParent(event.trace, () => this.#fn(event, signal));
+      await (event.trace === undefined
+        ? this.#fn(event, signal)
+        : withTraceParent(event.trace, () => this.#fn(event, signal)));
     } catch (err) {
       failure = { err };
     }
@@ -208,7 +210,7 @@ class InstrumentedConsumer implements Consumer {
       }
     }
     if (failure !== undefined && !isExpected(failure.err)) m?.errors.inc(this.#labels);
-    m?.latency.observe(this.#labels, (performance.now() - start) / 1000);
+    if (m !== undefined) m.latency.observe(this.#labels, (performance.now() - start) / 1000);
     if (failure !== undefined) throw failure.err;
   }
 

@@ -8,6 +8,7 @@ export type {
 } from './consumer.js';
 export { newConsumer } from './consumer.js';
 export type { CursorStore } from './cursor-store.js';
+export type { ErrorInsertFunc } from './error-insert.js';
 export {
   codeOf,
   ErrorCode,

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from './clock.js';
 import { ErrorCode, ReflexError, wrapError } from './errors.js';
 import type { Spec } from './spec.js';
 import type { StreamClient } from './stream.js';
+import { BaseStreamClient } from './stream-client.js';
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -56,10 +57,12 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       ...(toHead === true ? { toHead } : {}),
       signal: inner,
     });
+    // Our own clients end a pending recv when the signal aborts; only a foreign one needs the race.
+    const honoursSignal = stream instanceof BaseStreamClient;
     for (;;) {
       let event: Awaited<ReturnType<StreamClient['recv']>>;
       try {
-        event = await abortable(stream.recv(), inner);
+        event = await (honoursSignal ? stream.recv() : abortable(stream.recv(), inner));
       } catch (err) {
         throw wrapError(err, 'recv error', ErrorCode.recv);
       }

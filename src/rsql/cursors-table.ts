@@ -13,6 +13,7 @@ import { bindHandle, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { cursorSetCounter } from './metrics.js';
 import { checkKeys, intOption } from './options.js';
+import type { SqlDatabase } from './sql-handle.js';
 
 /** Options of {@link newCursorsTable}. */
 export interface CursorsTableOptions {
@@ -57,13 +58,13 @@ export interface CursorsTable {
   readonly name: string;
   readonly schema: CursorsSchema;
   /** The stored cursor of `consumer`, or '' when it has none. */
-  getCursor(db: unknown, consumer: string): Promise<string>;
+  getCursor(db: SqlDatabase, consumer: string): Promise<string>;
   /**
    * Writes `cursor` for `consumer` now. It must be greater than the stored one: equal is a no-op,
    * lower an `ERR_REFLEX_CURSOR_NOT_INCREASING` error; a malformed int cursor is
    * `ERR_REFLEX_INVALID_CURSOR`.
    */
-  setCursor(db: unknown, consumer: string, cursor: string): Promise<void>;
+  setCursor(db: SqlDatabase, consumer: string, cursor: string): Promise<void>;
   /**
    * A CursorStore on `db`, async by default (writes coalesced and flushed every 5 s in one
    * statement; a failed flush keeps its cursors for the next). Close it (or let `run` flush it).
@@ -71,9 +72,9 @@ export interface CursorsTable {
    * const store = cursors.toStore(pool);
    * await run(newSpec(events.toStream(pool), store, consumer));
    */
-  toStore(db: unknown, options?: CursorStoreOptions): SqlCursorStore;
+  toStore(db: SqlDatabase, options?: CursorStoreOptions): SqlCursorStore;
   /** Creates the table when missing (idempotent). */
-  createTable(db: unknown): Promise<void>;
+  createTable(db: SqlDatabase): Promise<void>;
 }
 
 /** A validated cursor: int cursors are kept as canonical decimal text (compared by length, then text). */
@@ -147,7 +148,7 @@ class SqlCursorsTable implements CursorsTable {
     return c.int ? BigInt(c.text) : c.text;
   }
 
-  async getCursor(db: unknown, consumer: string): Promise<string> {
+  async getCursor(db: SqlDatabase, consumer: string): Promise<string> {
     checkConsumer(consumer);
     const { dialect, executor } = bindHandle(db);
     try {
@@ -162,7 +163,7 @@ class SqlCursorsTable implements CursorsTable {
     }
   }
 
-  async setCursor(db: unknown, consumer: string, cursor: string): Promise<void> {
+  async setCursor(db: SqlDatabase, consumer: string, cursor: string): Promise<void> {
     checkConsumer(consumer);
     const c = this.parse(cursor);
     const { dialect, executor } = bindHandle(db);
@@ -199,14 +200,14 @@ class SqlCursorsTable implements CursorsTable {
     }
   }
 
-  toStore(db: unknown, options?: CursorStoreOptions): SqlCursorStore {
+  toStore(db: SqlDatabase, options?: CursorStoreOptions): SqlCursorStore {
     checkKeys(options, ['asyncPeriodMs'], 'cursor store option');
     const period = intOption(options?.asyncPeriodMs, 'asyncPeriodMs', 5000, 0, 3_600_000);
     bindHandle(db); // validates the handle now
     return new TableCursorStore(this, db, period);
   }
 
-  async createTable(db: unknown): Promise<void> {
+  async createTable(db: SqlDatabase): Promise<void> {
     const { dialect, executor } = bindHandle(db);
     try {
       for (const sql of this.statementsOf(dialect).createTable) await executor.execute(sql);
@@ -234,7 +235,7 @@ const maxRowsPerStatement = 500;
 
 class TableCursorStore implements SqlCursorStore {
   readonly #table: SqlCursorsTable;
-  readonly #db: unknown;
+  readonly #db: SqlDatabase;
   readonly #period: number;
   /** Written by setCursor, not yet flushed. */
   #pending = new Map<string, Cursor>();
@@ -244,7 +245,7 @@ class TableCursorStore implements SqlCursorStore {
   #flushing: Promise<void> | undefined;
   #closed = false;
 
-  constructor(table: SqlCursorsTable, db: unknown, period: number) {
+  constructor(table: SqlCursorsTable, db: SqlDatabase, period: number) {
     this.#table = table;
     this.#db = db;
     this.#period = period;

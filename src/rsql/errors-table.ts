@@ -1,4 +1,4 @@
-import { invalidArgument, type Logger } from '../core/index.js';
+import { type ErrorInsertFunc, invalidArgument, type Logger } from '../core/index.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
 import { type EventsTable, newEventsTable } from './events-table.js';
@@ -6,13 +6,9 @@ import { bindHandle, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { deadLetterCounter } from './metrics.js';
 import { boolOption, checkKeys } from './options.js';
+import type { SqlDatabase } from './sql-handle.js';
 
-/** Records that a consumer failed on an event (dead letter). Argument order as the original's contract. */
-export type ErrorInsertFunc = (
-  consumerName: string,
-  eventId: string,
-  errMsg: string,
-) => Promise<void>;
+export type { ErrorInsertFunc } from '../core/index.js';
 
 /** Status of a recorded consumer error (the type of its error event). */
 export const ErrorStatus = Object.freeze({ unknown: 0, recorded: 1 } as const);
@@ -59,9 +55,9 @@ export interface ErrorsTable {
    * const record = errors.toErrorInsertFunc(pool);
    * await record('billing', '42', 'card declined');
    */
-  toErrorInsertFunc(db: unknown): ErrorInsertFunc;
+  toErrorInsertFunc(db: SqlDatabase): ErrorInsertFunc;
   /** Creates the errors table and its events table when missing (idempotent). */
-  createTable(db: unknown): Promise<void>;
+  createTable(db: SqlDatabase): Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -121,7 +117,7 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
     name: table,
     schema,
     events,
-    toErrorInsertFunc(db: unknown): ErrorInsertFunc {
+    toErrorInsertFunc(db: SqlDatabase): ErrorInsertFunc {
       const { dialect } = bindHandle(db);
       const s = statementsOf(dialect);
       const insertEvent = dialect.eventsStatements(eventsSchema).insert;
@@ -167,7 +163,7 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
         }
       };
     },
-    async createTable(db: unknown): Promise<void> {
+    async createTable(db: SqlDatabase): Promise<void> {
       const { dialect, executor } = bindHandle(db);
       try {
         for (const sql of statementsOf(dialect).createTable) await executor.execute(sql);

@@ -27,6 +27,7 @@ import {
   noEventsMetrics,
 } from './metrics.js';
 import { boolOption, checkKeys, intOption } from './options.js';
+import type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 import { SqlStreamClient } from './stream.js';
 
 /** Options of {@link newEventsTable}. Every key is optional; unknown keys are refused. */
@@ -126,14 +127,14 @@ export interface EventsTable {
    * notify();
    */
   insert(
-    tx: unknown,
+    tx: SqlTransaction | SqlDatabase,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
   ): Promise<NotifyFunc>;
   /** {@link EventsTable.insert} for synchronous drivers (better-sqlite3), usable inside `db.transaction()`. */
   insertSync(
-    tx: unknown,
+    tx: SqlTransaction | SqlDatabase,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
@@ -145,9 +146,9 @@ export interface EventsTable {
    * const stream = events.toStream(pool);
    * for await (const e of await stream('', { toHead: true })) console.log(e.id);
    */
-  toStream(db: unknown, defaults?: StreamCallOptions): StreamFunc;
+  toStream(db: SqlDatabase, defaults?: StreamCallOptions): StreamFunc;
   /** Creates the table when missing (idempotent), with the default schema of the dialect. */
-  createTable(db: unknown, options?: CreateTableOptions): Promise<void>;
+  createTable(db: SqlDatabase, options?: CreateTableOptions): Promise<void>;
   /** Wakes this process's streams of the table now (what `insert`'s notify does). */
   notify(): void;
   /** Counters of the table's loaders (queries run, rows loaded, cache hits, gaps…). */
@@ -318,7 +319,7 @@ class SqlEventsTable implements EventsTable {
   }
 
   async insert(
-    tx: unknown,
+    tx: SqlTransaction | SqlDatabase,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
@@ -334,7 +335,7 @@ class SqlEventsTable implements EventsTable {
   }
 
   insertSync(
-    tx: unknown,
+    tx: SqlTransaction | SqlDatabase,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
@@ -354,7 +355,7 @@ class SqlEventsTable implements EventsTable {
     return this.#notify;
   }
 
-  #loaderFor(db: unknown): Loader {
+  #loaderFor(db: SqlDatabase): Loader {
     if (this.#closed) {
       throw new ReflexError(ErrorCode.stopped, `events table ${this.name} is closed`);
     }
@@ -383,7 +384,7 @@ class SqlEventsTable implements EventsTable {
     return loader;
   }
 
-  toStream(db: unknown, defaults?: StreamCallOptions): StreamFunc {
+  toStream(db: SqlDatabase, defaults?: StreamCallOptions): StreamFunc {
     const base = validateStreamCall('', defaults);
     bindHandle(db); // validates the handle now
     return async (after: string, options?: StreamCallOptions): Promise<SqlStreamClient> => {
@@ -405,7 +406,7 @@ class SqlEventsTable implements EventsTable {
     };
   }
 
-  async createTable(db: unknown, options?: CreateTableOptions): Promise<void> {
+  async createTable(db: SqlDatabase, options?: CreateTableOptions): Promise<void> {
     checkKeys(options, ['durability'], 'createTable option');
     const durability = options?.durability ?? 'full';
     if (durability !== 'full' && durability !== 'normal') {

@@ -43,4 +43,5 @@ export {
   type PgPoolClient,
   type PgQueryable,
 } from './postgres/index.js';
+export type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 export type { SqliteDatabase } from './sqlite/index.js';

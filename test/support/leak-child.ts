@@ -3,13 +3,18 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { newConsumer, newSpec, run } from '../../src/core/index.js';
-import { newCursorsTable, newErrorsTable, newEventsTable } from '../../src/rsql/index.js';
+import {
+  newCursorsTable,
+  newErrorsTable,
+  newEventsTable,
+  type SqlDatabase,
+} from '../../src/rsql/index.js';
 import { uniqueName } from './servers.js';
 import { mysqlPool, sqliteDir } from './sql-harness.js';
 
 const kind = process.argv[2];
 const dir = sqliteDir();
-const db: unknown =
+const db: SqlDatabase =
   kind === 'mysql' ? mysqlPool(process.argv[3] ?? '', 4) : new Database(join(dir.path, 'leak.db'));
 const name = uniqueName('ev_leak');
 const events = newEventsTable(name, { pollIntervalMs: 10 });
@@ -52,7 +57,7 @@ const drop = async (t: string): Promise<void> => {
     await (db as { query(s: string): Promise<unknown> }).query(`DROP TABLE IF EXISTS \`${t}\``);
 };
 for (const t of [name, cursors.name, errors.name, errors.events.name]) await drop(t);
-if (kind === 'mysql') await (db as { end(): Promise<void> }).end();
-else (db as Database.Database).close();
+if (kind === 'mysql') await (db as unknown as { end(): Promise<void> }).end();
+else (db as unknown as Database.Database).close();
 dir.cleanup();
 // No process.exit: the test checks that the process ends by itself.

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { Registry } from 'prom-client';
 import {
   ErrorCode,
@@ -13,6 +12,7 @@ import {
 } from '../../src/core/index.js';
 import { makeEvents } from '../support/events.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { TestContextManager } from '../support/otel-context.js';
 
 const signal = new AbortController().signal;
 
@@ -38,7 +38,7 @@ async function consumeAll(c: ReturnType<typeof newConsumer>, events: Event[]): P
 }
 
 describe('newConsumer', () => {
-  const manager = new AsyncLocalStorageContextManager();
+  const manager = new TestContextManager();
   before(() => {
     context.setGlobalContextManager(manager.enable());
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
 import {
   BaseStreamClient,
   ErrorCode,
@@ -214,6 +215,29 @@ describe('run', () => {
     log.insert('x', 1);
     await assert.rejects(run(spec), (err) => isHeadReachedErr(err));
     assert.deepEqual(seen, ['4', '5']);
+  });
+
+  it('exactly one lag series per consumer while it runs and after run returns; stop removes it', async () => {
+    const reg = new Registry();
+    const series = async (): Promise<number> =>
+      ((await reg.getSingleMetric('reflex_consumer_lag_seconds')?.get())?.values ?? []).filter(
+        (v) => v.labels.consumer_name === 'gauged',
+      ).length;
+    const counts: number[] = [];
+    const consumer = newConsumer(
+      'gauged',
+      async () => {
+        counts.push(await series());
+      },
+      { registry: reg },
+    );
+    const spec = newSpec(newMockStream(makeEvents(3)), new MemCursorStore(), consumer);
+    await assert.rejects(run(spec));
+    await assert.rejects(run(spec));
+    assert.deepEqual(counts, [1, 1, 1]);
+    assert.equal(await series(), 1);
+    await spec.stop();
+    assert.equal(await series(), 0);
   });
 
   it('bad spec options are refused at newSpec', () => {

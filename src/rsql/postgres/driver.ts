@@ -38,7 +38,7 @@ export interface PgPoolClient extends PgQueryable {
 
 /** A pg `Client` (structural): one connection the user opened. */
 export interface PgClient extends PgQueryable {
-  readonly connectionParameters: object;
+  readonly connectionParameters?: object;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,9 +1,10 @@
 import type { TestContext } from 'node:test';
+import type { SqlDatabase, SqlTransaction } from '../../rsql/sql-handle.js';
 
 /** A transaction the suite keeps open while it streams (databases with concurrent writers only). */
 export interface OpenTransaction {
   /** The driver's handle of the transaction (what `insert` takes). */
-  readonly tx: unknown;
+  readonly tx: SqlTransaction;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }
@@ -13,13 +14,13 @@ export interface SqlHarness {
   /** The dialect's name, for test titles. */
   readonly name: string;
   /** The pool or database the tables stream from. */
-  readonly db: unknown;
+  readonly db: SqlDatabase;
   /**
    * Runs `fn` in a new transaction and commits it, or rolls it back when `rollback` is set or
    * `fn` throws. `fn` gets the driver's transaction handle.
    */
   transaction(
-    fn: (tx: unknown) => Promise<void> | void,
+    fn: (tx: SqlTransaction) => Promise<void> | void,
     options?: { readonly rollback?: boolean },
   ): Promise<void>;
   /**

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { context, TraceFlags, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import Database from 'better-sqlite3';
 import { decodeTrace } from '../../../src/core/index.js';
 import { newEventsTable } from '../../../src/rsql/index.js';
 import { drain } from '../../../src/testing/index.js';
+import { TestContextManager } from '../../support/otel-context.js';
 import { sqliteDir } from '../../support/sql-harness.js';
 
 test('insert stores the active span context in the trace column; none without a span', async () => {
-  const manager = new AsyncLocalStorageContextManager().enable();
+  const manager = new TestContextManager().enable();
   context.setGlobalContextManager(manager);
   const dir = sqliteDir();
   const db = new Database(join(dir.path, 'trace.db'));

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Event } from '../../../src/core/index.js';
+import { newPoller } from '../../../src/rpatterns/index.js';
+import { makeEvents } from '../../support/events.js';
+import { ManualClock, settle } from '../../support/manual-clock.js';
+
+describe('poller', () => {
+  it('blocks on empty pages (backoff 1 min by default) until the signal aborts', async () => {
+    const clock = new ManualClock();
+    let polls = 0;
+    const stream = newPoller(
+      () => {
+        polls++;
+        return Promise.resolve([]);
+      },
+      { clock },
+    );
+    const ac = new AbortController();
+    const client = await stream('', { signal: ac.signal });
+    const next = client.recv();
+    await settle();
+    assert.equal(polls, 1);
+    await clock.advance(60_000);
+    assert.equal(polls, 2);
+    assert.deepEqual(clock.sleeps, [60_000, 60_000]);
+    ac.abort();
+    await assert.rejects(next, { name: 'AbortError' });
+    assert.equal(clock.pending, 0);
+    await client.close();
+  });
+
+  it('delivers pages in order, asking after the last delivered id; picks up appended events', async () => {
+    const clock = new ManualClock();
+    const source: Event[] = makeEvents(10);
+    const afters: string[] = [];
+    const stream = newPoller(
+      (after) => {
+        afters.push(after);
+        const from = after === '' ? 0 : Number(after);
+        return Promise.resolve(source.filter((e) => Number(e.id) > from).slice(0, 4));
+      },
+      { clock, backoffMs: 5_000 },
+    );
+    const client = await stream('');
+    const got: string[] = [];
+    for (let i = 0; i < 10; i++) got.push((await client.recv()).id);
+    assert.deepEqual(
+      got,
+      makeEvents(10).map((e) => e.id),
+    );
+    assert.deepEqual(afters, ['', '4', '8']);
+    const pending = client.recv();
+    await settle();
+    source.push(...makeEvents(30).slice(10));
+    await clock.advance(5_000);
+    got.push((await pending).id);
+    for (let i = 0; i < 19; i++) got.push((await client.recv()).id);
+    assert.deepEqual(
+      got,
+      makeEvents(30).map((e) => e.id),
+    );
+    await client.close();
+    assert.equal(clock.pending, 0);
+  });
+
+  it('toHead ends at the first empty page; a poll error ends the stream; the cursor is passed', async () => {
+    const stream = newPoller((after) =>
+      Promise.resolve(
+        after === '3' ? [] : makeEvents(3).filter((e) => Number(e.id) > Number(after || 0)),
+      ),
+    );
+    const client = await stream('1', { toHead: true });
+    assert.equal((await client.recv()).id, '2');
+    assert.equal((await client.recv()).id, '3');
+    await assert.rejects(client.recv(), { code: 'ERR_REFLEX_HEAD_REACHED' });
+
+    const failing = await newPoller(() => Promise.reject(new Error('api down')))('');
+    await assert.rejects(failing.recv(), /api down/);
+    await assert.rejects(failing.recv(), /api down/);
+    await failing.close();
+  });
+
+  it('refuses bad options', () => {
+    assert.throws(() => newPoller(() => Promise.resolve([]), { backoff: 1 } as never), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+    assert.throws(() => newPoller(() => Promise.resolve([]), { backoffMs: -1 }), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+  });
+});

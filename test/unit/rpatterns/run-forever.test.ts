@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ErrorCode,
+  type Logger,
+  newConsumer,
+  newSpec,
+  ReflexError,
+  type StreamFunc,
+} from '../../../src/core/index.js';
+import { runForever } from '../../../src/rpatterns/index.js';
+import { MemCursorStore, newMemoryEventLog } from '../../../src/testing/index.js';
+import { FakeClock } from '../../support/fake-clock.js';
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (message: string, fields?: Readonly<Record<string, unknown>>) => {
+    lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
+  };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+describe('runForever', () => {
+  it('pauses 100 ms after an expected error and ~1 min with jitter after others, stopping the consumer between runs', async () => {
+    const log = newMemoryEventLog();
+    log.insert('a', 1);
+    const ac = new AbortController();
+    let opens = 0;
+    const stream: StreamFunc = (after, options) => {
+      opens++;
+      if (opens === 1) return Promise.reject(new ReflexError(ErrorCode.stopped, 'server stopped'));
+      if (opens === 2) return Promise.reject(new Error('db down'));
+      if (opens === 3) return Promise.reject(new Error('db still down'));
+      return log.stream(after, options);
+    };
+    const events: string[] = [];
+    let stops = 0;
+    const inner = newConsumer('forever', () => {
+      events.push('consume');
+      ac.abort();
+    });
+    const consumer = {
+      name: 'forever',
+      consume: inner.consume.bind(inner),
+      stop: async () => {
+        stops++;
+        events.push('stop');
+      },
+    };
+    const clock = new FakeClock();
+    const randoms = [1, 0];
+    const logger = recordingLogger();
+    await runForever(newSpec(stream, new MemCursorStore(), consumer), {
+      signal: ac.signal,
+      clock,
+      logger,
+      random: () => randoms.shift() ?? 0.5,
+    });
+    assert.deepEqual(clock.sleeps, [100, 72_000, 48_000]);
+    assert.equal(stops, 4, 'stopped after each of the 4 runs, including the last');
+    assert.deepEqual(events, ['stop', 'stop', 'stop', 'consume', 'stop']);
+    assert.equal(logger.lines.length, 3);
+    assert.match(logger.lines[0] ?? '', /^debug .*server stopped.*"retryInMs":100/);
+    assert.match(
+      logger.lines[1] ?? '',
+      /^error .*"consumer":"forever".*db down.*"retryInMs":72000/,
+    );
+    assert.match(logger.lines[2] ?? '', /^error .*db still down/);
+  });
+
+  it('configurable pauses; jitter 0 gives the exact back-off', async () => {
+    let opens = 0;
+    const ac = new AbortController();
+    const stream: StreamFunc = () => {
+      opens++;
+      if (opens === 4) ac.abort();
+      return Promise.reject(
+        opens % 2 === 0 ? new Error('x') : new ReflexError(ErrorCode.canceled, 'c'),
+      );
+    };
+    const clock = new FakeClock();
+    await runForever(
+      newSpec(
+        stream,
+        new MemCursorStore(),
+        newConsumer('c', () => {}),
+      ),
+      {
+        signal: ac.signal,
+        clock,
+        expectedErrorBackoffMs: 5,
+        errorBackoffMs: 1_000,
+        jitter: 0,
+      },
+    );
+    assert.deepEqual(clock.sleeps, [5, 1_000, 5]);
+  });
+
+  it('an abort during the long back-off resolves at once and leaves no timer', async () => {
+    const ac = new AbortController();
+    const logger = recordingLogger();
+    const failing: StreamFunc = () => Promise.reject(new Error('broken'));
+    const base = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const done = runForever(
+      newSpec(
+        failing,
+        new MemCursorStore(),
+        newConsumer('c', () => {}),
+      ),
+      {
+        signal: ac.signal,
+        logger: {
+          ...logger,
+          error: (m, f) => {
+            logger.error(m, f);
+            // Abort once the back-off sleep has started.
+            setImmediate(() => ac.abort());
+          },
+        },
+        errorBackoffMs: 3_600_000,
+      },
+    );
+    await done;
+    assert.equal(logger.lines.length, 1);
+    assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, base);
+  });
+
+  it('an abort during a run ends it, stops the consumer and resolves', async () => {
+    const log = newMemoryEventLog();
+    const ac = new AbortController();
+    let stops = 0;
+    const inner = newConsumer('c', () => {});
+    const consumer = {
+      name: 'c',
+      consume: inner.consume.bind(inner),
+      stop: async () => void stops++,
+    };
+    const store = new MemCursorStore();
+    const done = runForever(newSpec(log.stream, store, consumer), { signal: ac.signal });
+    log.insert('a', 1);
+    while ((await store.getCursor('c')) !== '1') await new Promise((r) => setImmediate(r));
+    ac.abort();
+    await done;
+    assert.equal(stops, 1);
+  });
+
+  it('resolves at once when already aborted; refuses bad options', async () => {
+    const spec = newSpec(
+      newMemoryEventLog().stream,
+      new MemCursorStore(),
+      newConsumer('c', () => {}),
+    );
+    await runForever(spec, { signal: AbortSignal.abort() });
+    await assert.rejects(runForever(spec, { bogus: 1 } as never), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+    await assert.rejects(runForever(spec, { jitter: 2 }), { code: 'ERR_REFLEX_INVALID_ARGUMENT' });
+    await assert.rejects(runForever(spec, { errorBackoffMs: -1 }), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+  });
+});
