@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { SqlDatabase } from '../rsql/index.js';
 import { runtimeError, usageError } from './errors.js';
 import type { DbSource } from './url.js';
 
@@ -15,7 +16,7 @@ export interface Db {
   /** For messages: the URL without its password. */
   readonly display: string;
   /** The driver's pool (mysql2/promise, pg) or database (better-sqlite3). */
-  readonly handle: unknown;
+  readonly handle: SqlDatabase;
   /** Runs a query and returns its rows as objects. */
   query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   /** Runs a statement and returns the number of rows it changed. */
@@ -106,7 +107,7 @@ function openMysql(url: string, display: string): Db {
   return {
     dialect: 'mysql',
     display,
-    handle: pool,
+    handle: pool as unknown as SqlDatabase,
     async query(sql, params = []) {
       const [rows] = await pool.query(sql, [...params]);
       return rows as Record<string, unknown>[];
@@ -150,7 +151,7 @@ function openPostgres(url: string, display: string): Db {
   return {
     dialect: 'postgres',
     display,
-    handle: pool,
+    handle: pool as unknown as SqlDatabase,
     async query(sql, params = []) {
       return (await pool.query(numbered(sql), [...params])).rows;
     },
@@ -201,7 +202,7 @@ function openSqlite(path: string, display: string, create: boolean): Db {
   return {
     dialect: 'sqlite',
     display,
-    handle: db,
+    handle: db as unknown as SqlDatabase,
     query(sql, params = []) {
       return Promise.resolve(db.prepare(sql).all(...params.map(sqliteParam)));
     },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { newCursorsTable, newEventsTable } from '../../rsql/index.js';
+import { newCursorsTable, newEventsTable, type SqlTransaction } from '../../rsql/index.js';
 import { type Db, openDb } from '../db.js';
 import { runtimeError } from '../errors.js';
 import { loadGrpc } from '../lazy.js';
@@ -168,13 +168,13 @@ function userWriter(
     create ? UserEventType.created : UserEventType.updated;
   switch (db.dialect) {
     case 'sqlite': {
-      const sqlite = db.handle as SqliteDb;
+      const sqlite = db.handle as unknown as SqliteDb;
       const insert = sqlite.prepare(change(true));
       const update = sqlite.prepare(change(false));
       // better-sqlite3 transactions are synchronous: the change and the event commit together.
       const tx = sqlite.transaction((userId: number, create: boolean) => {
         (create ? insert : update).run(...params(userId, create));
-        return events.insertSync(sqlite, String(userId), type(create));
+        return events.insertSync(sqlite as unknown as SqlTransaction, String(userId), type(create));
       });
       return (userId, create) => {
         const notify = tx(userId, create);
@@ -184,12 +184,16 @@ function userWriter(
     }
     case 'mysql':
       return async (userId, create) => {
-        const pool = db.handle as { getConnection(): Promise<MysqlConn> };
+        const pool = db.handle as unknown as { getConnection(): Promise<MysqlConn> };
         const conn = await pool.getConnection();
         try {
           await conn.beginTransaction();
           await conn.query(change(create), params(userId, create));
-          const notify = await events.insert(conn, String(userId), type(create));
+          const notify = await events.insert(
+            conn as unknown as SqlTransaction,
+            String(userId),
+            type(create),
+          );
           await conn.commit();
           notify();
         } catch (err) {
@@ -201,7 +205,7 @@ function userWriter(
       };
     case 'postgres':
       return async (userId, create) => {
-        const pool = db.handle as { connect(): Promise<PgClient> };
+        const pool = db.handle as unknown as { connect(): Promise<PgClient> };
         const client = await pool.connect();
         const numbered = change(create).replace(
           /\?/g,
@@ -213,7 +217,11 @@ function userWriter(
         try {
           await client.query('BEGIN');
           await client.query(numbered, params(userId, create));
-          const notify = await events.insert(client, String(userId), type(create));
+          const notify = await events.insert(
+            client as unknown as SqlTransaction,
+            String(userId),
+            type(create),
+          );
           await client.query('COMMIT');
           notify();
           client.release();

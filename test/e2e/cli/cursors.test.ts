@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { newCursorsTable } from '../../../src/rsql/index.js';
+import { newCursorsTable, type SqlDatabase } from '../../../src/rsql/index.js';
 import { jsonLines, reflex } from '../../support/cli.js';
 import { mysqlServer, postgresServer, requireServer, uniqueName } from '../../support/servers.js';
 
@@ -14,7 +14,7 @@ interface Backend {
   setup(t: TestContext): Promise<string | undefined>;
   exec(sql: string): Promise<void>;
   /** The driver handle, for reflex-events/rsql. */
-  handle(): unknown;
+  handle(): SqlDatabase;
   teardown(): Promise<void>;
   readonly insertEvent: (events: string, ageMs: number) => string;
 }
@@ -35,7 +35,7 @@ const sqlite = (): Backend => {
     async exec(sql) {
       db?.exec(sql);
     },
-    handle: () => db,
+    handle: () => db as SqlDatabase,
     async teardown() {
       db?.close();
     },
@@ -58,7 +58,7 @@ const mysql = (): Backend => {
     async exec(sql) {
       await pool?.query(sql);
     },
-    handle: () => pool,
+    handle: () => pool as unknown as SqlDatabase,
     async teardown() {
       await pool?.end();
     },
@@ -81,7 +81,7 @@ const postgres = (): Backend => {
     async exec(sql) {
       await pool?.query(sql);
     },
-    handle: () => pool,
+    handle: () => pool as unknown as SqlDatabase,
     async teardown() {
       await pool?.end();
     },
