@@ -1,21 +1,27 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { runMemoryDemo } from './demo-memory.js';
+import { runCli } from './program.js';
 
-const program = new Command()
-  .name('reflex')
-  .description('reflex-events: event notification streams with persisted cursors')
-  .showHelpAfterError();
+// Ctrl-C / SIGTERM: the first one asks the command to stop cleanly; a second one exits at once.
+const controller = new AbortController();
+let interrupted = 0;
+const onSignal = (signal: NodeJS.Signals): void => {
+  interrupted++;
+  if (interrupted > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+  controller.abort(new DOMException(`interrupted by ${signal}`, 'AbortError'));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// `reflex tail … | head`: a closed pipe ends the command quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
-program
-  .command('demo')
-  .description('write events and consume them through run, printing the cursor as it advances')
-  .option('--events <n>', 'how many events to write', '20')
-  .action(async (opts: { events: string }) => {
-    const n = Number(opts.events);
-    if (!Number.isInteger(n) || n <= 0)
-      program.error('--events must be a positive integer', { exitCode: 2 });
-    await runMemoryDemo(n, (line) => process.stdout.write(`${line}\n`));
-  });
-
-await program.parseAsync();
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signal: controller.signal,
+});
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);
+process.exitCode = code;

@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import { type CliContext, examples } from '../context.js';
+import { CursorsSql, compareCursors } from '../cursors-sql.js';
+import { openDb } from '../db.js';
+import { runtimeError, usageError } from '../errors.js';
+import { Output } from '../output.js';
+import { parseDbUrl } from '../url.js';
+import { cursorsNames, cursorsTableOptions } from './shared.js';
+
+type Flags = Record<string, unknown> & { table: string; json?: boolean };
+
+async function withCursors<T>(
+  url: string,
+  flags: Flags,
+  fn: (sql: CursorsSql) => Promise<T>,
+): Promise<T> {
+  const source = parseDbUrl(url);
+  const names = cursorsNames(flags, flags.table);
+  const db = await openDb(source);
+  try {
+    const sql = new CursorsSql(db, names);
+    try {
+      return await fn(sql);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'CliError') throw err;
+      throw runtimeError(`cursors table ${names.table} on ${db.display}`, err);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+const columns = [
+  { key: 'consumer', header: 'CONSUMER' },
+  { key: 'cursor', header: 'CURSOR', right: true },
+  { key: 'updatedAt', header: 'UPDATED' },
+] as const;
+
+/** `reflex cursors list|get|set|reset`: read and move consumers' cursors in a cursors table. */
+export function registerCursors(program: Command, ctx: CliContext): void {
+  const cursors = program
+    .command('cursors')
+    .description('list, read, move or reset the cursors of a cursors table');
+  examples(
+    cursors,
+    'reflex cursors list sqlite:app.db',
+    'reflex cursors set mysql://root@127.0.0.1/app mailer 1200 --table cursors',
+  );
+
+  const list = cursorsTableOptions(
+    cursors.command('list').argument('<db-url>', 'mysql://…, postgres://… or sqlite:file'),
+  )
+    .description('every consumer and its cursor')
+    .option('--json', 'JSON lines even on a terminal')
+    .action(async (url: string, flags: Flags) => {
+      const rows = await withCursors(url, flags, (sql) => sql.list());
+      new Output({ stdout: ctx.stdout, json: flags.json === true }).table(columns, rows);
+    });
+  examples(
+    list,
+    'reflex cursors list sqlite:.reflex-demo/users.db',
+    'reflex cursors list postgres://postgres@127.0.0.1/app --json | jq .',
+  );
+
+  const get = cursorsTableOptions(
+    cursors
+      .command('get')
+      .argument('<db-url>', 'mysql://…, postgres://… or sqlite:file')
+      .argument('<consumer>', 'the consumer name'),
+  )
+    .description("a consumer's cursor (exit code 1 when it has none)")
+    .option('--json', 'a JSON line even on a terminal')
+    .action(async (url: string, consumer: string, flags: Flags) => {
+      const row = await withCursors(url, flags, (sql) => sql.get(consumer));
+      if (row === undefined)
+        throw runtimeError(`no cursor for consumer ${JSON.stringify(consumer)}`);
+      new Output({ stdout: ctx.stdout, json: flags.json === true }).record({ ...row });
+    });
+  examples(get, 'reflex cursors get sqlite:app.db mailer');
+
+  const set = cursorsTableOptions(
+    cursors
+      .command('set')
+      .argument('<db-url>', 'mysql://…, postgres://… or sqlite:file')
+      .argument('<consumer>', 'the consumer name')
+      .argument('<cursor>', 'the new cursor (an event id)'),
+  )
+    .description(
+      "move a consumer's cursor (forward only, unless --force); the consumer must be stopped, or it overwrites it",
+    )
+    .option('--force', 'allow moving the cursor back (the consumer will see events again)')
+    .action(async (url: string, consumer: string, cursor: string, flags: Flags) => {
+      if (cursor === '') throw usageError('the cursor must not be empty (use reset)');
+      const before = await withCursors(url, flags, async (sql) => {
+        const row = await sql.get(consumer);
+        if (row !== undefined && flags.force !== true && compareCursors(cursor, row.cursor) < 0) {
+          throw runtimeError(
+            `cursor ${cursor} is behind the stored ${row.cursor} of ${consumer}: pass --force to move it back`,
+          );
+        }
+        await sql.set(consumer, cursor);
+        return row;
+      });
+      ctx.stderr.write(`${consumer}: cursor ${before?.cursor ?? '(none)'} → ${cursor}\n`);
+    });
+  examples(
+    set,
+    'reflex cursors set sqlite:app.db mailer 1200',
+    'reflex cursors set sqlite:app.db mailer 10 --force',
+  );
+
+  const reset = cursorsTableOptions(
+    cursors
+      .command('reset')
+      .argument('<db-url>', 'mysql://…, postgres://… or sqlite:file')
+      .argument('<consumer>', 'the consumer name'),
+  )
+    .description("delete a consumer's cursor: its next run starts from the beginning")
+    .action(async (url: string, consumer: string, flags: Flags) => {
+      const before = await withCursors(url, flags, async (sql) => {
+        const row = await sql.get(consumer);
+        await sql.reset(consumer);
+        return row;
+      });
+      ctx.stderr.write(
+        before === undefined
+          ? `${consumer}: had no cursor\n`
+          : `${consumer}: cursor ${before.cursor} removed\n`,
+      );
+    });
+  examples(reset, 'reflex cursors reset sqlite:app.db mailer');
+}

@@ -1,0 +1,150 @@
+import type { Command } from 'commander';
+import {
+  type Event,
+  isExpected,
+  isHeadReachedErr,
+  type StreamCallOptions,
+  type StreamClient,
+} from '../../core/index.js';
+import { type CliContext, examples } from '../context.js';
+import { parseDuration, parsePositiveInt } from '../duration.js';
+import { runtimeError, usageError } from '../errors.js';
+import { Output } from '../output.js';
+import { type GrpcClientFlags, openSource } from '../sources.js';
+import { parseSource } from '../url.js';
+
+type Flags = GrpcClientFlags & {
+  table?: string;
+  metadataColumn?: string;
+  after?: string;
+  fromHead?: boolean;
+  toHead?: boolean;
+  types?: string;
+  lag?: string;
+  limit?: string;
+  json?: boolean;
+};
+
+/** How an event is shown: JSON lines keep every field, the table shows metadata as text when it is. */
+export function eventRow(e: Event): Record<string, unknown> {
+  return {
+    id: e.id,
+    type: e.type,
+    foreignId: e.foreignId,
+    timestamp: e.timestamp,
+    ...(e.metadata === undefined || e.metadata.length === 0 ? {} : { metadata: e.metadata }),
+    ...(e.trace === undefined || e.trace.length === 0 ? {} : { trace: e.trace }),
+  };
+}
+
+function metadataText(m: Uint8Array | undefined): string {
+  if (m === undefined || m.length === 0) return '';
+  const text = Buffer.from(m).toString('utf8');
+  // Printable UTF-8 as is (JSON metadata is common), anything else as base64.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
+  return /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)
+    ? `base64:${Buffer.from(m).toString('base64')}`
+    : text;
+}
+
+/** Parses `--types 1,2,5`. */
+export function parseTypes(text: string): Set<number> {
+  const types = new Set<number>();
+  for (const part of text.split(',')) {
+    const t = part.trim();
+    if (!/^-?\d+$/.test(t) || !Number.isSafeInteger(Number(t))) {
+      throw usageError(
+        `--types must be a comma-separated list of integers, got ${JSON.stringify(text)}`,
+      );
+    }
+    types.add(Number(t));
+  }
+  return types;
+}
+
+/** `reflex tail`: print the events of a stream as they come. */
+export function registerTail(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('tail')
+    .argument(
+      '<source>',
+      'a database URL (with --table) or a gRPC address host:port, grpcs://host:port',
+    )
+    .description('stream events: a table on a terminal, JSON lines when piped or with --json')
+    .option('--table <name>', 'the events table (database sources)')
+    .option('--metadata-column <name>', 'its metadata column, to show metadata (database sources)')
+    .option('--after <cursor>', 'start after this event id (default: from the beginning)')
+    .option('--from-head', 'only events written from now on')
+    .option('--to-head', 'stop (exit code 0) once every existing event is printed')
+    .option('--types <list>', 'only these event types, e.g. 1,2')
+    .option('--lag <d>', 'only events at least this old (e.g. 30s)')
+    .option('--limit <n>', 'stop after n events')
+    .option('--json', 'JSON lines even on a terminal')
+    .option('--method <name>', 'gRPC: the method to call', 'reflexpb.Reflex/Stream')
+    .option('--token <t>', 'gRPC: bearer token')
+    .option('--token-file <path>', 'gRPC: read the bearer token from a file')
+    .option('--ca <pem>', 'gRPC: CA certificate file to trust (implies TLS)')
+    .option('--cert <pem>', 'gRPC: client certificate file (mutual TLS)')
+    .option('--key <pem>', 'gRPC: client key file (mutual TLS)')
+    .option('--server-name <name>', 'gRPC: name to check the server certificate against')
+    .action(async (sourceText: string, flags: Flags) => {
+      const source = parseSource(sourceText);
+      if (source.kind !== 'grpc' && flags.table === undefined) {
+        throw usageError('--table is required with a database URL');
+      }
+      if (flags.fromHead === true && flags.after !== undefined) {
+        throw usageError('--from-head and --after exclude each other');
+      }
+      const types = flags.types === undefined ? undefined : parseTypes(flags.types);
+      const lag = flags.lag === undefined ? 0 : parseDuration(flags.lag, '--lag');
+      const limit =
+        flags.limit === undefined ? undefined : parsePositiveInt(flags.limit, '--limit');
+      // The default method is the client's own `stream`.
+      const { method, ...rest } = flags;
+      const grpcFlags =
+        method === undefined || method === 'reflexpb.Reflex/Stream' ? rest : { ...rest, method };
+      const open = await openSource(source, grpcFlags);
+      const out = new Output({ stdout: ctx.stdout, json: flags.json === true });
+      const print = out.streamingTable(
+        [
+          { key: 'id', header: 'ID', right: true },
+          { key: 'type', header: 'TYPE', right: true },
+          { key: 'foreignId', header: 'FOREIGN ID' },
+          { key: 'timestamp', header: 'TIMESTAMP' },
+          { key: 'metadata', header: 'METADATA' },
+        ],
+        { id: 6, foreignId: 12 },
+      );
+      const options: StreamCallOptions = {
+        signal: ctx.signal,
+        ...(flags.fromHead === true ? { fromHead: true } : {}),
+        ...(flags.toHead === true ? { toHead: true } : {}),
+        ...(lag > 0 ? { lag } : {}),
+      };
+      let client: StreamClient | undefined;
+      let printed = 0;
+      try {
+        client = await open.stream(flags.after ?? '', options);
+        while (limit === undefined || printed < limit) {
+          const e = await client.recv();
+          if (types !== undefined && !types.has(e.type)) continue;
+          printed++;
+          if (out.json) print(eventRow(e));
+          else print({ ...eventRow(e), metadata: metadataText(e.metadata) });
+        }
+      } catch (err) {
+        if (isHeadReachedErr(err)) return;
+        if (ctx.signal.aborted && isExpected(err)) return;
+        throw runtimeError(`streaming from ${open.display}`, err);
+      } finally {
+        await client?.close().catch(() => {});
+        await open.close().catch(() => {});
+      }
+    });
+  examples(
+    cmd,
+    'reflex tail sqlite:app.db --table user_events --to-head',
+    'reflex tail 127.0.0.1:9000 --from-head',
+    'reflex tail grpcs://events.internal:9000 --token-file token.txt --types 1,2 --json | jq .foreignId',
+  );
+}

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { newCursorsTable, type SqlDatabase } from '../../../src/rsql/index.js';
+import { jsonLines, reflex } from '../../support/cli.js';
+import { mysqlServer, postgresServer, requireServer, uniqueName } from '../../support/servers.js';
+
+/** A database the CLI is pointed at, with the SQL to prepare it (the rsql default layout). */
+interface Backend {
+  readonly name: string;
+  /** The URL, or undefined when the test was skipped. */
+  setup(t: TestContext): Promise<string | undefined>;
+  exec(sql: string): Promise<void>;
+  /** The driver handle, for reflex-events/rsql. */
+  handle(): SqlDatabase;
+  teardown(): Promise<void>;
+  readonly insertEvent: (events: string, ageMs: number) => string;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'reflex-cli-cursors-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const sqlite = (): Backend => {
+  const file = join(dir, `${uniqueName('c')}.db`);
+  let db: import('better-sqlite3').Database | undefined;
+  return {
+    name: 'SQLite',
+    async setup() {
+      const { default: Database } = await import('better-sqlite3');
+      db = new Database(file);
+      return `sqlite:${file}`;
+    },
+    async exec(sql) {
+      db?.exec(sql);
+    },
+    handle: () => db as SqlDatabase,
+    async teardown() {
+      db?.close();
+    },
+    insertEvent: (e, age) =>
+      `INSERT INTO ${e} (foreign_id, timestamp, type) VALUES ('u', ${Date.now() - age}, 1)`,
+  };
+};
+
+const mysql = (): Backend => {
+  let pool: import('mysql2/promise').Pool | undefined;
+  return {
+    name: 'MariaDB',
+    async setup(t) {
+      const url = await requireServer(t, mysqlServer);
+      if (url === undefined) return undefined;
+      const { createPool } = await import('mysql2/promise');
+      pool = createPool({ uri: url, connectionLimit: 1 });
+      return url;
+    },
+    async exec(sql) {
+      await pool?.query(sql);
+    },
+    handle: () => pool as unknown as SqlDatabase,
+    async teardown() {
+      await pool?.end();
+    },
+    insertEvent: (e, age) =>
+      `INSERT INTO ${e} (foreign_id, timestamp, type) VALUES ('u', NOW(6) - INTERVAL ${age * 1000} MICROSECOND, 1)`,
+  };
+};
+
+const postgres = (): Backend => {
+  let pool: import('pg').Pool | undefined;
+  return {
+    name: 'PostgreSQL',
+    async setup(t) {
+      const url = await requireServer(t, postgresServer);
+      if (url === undefined) return undefined;
+      const { default: pg } = await import('pg');
+      pool = new pg.Pool({ connectionString: url, max: 1 });
+      return url;
+    },
+    async exec(sql) {
+      await pool?.query(sql);
+    },
+    handle: () => pool as unknown as SqlDatabase,
+    async teardown() {
+      await pool?.end();
+    },
+    insertEvent: (e, age) =>
+      `INSERT INTO ${e} (foreign_id, timestamp, type) VALUES ('u', now() - interval '${age} milliseconds', 1)`,
+  };
+};
+
+for (const make of [sqlite, mysql, postgres]) {
+  const b = make();
+  describe(`reflex cursors and lag on ${b.name}`, () => {
+    const events = uniqueName('cli_events');
+    const cursors = uniqueName('cli_cursors');
+    let url: string | undefined;
+
+    before(async (t) => {
+      url = await b.setup(t as unknown as TestContext);
+      if (url === undefined) return;
+      // The tables as reflex-events/rsql creates them.
+      const m = await reflex([
+        'migrate',
+        url,
+        '--events',
+        events,
+        '--cursors',
+        cursors,
+        '--no-errors',
+      ]);
+      assert.equal(m.code, 0, m.stderr);
+      // Ten events, the oldest 60 s old, one second apart.
+      for (let i = 0; i < 10; i++) await b.exec(b.insertEvent(events, 60_000 - i * 1000));
+    });
+    after(async () => {
+      if (url !== undefined) {
+        await b.exec(`DROP TABLE IF EXISTS ${events}`);
+        await b.exec(`DROP TABLE IF EXISTS ${cursors}`);
+      }
+      await b.teardown();
+    });
+
+    it('set, get, list, move back only with --force, reset', async (t) => {
+      if (url === undefined) return t.skip('no server');
+      const tbl = ['--table', cursors];
+      let r = await reflex(['cursors', 'set', url, 'mailer', '4', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /mailer: cursor \(none\) → 4/);
+      r = await reflex(['cursors', 'set', url, 'audit', '10', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await reflex(['cursors', 'set', url, 'mailer', '6', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+
+      r = await reflex(['cursors', 'list', url, ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      const rows = jsonLines(r.stdout);
+      assert.deepEqual(
+        rows.map((x) => [x.consumer, x.cursor]),
+        [
+          ['audit', '10'],
+          ['mailer', '6'],
+        ],
+      );
+      const updated = Date.parse(String(rows[0]?.updatedAt));
+      assert.ok(Math.abs(Date.now() - updated) < 120_000, `updatedAt ${rows[0]?.updatedAt} is now`);
+
+      // What the CLI writes is what an rsql cursor store reads, and the reverse.
+      const table = newCursorsTable(cursors);
+      assert.equal(await table.getCursor(b.handle(), 'mailer'), '6');
+      await table.setCursor(b.handle(), 'mailer', '7');
+      r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
+      assert.equal(jsonLines(r.stdout)[0]?.cursor, '7');
+      r = await reflex(['cursors', 'set', url, 'mailer', '6', '--force', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+
+      r = await reflex(['cursors', 'set', url, 'mailer', '5', ...tbl]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /cursor 5 is behind the stored 6 of mailer: pass --force/);
+      r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
+      assert.equal(jsonLines(r.stdout)[0]?.cursor, '6');
+      r = await reflex(['cursors', 'set', url, 'mailer', '5', '--force', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
+      assert.equal(jsonLines(r.stdout)[0]?.cursor, '5');
+
+      r = await reflex(['lag', url, '--events', events, '--cursors', cursors]);
+      assert.equal(r.code, 0, r.stderr);
+      const lag = Object.fromEntries(jsonLines(r.stdout).map((x) => [x.consumer, x]));
+      assert.deepEqual(lag.audit, {
+        consumer: 'audit',
+        cursor: '10',
+        head: '10',
+        lagEvents: 0,
+        lagSeconds: 0,
+      });
+      assert.equal(lag.mailer?.lagEvents, 5);
+      assert.equal(lag.mailer?.head, '10');
+      // Event 6 was written 55 s before the test started.
+      const seconds = Number(lag.mailer?.lagSeconds);
+      assert.ok(seconds >= 54 && seconds < 120, `mailer lag ${seconds}s`);
+
+      r = await reflex([
+        'lag',
+        url,
+        '--events',
+        events,
+        '--cursors',
+        cursors,
+        '--consumer',
+        'mailer',
+      ]);
+      assert.deepEqual(
+        jsonLines(r.stdout).map((x) => x.consumer),
+        ['mailer'],
+      );
+
+      r = await reflex(['cursors', 'reset', url, 'mailer', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /mailer: cursor 5 removed/);
+      r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /no cursor for consumer "mailer"/);
+    });
+
+    it('a missing table → exit code 1, one line naming it', async (t) => {
+      if (url === undefined) return t.skip('no server');
+      const r = await reflex(['cursors', 'list', url, '--table', 'no_such_table_here']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /cursors table no_such_table_here/);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+    });
+  });
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { reflex } from '../../support/cli.js';
+
+/** One line on stderr, no stack trace. */
+function assertOneLine(stderr: string): void {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.doesNotMatch(stderr, /^\s+at /m);
+}
+
+describe('reflex: bad arguments and failures', { concurrency: 4 }, () => {
+  const usageCases: [string, string[], RegExp][] = [
+    ['an unknown command', ['nope'], /unknown command 'nope'/],
+    ['an unknown option', ['demo', '--bogus'], /unknown option '--bogus'/],
+    ['a malformed duration', ['demo', '--duration', 'soon'], /--duration must be a duration/],
+    ['a zero rate', ['demo', '--rate', '0'], /--rate must be a positive integer/],
+    [
+      'a missing argument',
+      ['cursors', 'get', 'sqlite:x.db'],
+      /missing required argument 'consumer'/,
+    ],
+    ['a URL of no known kind', ['cursors', 'list', 'ftp://example.com/x'], /not a database URL/],
+    [
+      'a gRPC address where a database is needed',
+      ['cursors', 'list', '127.0.0.1:9000'],
+      /not a database URL/,
+    ],
+    [
+      'a bad table name',
+      ['cursors', 'list', 'sqlite::memory:', '--table', 'x; drop'],
+      /--table must be a plain SQL name/,
+    ],
+    ['a missing required option', ['lag', 'sqlite::memory:'], /--events <table>' not specified/],
+  ];
+  for (const [what, args, pattern] of usageCases) {
+    it(`${what} → exit code 2 and one line`, async () => {
+      const r = await reflex(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.match(r.stderr, /^reflex/);
+      assertOneLine(r.stderr);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  it('an unreachable server → exit code 1 and one line naming it; --debug adds the stack', async () => {
+    const r = await reflex(['cursors', 'list', 'mysql://root@127.0.0.1:1/test']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot connect to mysql:\/\/root@127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
+    assertOneLine(r.stderr);
+    const d = await reflex([
+      'cursors',
+      'list',
+      'postgres://postgres:secret@127.0.0.1:1/test',
+      '--debug',
+    ]);
+    assert.equal(d.code, 1, d.stderr);
+    assert.match(d.stderr, /cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test/);
+    assert.doesNotMatch(d.stderr, /secret/);
+    assert.match(d.stderr, /^\s+at /m);
+  });
+
+  it('a missing SQLite file → exit code 1, not a new empty file', async () => {
+    const r = await reflex(['cursors', 'list', 'sqlite:/nonexistent/dir/none.db']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot open sqlite:\/nonexistent\/dir\/none\.db: no such file/);
+    assertOneLine(r.stderr);
+  });
+
+  it('a missing subcommand → the help on stderr, exit code 2', async () => {
+    for (const args of [[], ['cursors']]) {
+      const r = await reflex(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^Usage: reflex/);
+    }
+  });
+
+  it('--help on every command exits 0 and shows an example', async () => {
+    const commands = [
+      [],
+      ['demo'],
+      ['tail'],
+      ['serve'],
+      ['migrate'],
+      ['cursors'],
+      ['cursors', 'list'],
+      ['cursors', 'get'],
+      ['cursors', 'set'],
+      ['cursors', 'reset'],
+      ['lag'],
+    ];
+    await Promise.all(
+      commands.map(async (c) => {
+        const r = await reflex([...c, '--help']);
+        assert.equal(r.code, 0, `${c.join(' ')}: ${r.stderr}`);
+        assert.match(r.stdout, /Examples:\n {2}\$ reflex /, c.join(' '));
+      }),
+    );
+  });
+});
