@@ -340,21 +340,19 @@ class Impl implements ReflexServer {
   async #pump(call: Call, client: StreamClient, signal: AbortSignal): Promise<void> {
     const writer = new FrameWriter(batchBytes);
     let scheduled: NodeJS.Immediate | undefined;
-    let blocked = false;
     const flush = (): void => {
       if (scheduled !== undefined) {
         clearImmediate(scheduled);
         scheduled = undefined;
       }
       if (writer.length === 0 || call.stream.destroyed) return;
-      if (!call.stream.write(writer.take())) blocked = true;
+      call.stream.write(writer.take());
     };
     try {
       for (;;) {
-        if (blocked) {
-          await drained(call.stream, signal);
-          blocked = false;
-        }
+        // A flush may have filled the buffer while the source was being awaited, and 'drain'
+        // may have come and gone since: ask the stream, not a flag.
+        if (call.stream.writableNeedDrain) await drained(call.stream, signal);
         const event = await client.recv();
         this.sentEvents++;
         if (!writer.append(event)) {
@@ -548,6 +546,10 @@ function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> 
     };
     if (signal.aborted) {
       reject(signal.reason);
+      return;
+    }
+    if (!stream.writableNeedDrain) {
+      resolve();
       return;
     }
     stream.on('drain', done);
