@@ -88,7 +88,7 @@ const knownOptions = new Set([
 ]);
 
 /** Bytes of events collected before they go to the transport in one write. */
-const batchBytes = 16 * 1024;
+const batchBytes = 8 * 1024;
 /** The largest request accepted (a StreamRequest is a cursor and three options). */
 const maxRequestBytes = 64 * 1024;
 
@@ -113,7 +113,7 @@ export function serveStream(stream: StreamFunc, options?: ServeOptions): Promise
  *
  * Back-pressure: events are encoded in batches and written while the transport takes them; when
  * a client stops reading, its call stops pulling from the source, having run ahead by the HTTP/2
- * window plus one batch (16 KiB) and what the source itself buffers, never more.
+ * window plus one batch (8 KiB), the stream buffer (16 KiB) and what the source itself buffers, never more.
  *
  * @example
  * const server = await serveStreams({
