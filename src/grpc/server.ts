@@ -8,6 +8,7 @@ import {
   type SecureServerOptions,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   ErrorCode,
@@ -226,6 +227,7 @@ class Impl implements ReflexServer {
   readonly #server: Http2Server;
   readonly #routes: ReadonlyMap<string, StreamFunc>;
   readonly #sessions = new Set<Http2Session>();
+  readonly #sockets = new Set<Socket>();
   readonly #active = new Set<AbortController>();
   readonly #calls = new Set<Promise<void>>();
   readonly #logger: Logger;
@@ -248,6 +250,10 @@ class Impl implements ReflexServer {
     this.#graceMs = graceMs;
     server.on('error', (err) => {
       this.#logger.error('reflex grpc server: server error', { error: String(err) });
+    });
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
     });
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
@@ -384,6 +390,9 @@ class Impl implements ReflexServer {
     for (const s of this.#sessions) s.close();
     const timer = setTimeout(() => {
       for (const s of this.#sessions) s.destroy();
+      // A destroyed session still ends its socket gracefully, which waits forever on a client
+      // that stopped reading: the sockets themselves are cut.
+      for (const socket of this.#sockets) socket.destroy();
     }, this.#graceMs);
     try {
       await closed;
