@@ -67,14 +67,14 @@ const knownOptions = new Set(['tls', 'token', 'headers', 'timeoutMs', 'maxEventB
 const methodPattern =
   /^\/?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 /** Received bytes a stream holds before it stops reading from the connection. */
-const highWaterBytes = 64 * 1024;
+const highWaterBytes = 16 * 1024;
 
 /**
  * Connects (lazily, at the first stream; again after a disconnection) to a server of reflex
  * streams: a reflex-events server or a Go reflex server. Each stream is one server-streaming
  * call: the options (lag in ms as a proto Duration, fromHead, toHead) travel in the request;
  * aborting the stream's signal or closing it cancels the call. Events are read from the connection
- * only as `recv` asks (plus a 64 KiB buffer), so a slow consumer holds the server back.
+ * only as `recv` asks (plus a 16 KiB buffer), so a slow consumer holds the server back.
  *
  * Errors keep their reflex code across the hop (`isStoppedErr`, `isHeadReachedErr`,
  * `ERR_REFLEX_INVALID_CURSOR`, …); gRPC statuses map to codes too: CANCELLED →
@@ -284,7 +284,7 @@ function statusOfHttp(status: number): number {
 }
 
 /**
- * One remote stream. Pull-based: frames are decoded only when `recv` asks; past 64 KiB of
+ * One remote stream. Pull-based: frames are decoded only when `recv` asks; past 16 KiB of
  * undecoded bytes the HTTP/2 stream is paused, so its flow-control window stops the server.
  */
 class RemoteStreamClient extends BaseStreamClient {

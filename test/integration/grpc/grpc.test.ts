@@ -119,6 +119,27 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     }
   });
 
+  it('keeps streaming from a source that pauses between batches (as an SQL source does)', async () => {
+    const log = fill(20_000);
+    // Every 1000 events the source awaits a timer, as a loader awaits its next query: the
+    // transport drains meanwhile, which the server must notice without a 'drain' event.
+    const batched: StreamFunc = async (after, options) => {
+      const inner = await log.stream(after, options);
+      let n = 0;
+      return {
+        recv: async () => {
+          if (++n % 1000 === 0) await new Promise((r) => setTimeout(r, 20));
+          return inner.recv();
+        },
+        close: () => inner.close(),
+        [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      };
+    };
+    await using server = await serveStream(batched);
+    await using client = newReflexClient(server.address, { timeoutMs: 30_000 });
+    assert.equal((await readToHead(client.stream)).length, 20_000);
+  });
+
   it('keeps metadata of 0 B to 1 MiB intact', async () => {
     const sizes = [0, 1, 100, 16 * 1024, 64 * 1024 + 3, 1024 * 1024];
     const log = fill(sizes.length, (i) => {
@@ -224,7 +245,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
         stable = src.pulled() === last ? stable + 1 : 0;
         last = src.pulled();
       }
-      // ~230 B a frame: the HTTP/2 window (64 KiB), one batch (16 KiB) and the client's 64 KiB.
+      // ~230 B a frame: the HTTP/2 window (64 KiB), a batch and the buffers (about 120 KiB).
       assert.ok(src.pulled() < 50 * 1000, `pulled ${src.pulled()} for 50 stalled clients`);
       await Promise.all(streams.map((s) => s.close()));
     } finally {
