@@ -197,9 +197,11 @@ class InstrumentedConsumer implements Consumer {
         m?.skipped.inc(this.#labels);
         return;
       }
-      await (event.trace === undefined
-        ? this.#fn(event, signal)
-        : withTraceParent(event.trace, () => this.#fn(event, signal)));
+      const result =
+        event.trace === undefined
+          ? this.#fn(event, signal)
+          : withTraceParent(event.trace, () => this.#fn(event, signal));
+      if (result !== undefined) await result;
     } catch (err) {
       failure = { err };
     }

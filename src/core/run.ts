@@ -5,6 +5,14 @@ import type { Spec } from './spec.js';
 import type { StreamClient } from './stream.js';
 import { BaseStreamClient } from './stream-client.js';
 
+const yieldEvery = 256;
+
+function yieldToEventLoop(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => (signal.aborted ? reject(signal.reason) : resolve())),
+  );
+}
+
 /** Options of {@link run}. */
 export interface RunOptions {
   /** Aborting it ends the run: `run` then rejects with the signal's reason. */
@@ -57,12 +65,18 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       ...(toHead === true ? { toHead } : {}),
       signal: inner,
     });
-    // Our own clients end a pending recv when the signal aborts; only a foreign one needs the race.
-    const honoursSignal = stream instanceof BaseStreamClient;
-    for (;;) {
-      let event: Awaited<ReturnType<StreamClient['recv']>>;
+    // Our own clients end a pending recv when the signal aborts (only a foreign one needs the
+    // race) and hand out buffered events synchronously (no promise per event on a catch-up).
+    const own = stream instanceof BaseStreamClient ? stream : undefined;
+    for (let n = 1; ; n++) {
+      // A catch-up over settled promises would otherwise never let timers, I/O or signals in.
+      if (n % yieldEvery === 0) await yieldToEventLoop(inner);
+      let event: Awaited<ReturnType<StreamClient['recv']>> | undefined;
       try {
-        event = await (honoursSignal ? stream.recv() : abortable(stream.recv(), inner));
+        event = own?.tryRecv();
+        if (event === undefined) {
+          event = await (own !== undefined ? own.recv() : abortable(stream.recv(), inner));
+        }
       } catch (err) {
         throw wrapError(err, 'recv error', ErrorCode.recv);
       }

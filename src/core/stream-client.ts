@@ -31,6 +31,14 @@ export abstract class BaseStreamClient implements StreamClient {
     return Promise.resolve();
   }
 
+  /**
+   * The next event when the client already holds it, else undefined (then call `recv`). Lets a
+   * hot loop such as `run` skip a promise per buffered event; a source with a buffer overrides it.
+   */
+  tryRecv(): Event | undefined {
+    return undefined;
+  }
+
   async recv(): Promise<Event> {
     if (this.#error !== undefined) throw this.#error;
     if (this.#closed) throw new ReflexError(ErrorCode.closed, 'stream is closed');

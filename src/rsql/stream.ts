@@ -28,16 +28,19 @@ export class SqlStreamClient extends BaseStreamClient {
    * `pull` (catch-up reads spend most of their time here). Everything else goes through the base.
    */
   override recv(): Promise<Event> {
+    const e = this.tryRecv();
+    return e === undefined ? super.recv() : Promise.resolve(e);
+  }
+
+  override tryRecv(): Event | undefined {
     const chunk = this.#chunk;
-    if (chunk !== undefined && this.#lagMs === 0 && !this.signal.aborted) {
-      const e = chunk.events[this.#index];
-      if (e !== undefined) {
-        this.#prev = chunk.ids[this.#index] as number;
-        this.#index++;
-        return Promise.resolve(e);
-      }
+    if (chunk === undefined || this.#lagMs !== 0 || this.signal.aborted) return undefined;
+    const e = chunk.events[this.#index];
+    if (e !== undefined) {
+      this.#prev = chunk.ids[this.#index] as number;
+      this.#index++;
     }
-    return super.recv();
+    return e;
   }
 
   protected async pull(signal: AbortSignal): Promise<Event> {
