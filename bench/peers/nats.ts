@@ -36,10 +36,17 @@ export interface NatsOptions {
 
 const payload = new TextEncoder().encode(JSON.stringify({ foreignId: '1234567', type: 1 }));
 
+/** Thrown when the server does not answer: its rows are then shown as skipped. */
+export class NatsUnreachableError extends Error {}
+
 /** Runs every NATS measurement on fresh streams, deleting them after; throws when unreachable. */
 export async function runNats(o: NatsOptions): Promise<NatsResults> {
   const u = new URL(o.url);
-  const nc = await connect({ servers: `${u.hostname}:${u.port || '4222'}`, timeout: 3000 });
+  const nc = await connect({ servers: `${u.hostname}:${u.port || '4222'}`, timeout: 3000 }).catch(
+    (err: unknown) => {
+      throw new NatsUnreachableError(`${o.url} unreachable: ${String(err)}`);
+    },
+  );
   const names: string[] = [];
   try {
     const jsm = await nc.jetstreamManager();
