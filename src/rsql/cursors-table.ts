@@ -1,0 +1,340 @@
+import {
+  type CursorStore,
+  ErrorCode,
+  invalidArgument,
+  type Logger,
+  noopLogger,
+  parseIntCursor,
+  ReflexError,
+} from '../core/index.js';
+import type { MetricsRegistry } from '../core/metrics.js';
+import type { CursorsSchema, CursorsStatements, Dialect, SqlValue } from './dialect.js';
+import { bindHandle, databaseError } from './handles.js';
+import { validateIdentifier } from './identifiers.js';
+import { cursorSetCounter } from './metrics.js';
+import { checkKeys, intOption } from './options.js';
+
+/** Options of {@link newCursorsTable}. */
+export interface CursorsTableOptions {
+  /** The primary key column: the consumer name. @default 'id' */
+  readonly idColumn?: string;
+  /** @default 'last_event_id' */
+  readonly cursorColumn?: string;
+  /** @default 'updated_at' */
+  readonly updatedAtColumn?: string;
+  /**
+   * `'int'`: cursors are non-negative integers compared numerically (also on a text column);
+   * `'string'`: any string, compared byte-wise. @default 'int'
+   */
+  readonly cursorType?: 'int' | 'string';
+  /** Prometheus registry for `reflex_cursors_table_set_total`. @default undefined */
+  readonly registry?: MetricsRegistry;
+  /** Where failed background flushes are reported. @default noopLogger */
+  readonly logger?: Logger;
+}
+
+/** Options of {@link CursorsTable.toStore}. */
+export interface CursorStoreOptions {
+  /**
+   * Async mode when > 0: `setCursor` buffers (last write wins per consumer) and every period all
+   * pending cursors are written in one statement; 0 = every `setCursor` writes at once.
+   * @default 5000
+   */
+  readonly asyncPeriodMs?: number;
+}
+
+/** A cursor store over a cursors table: a {@link CursorStore} with a lifecycle. */
+export interface SqlCursorStore extends CursorStore {
+  /** Flushes what is pending and stops the flush timer. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A cursors table: one row per consumer with its cursor, which only ever increases.
+ */
+export interface CursorsTable {
+  readonly name: string;
+  readonly schema: CursorsSchema;
+  /** The stored cursor of `consumer`, or '' when it has none. */
+  getCursor(db: unknown, consumer: string): Promise<string>;
+  /**
+   * Writes `cursor` for `consumer` now. It must be greater than the stored one: equal is a no-op,
+   * lower an `ERR_REFLEX_CURSOR_NOT_INCREASING` error; a malformed int cursor is
+   * `ERR_REFLEX_INVALID_CURSOR`.
+   */
+  setCursor(db: unknown, consumer: string, cursor: string): Promise<void>;
+  /**
+   * A CursorStore on `db`, async by default (writes coalesced and flushed every 5 s in one
+   * statement; a failed flush keeps its cursors for the next). Close it (or let `run` flush it).
+   * @example
+   * const store = cursors.toStore(pool);
+   * await run(newSpec(events.toStream(pool), store, consumer));
+   */
+  toStore(db: unknown, options?: CursorStoreOptions): SqlCursorStore;
+  /** Creates the table when missing (idempotent). */
+  createTable(db: unknown): Promise<void>;
+}
+
+type Cursor = { readonly text: string; readonly value: bigint | string };
+
+/** Defines a cursors table (names validated; nothing is queried until used). */
+export function newCursorsTable(name: string, options?: CursorsTableOptions): CursorsTable {
+  checkKeys(
+    options,
+    ['idColumn', 'cursorColumn', 'updatedAtColumn', 'cursorType', 'registry', 'logger'],
+    'cursors table option',
+  );
+  const o = options ?? {};
+  const cursorType = o.cursorType ?? 'int';
+  if (cursorType !== 'int' && cursorType !== 'string') {
+    throw invalidArgument(`cursorType must be 'int' or 'string'`);
+  }
+  const schema: CursorsSchema = Object.freeze({
+    table: validateIdentifier(name, 'table name', true),
+    id: validateIdentifier(o.idColumn ?? 'id', 'idColumn'),
+    cursor: validateIdentifier(o.cursorColumn ?? 'last_event_id', 'cursorColumn'),
+    updatedAt: validateIdentifier(o.updatedAtColumn ?? 'updated_at', 'updatedAtColumn'),
+    cursorType,
+  });
+  const counter = o.registry === undefined ? () => {} : cursorSetCounter(o.registry, schema.table);
+  return new SqlCursorsTable(schema, counter, o.logger ?? noopLogger);
+}
+
+class SqlCursorsTable implements CursorsTable {
+  readonly name: string;
+  readonly schema: CursorsSchema;
+  readonly #statements = new Map<Dialect, CursorsStatements>();
+  readonly count: (n: number) => void;
+  readonly logger: Logger;
+
+  constructor(schema: CursorsSchema, count: (n: number) => void, logger: Logger) {
+    this.name = schema.table;
+    this.schema = schema;
+    this.count = count;
+    this.logger = logger;
+  }
+
+  statementsOf(dialect: Dialect): CursorsStatements {
+    let s = this.#statements.get(dialect);
+    if (s === undefined) {
+      s = dialect.cursorsStatements(this.schema);
+      this.#statements.set(dialect, s);
+    }
+    return s;
+  }
+
+  parse(cursor: unknown): Cursor {
+    if (typeof cursor !== 'string') throw invalidArgument('cursor must be a string');
+    if (this.schema.cursorType === 'string') {
+      if (cursor.length > 255)
+        throw new ReflexError(ErrorCode.invalidCursor, 'cursor longer than 255 characters');
+      return { text: cursor, value: cursor };
+    }
+    if (cursor === '') throw new ReflexError(ErrorCode.invalidCursor, 'cursor must not be empty');
+    const value = parseIntCursor(cursor);
+    return { text: value.toString(), value };
+  }
+
+  bindValue(c: Cursor): SqlValue {
+    if (typeof c.value === 'string') return c.value;
+    // Bound as an integer (never a string or a double) so a text column compares numerically too.
+    return c.value;
+  }
+
+  async getCursor(db: unknown, consumer: string): Promise<string> {
+    checkConsumer(consumer);
+    const { dialect, executor } = bindHandle(db);
+    try {
+      const rows = await executor.query(this.statementsOf(dialect).select, [consumer]);
+      const v = rows[0]?.[0];
+      if (v === undefined || v === null) return '';
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+      return String(v);
+    } catch (err) {
+      throw databaseError(dialect, err, `cursors table ${this.name}: get ${consumer}`);
+    }
+  }
+
+  async setCursor(db: unknown, consumer: string, cursor: string): Promise<void> {
+    checkConsumer(consumer);
+    const c = this.parse(cursor);
+    const { dialect, executor } = bindHandle(db);
+    const s = this.statementsOf(dialect);
+    const v = this.bindValue(c);
+    let stored: unknown;
+    try {
+      if ((await executor.execute(s.updateIfGreater, [v, consumer, v])).affectedRows > 0) {
+        this.count(1);
+        return;
+      }
+      if ((await executor.execute(s.insertIfAbsent, [consumer, v])).affectedRows > 0) {
+        this.count(1);
+        return;
+      }
+      stored = (await executor.query(s.select, [consumer]))[0]?.[0];
+    } catch (err) {
+      throw databaseError(dialect, err, `cursors table ${this.name}: set ${consumer}`);
+    }
+    const storedText = stored === null || stored === undefined ? '' : String(stored);
+    if (this.same(storedText, c)) return;
+    throw new ReflexError(
+      ErrorCode.cursorNotIncreasing,
+      `cursors table ${this.name}: attempted to set cursor ${c.text} of ${consumer} below the stored ${storedText}`,
+    );
+  }
+
+  same(stored: string, c: Cursor): boolean {
+    if (typeof c.value === 'string') return stored === c.value;
+    try {
+      return BigInt(stored) === c.value;
+    } catch {
+      return false;
+    }
+  }
+
+  toStore(db: unknown, options?: CursorStoreOptions): SqlCursorStore {
+    checkKeys(options, ['asyncPeriodMs'], 'cursor store option');
+    const period = intOption(options?.asyncPeriodMs, 'asyncPeriodMs', 5000, 0, 3_600_000);
+    bindHandle(db); // validates the handle now
+    return new TableCursorStore(this, db, period);
+  }
+
+  async createTable(db: unknown): Promise<void> {
+    const { dialect, executor } = bindHandle(db);
+    try {
+      for (const sql of this.statementsOf(dialect).createTable) await executor.execute(sql);
+    } catch (err) {
+      throw databaseError(dialect, err, `cursors table ${this.name}: create table`);
+    }
+  }
+}
+
+function checkConsumer(consumer: unknown): void {
+  if (typeof consumer !== 'string' || consumer === '' || consumer.length > 255) {
+    throw invalidArgument('consumer name must be a non-empty string of at most 255 characters');
+  }
+}
+
+function greater(a: Cursor, b: Cursor): number {
+  if (typeof a.value === 'bigint' && typeof b.value === 'bigint') {
+    return a.value > b.value ? 1 : a.value < b.value ? -1 : 0;
+  }
+  const x = String(a.value);
+  const y = String(b.value);
+  return x > y ? 1 : x < y ? -1 : 0;
+}
+
+const maxRowsPerStatement = 500;
+
+class TableCursorStore implements SqlCursorStore {
+  readonly #table: SqlCursorsTable;
+  readonly #db: unknown;
+  readonly #period: number;
+  /** Written by setCursor, not yet flushed. */
+  #pending = new Map<string, Cursor>();
+  /** The last cursor set through this store per consumer (the monotonic check). */
+  readonly #last = new Map<string, Cursor>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(table: SqlCursorsTable, db: unknown, period: number) {
+    this.#table = table;
+    this.#db = db;
+    this.#period = period;
+  }
+
+  getCursor(name: string): Promise<string> {
+    return this.#table.getCursor(this.#db, name);
+  }
+
+  async setCursor(name: string, cursor: string): Promise<void> {
+    checkConsumer(name);
+    if (this.#period === 0) {
+      await this.#table.setCursor(this.#db, name, cursor);
+      return;
+    }
+    const c = this.#table.parse(cursor);
+    const last = this.#last.get(name);
+    if (last !== undefined) {
+      const cmp = greater(c, last);
+      if (cmp === 0) return;
+      if (cmp < 0) {
+        throw new ReflexError(
+          ErrorCode.cursorNotIncreasing,
+          `cursors table ${this.#table.name}: attempted to set cursor ${c.text} of ${name} below ${last.text}`,
+        );
+      }
+    }
+    this.#last.set(name, c);
+    this.#pending.set(name, c);
+    if (this.#timer === undefined && !this.#closed) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.flush().catch((err: unknown) => {
+          this.#table.logger.warn('cursor flush failed; cursors kept for the next flush', {
+            table: this.#table.name,
+            error: err,
+          });
+          this.#rearm();
+        });
+      }, this.#period);
+    }
+  }
+
+  #rearm(): void {
+    if (this.#timer === undefined && !this.#closed && this.#pending.size > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.flush().catch(() => this.#rearm());
+      }, this.#period);
+    }
+  }
+
+  /** Writes every pending cursor, in one statement per 500 consumers. */
+  flush(): Promise<void> {
+    // One flush at a time; a flush asked for during one runs after it.
+    const previous = this.#flushing ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.#flushNow());
+    this.#flushing = next;
+    return next.finally(() => {
+      if (this.#flushing === next) this.#flushing = undefined;
+    });
+  }
+
+  async #flushNow(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const entries = [...batch];
+    const { dialect, executor } = bindHandle(this.#db);
+    const s = this.#table.statementsOf(dialect);
+    try {
+      for (let i = 0; i < entries.length; i += maxRowsPerStatement) {
+        const part = entries.slice(i, i + maxRowsPerStatement);
+        const params: SqlValue[] = [];
+        for (const [name, c] of part) params.push(name, this.#table.bindValue(c));
+        await executor.execute(s.upsertGreatest(part.length), params);
+        this.#table.count(part.length);
+        for (const [name] of part) batch.delete(name);
+      }
+    } catch (err) {
+      // Keep what was not written, unless a newer cursor was set meanwhile.
+      for (const [name, c] of batch) if (!this.#pending.has(name)) this.#pending.set(name, c);
+      throw databaseError(dialect, err, `cursors table ${this.#table.name}: flush`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

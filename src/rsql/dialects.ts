@@ -1,0 +1,26 @@
+import { invalidArgument } from '../core/index.js';
+import type { Dialect } from './dialect.js';
+import { mysqlDialect } from './mysql/index.js';
+import { sqliteDialect } from './sqlite/index.js';
+
+/** Every dialect, in detection order. A new dialect adds one line here (see DIALECTS.md). */
+export const dialects: readonly Dialect[] = [mysqlDialect, sqliteDialect];
+
+/**
+ * The dialect of a user's handle (pool, connection, database), found by its shape; an
+ * `ERR_REFLEX_INVALID_ARGUMENT` error when no dialect accepts it.
+ */
+export function dialectOf(handle: unknown): Dialect {
+  for (const d of dialects) {
+    if (d.accepts(handle)) return d;
+  }
+  throw invalidArgument(
+    `unsupported database handle: want a mysql2 pool/connection or a better-sqlite3 Database, got ${describe(handle)}`,
+  );
+}
+
+function describe(handle: unknown): string {
+  if (handle === null) return 'null';
+  if (typeof handle !== 'object') return typeof handle;
+  return handle.constructor?.name ?? 'object';
+}

@@ -1,0 +1,180 @@
+import { invalidArgument, type Logger } from '../core/index.js';
+import type { MetricsRegistry } from '../core/metrics.js';
+import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
+import { type EventsTable, newEventsTable } from './events-table.js';
+import { bindHandle, databaseError } from './handles.js';
+import { validateIdentifier } from './identifiers.js';
+import { deadLetterCounter } from './metrics.js';
+import { boolOption, checkKeys } from './options.js';
+
+/** Records that a consumer failed on an event (dead letter). Argument order as the original's contract. */
+export type ErrorInsertFunc = (
+  consumerName: string,
+  eventId: string,
+  errMsg: string,
+) => Promise<void>;
+
+/** Status of a recorded consumer error (the type of its error event). */
+export const ErrorStatus = Object.freeze({ unknown: 0, recorded: 1 } as const);
+
+/** Options of {@link newErrorsTable}. */
+export interface ErrorsTableOptions {
+  /** @default 'consumer_errors' */
+  readonly table?: string;
+  /** @default 'id' */
+  readonly idColumn?: string;
+  /** @default 'consumer' */
+  readonly consumerColumn?: string;
+  /** @default 'event_id' */
+  readonly eventIdColumn?: string;
+  /** @default 'error_msg' */
+  readonly messageColumn?: string;
+  /** @default 'created_at' */
+  readonly createdAtColumn?: string;
+  /** @default 'updated_at' */
+  readonly updatedAtColumn?: string;
+  /** @default 'error_status' */
+  readonly statusColumn?: string;
+  /** The events table of error events (metadata column `metadata`). @default `<table>_events` */
+  readonly eventsTable?: string;
+  /** Record the error row only, no error event. @default false */
+  readonly recordOnly?: boolean;
+  /** Prometheus registry for `reflex_consumer_dead_lettered_events_count`. @default undefined */
+  readonly registry?: MetricsRegistry;
+  /** @default noopLogger */
+  readonly logger?: Logger;
+}
+
+/** A consumer errors table (dead letters) and its error events table. */
+export interface ErrorsTable {
+  readonly name: string;
+  readonly schema: ErrorsSchema;
+  /** The error events table: stream it to react to recorded errors. */
+  readonly events: EventsTable;
+  /**
+   * A function recording `(consumerName, eventId, errMsg)` in one transaction on `db`: the error
+   * row (status recorded) and an error event (foreign id = the row's id, type 1, metadata = the
+   * consumer name). Idempotent per (consumer, event): recording the same pair again writes nothing.
+   * @example
+   * const record = errors.toErrorInsertFunc(pool);
+   * await record('billing', '42', 'card declined');
+   */
+  toErrorInsertFunc(db: unknown): ErrorInsertFunc;
+  /** Creates the errors table and its events table when missing (idempotent). */
+  createTable(db: unknown): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+/** Defines a consumer errors table (names validated; nothing is queried until used). */
+export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
+  checkKeys(
+    options,
+    [
+      'table',
+      'idColumn',
+      'consumerColumn',
+      'eventIdColumn',
+      'messageColumn',
+      'createdAtColumn',
+      'updatedAtColumn',
+      'statusColumn',
+      'eventsTable',
+      'recordOnly',
+      'registry',
+      'logger',
+    ],
+    'errors table option',
+  );
+  const o = options ?? {};
+  const col = (v: string | undefined, d: string, what: string): string =>
+    validateIdentifier(v ?? d, what);
+  const table = validateIdentifier(o.table ?? 'consumer_errors', 'table', true);
+  const schema: ErrorsSchema = Object.freeze({
+    table,
+    id: col(o.idColumn, 'id', 'idColumn'),
+    consumer: col(o.consumerColumn, 'consumer', 'consumerColumn'),
+    eventId: col(o.eventIdColumn, 'event_id', 'eventIdColumn'),
+    message: col(o.messageColumn, 'error_msg', 'messageColumn'),
+    createdAt: col(o.createdAtColumn, 'created_at', 'createdAtColumn'),
+    updatedAt: col(o.updatedAtColumn, 'updated_at', 'updatedAtColumn'),
+    status: col(o.statusColumn, 'error_status', 'statusColumn'),
+  });
+  const events = newEventsTable(o.eventsTable ?? `${table}_events`, {
+    metadataColumn: 'metadata',
+    foreignIdType: 'int',
+    ...(o.logger === undefined ? {} : { logger: o.logger }),
+  });
+  const recordOnly = boolOption(o.recordOnly, 'recordOnly', false);
+  const counted = o.registry === undefined ? () => {} : deadLetterCounter(o.registry);
+  const statements = new Map<Dialect, ErrorsStatements>();
+  const statementsOf = (d: Dialect): ErrorsStatements => {
+    let s = statements.get(d);
+    if (s === undefined) {
+      s = d.errorsStatements(schema);
+      statements.set(d, s);
+    }
+    return s;
+  };
+  const eventsSchema: EventsSchema = events.schema;
+  return {
+    name: table,
+    schema,
+    events,
+    toErrorInsertFunc(db: unknown): ErrorInsertFunc {
+      const { dialect } = bindHandle(db);
+      const s = statementsOf(dialect);
+      const insertEvent = dialect.eventsStatements(eventsSchema).insert;
+      return async (consumerName: string, eventId: string, errMsg: string): Promise<void> => {
+        if (typeof consumerName !== 'string' || consumerName === '' || consumerName.length > 255) {
+          throw invalidArgument(
+            'consumer name must be a non-empty string of at most 255 characters',
+          );
+        }
+        if (typeof eventId !== 'string' || eventId === '' || eventId.length > 255) {
+          throw invalidArgument('event id must be a non-empty string of at most 255 characters');
+        }
+        if (typeof errMsg !== 'string') throw invalidArgument('error message must be a string');
+        let recorded = false;
+        try {
+          await dialect.transaction(db, async (ex) => {
+            const r = await ex.execute(s.insertIfAbsent, [
+              consumerName,
+              eventId,
+              errMsg,
+              ErrorStatus.recorded,
+            ]);
+            if (r.affectedRows === 0) return; // already recorded: idempotent
+            recorded = true;
+            if (recordOnly) return;
+            const id = (await ex.query(s.selectId, [consumerName, eventId]))[0]?.[0];
+            await ex.execute(insertEvent, [
+              String(id),
+              ErrorStatus.recorded,
+              encoder.encode(consumerName),
+            ]);
+          });
+        } catch (err) {
+          throw databaseError(
+            dialect,
+            err,
+            `errors table ${table}: record ${consumerName}/${eventId}`,
+          );
+        }
+        if (recorded) {
+          counted(consumerName);
+          events.notify();
+        }
+      };
+    },
+    async createTable(db: unknown): Promise<void> {
+      const { dialect, executor } = bindHandle(db);
+      try {
+        for (const sql of statementsOf(dialect).createTable) await executor.execute(sql);
+      } catch (err) {
+        throw databaseError(dialect, err, `errors table ${table}: create table`);
+      }
+      await events.createTable(db);
+    },
+  };
+}

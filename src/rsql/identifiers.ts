@@ -1,0 +1,30 @@
+import { invalidArgument } from '../core/index.js';
+
+const identifierPattern = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+/**
+ * Checks an SQL identifier (a table or column name, optionally `schema.name` for tables):
+ * letters, digits, `_` and `$`, starting with a letter or `_`, at most 63 characters per part.
+ * Returns it unchanged; anything else is an `ERR_REFLEX_INVALID_ARGUMENT` error. Dialects quote
+ * the result, so reserved words (`type`, `timestamp`) are fine.
+ */
+export function validateIdentifier(name: unknown, what: string, qualified = false): string {
+  if (typeof name !== 'string') {
+    throw invalidArgument(`${what} must be a string, got ${typeof name}`);
+  }
+  const parts = qualified ? name.split('.') : [name];
+  if (parts.length > 2 || !parts.every((p) => identifierPattern.test(p))) {
+    throw invalidArgument(
+      `invalid ${what} ${JSON.stringify(name)}: want letters, digits, _ or $ (max 63), starting with a letter or _`,
+    );
+  }
+  return name;
+}
+
+/** Quotes each dot-separated part of a validated identifier with `q`. */
+export function quoteParts(identifier: string, q: string): string {
+  return identifier
+    .split('.')
+    .map((p) => `${q}${p}${q}`)
+    .join('.');
+}

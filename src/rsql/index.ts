@@ -1,0 +1,39 @@
+export {
+  type CursorStoreOptions,
+  type CursorsTable,
+  type CursorsTableOptions,
+  newCursorsTable,
+  type SqlCursorStore,
+} from './cursors-table.js';
+export type {
+  CursorsSchema,
+  Dialect,
+  DriverErrorKind,
+  Durability,
+  ErrorsSchema,
+  EventsSchema,
+  Gap,
+  GapContext,
+  GapStrategy,
+  GapVerdict,
+} from './dialect.js';
+export { dialectOf, dialects } from './dialects.js';
+export {
+  type ErrorInsertFunc,
+  ErrorStatus,
+  type ErrorsTable,
+  type ErrorsTableOptions,
+  newErrorsTable,
+} from './errors-table.js';
+export {
+  type CreateTableOptions,
+  type EventsTable,
+  type EventsTableOptions,
+  type InsertOptions,
+  type NotifyFunc,
+  newEventsTable,
+} from './events-table.js';
+export { ERR_REFLEX_DB_CLOSED, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
+export type { EventsTableStats } from './metrics.js';
+export type { MysqlConnection, MysqlPool, MysqlPoolConnection } from './mysql/index.js';
+export type { SqliteDatabase } from './sqlite/index.js';

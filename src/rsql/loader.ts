@@ -1,0 +1,437 @@
+import { type Clock, ErrorCode, type Event, type Logger, ReflexError } from '../core/index.js';
+import { Waker } from '../internal/abort.js';
+import type {
+  Dialect,
+  EventsSchema,
+  EventsStatements,
+  Executor,
+  Gap,
+  GapContext,
+  GapStrategy,
+} from './dialect.js';
+import { databaseError } from './handles.js';
+import type { EventsCounters, EventsMetrics } from './metrics.js';
+
+/**
+ * A run of resolved ids (after, end]: every id in it is either one of `events` (ids in `ids`,
+ * same order) or will never be an event (a noop, a rolled-back id). Immutable once built.
+ */
+export interface Chunk {
+  readonly after: number;
+  readonly end: number;
+  readonly events: readonly Event[];
+  readonly ids: readonly number[];
+}
+
+/** Loader settings, from the events table options. */
+export interface LoaderConfig {
+  readonly dialect: Dialect;
+  readonly handle: unknown;
+  readonly schema: EventsSchema;
+  readonly statements: EventsStatements;
+  readonly gaps: GapStrategy;
+  readonly lookupLimit: number;
+  readonly pollIntervalMs: number;
+  readonly cacheSize: number;
+  readonly includeNoops: boolean;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: EventsMetrics;
+  readonly counters: EventsCounters;
+}
+
+interface LoadResult {
+  readonly chunk: Chunk;
+  /** The gap the load stopped at, when it did. */
+  readonly gap: Gap | undefined;
+  /** True when fewer rows than the limit came back (nothing more beyond, for now). */
+  readonly short: boolean;
+}
+
+const emptyEvents: readonly Event[] = Object.freeze([]);
+const emptyIds: readonly number[] = Object.freeze([]);
+
+/** A position a stream reads from: the chunk and the index of its first event after the cursor. */
+export interface ReadPosition {
+  readonly chunk: Chunk;
+  readonly index: number;
+}
+
+/**
+ * The one loader of an events table for one database handle in this process, shared by all the
+ * streams opened on that handle. It keeps a bounded window of the newest resolved events (the
+ * head cache), polls the head only while some stream waits there (one query per poll interval
+ * whatever the number of streams), coalesces identical loads (singleflight), and resolves gaps
+ * with the dialect's strategy before anything after a gap is delivered.
+ */
+export class Loader {
+  readonly #c: LoaderConfig;
+  readonly #ex: Executor;
+  readonly #stop = new AbortController();
+  readonly #waker = new Waker();
+  /** The head cache: contiguous chunks (chunks[i].end === chunks[i+1].after). */
+  #chunks: Chunk[] = [];
+  #cachedEvents = 0;
+  /** True once a head load came back short or blocked: wait for a poll before loading again. */
+  #atDbHead = false;
+  /** The gap blocking the head, if any. */
+  #headGap: Gap | undefined;
+  /** First time a gap after a given id was seen. */
+  readonly #gapSeen = new Map<number, number>();
+  readonly #catchUp = new Map<number, Promise<LoadResult>>();
+  #headLoad: Promise<void> | undefined;
+  #pollAgain = false;
+  #timer: NodeJS.Timeout | undefined;
+  #waiting = 0;
+  #gapCtx: GapContext;
+
+  constructor(config: LoaderConfig) {
+    this.#c = config;
+    this.#ex = config.dialect.executor(config.handle);
+    this.#gapCtx = {
+      dialect: config.dialect,
+      handle: config.handle,
+      executor: this.#ex,
+      schema: config.schema,
+      statements: config.statements,
+      logger: config.logger,
+      now: () => config.clock.now(),
+      filled: (n) => {
+        config.counters.gapsFilled += n;
+        config.metrics.gapFilled(n);
+      },
+      signal: this.#stop.signal,
+    };
+  }
+
+  /** The gap now blocking the head, if any. */
+  get headGap(): Gap | undefined {
+    return this.#headGap;
+  }
+
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  /** Stops polling and gap resolution; pending reads reject with `ERR_REFLEX_STOPPED`. */
+  stop(): void {
+    if (this.stopped) return;
+    this.#stop.abort(
+      new ReflexError(ErrorCode.stopped, `events table ${this.#c.schema.table} stopped`),
+    );
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#waker.wake();
+    this.#chunks = [];
+    this.#cachedEvents = 0;
+  }
+
+  /** Wakes the streams waiting at the head: polls now (called by `insert`'s notify). */
+  notify(): void {
+    if (this.#waiting > 0 && !this.stopped) this.#pollSoon(0);
+  }
+
+  /** MAX(id) now (0 for an empty table). */
+  async maxId(): Promise<number> {
+    this.#c.counters.queries++;
+    const rows = await this.#query(this.#c.statements.maxId, []);
+    const v = rows[0]?.[0];
+    return v === null || v === undefined ? 0 : this.#c.dialect.decodeId(v);
+  }
+
+  /**
+   * The events after `after`: a chunk and the index of its first event with a greater id (the
+   * index may equal the chunk's length when the rest of it is noops: continue from `chunk.end`).
+   * Waits at the head. With `toHead`, rejects with `ERR_REFLEX_HEAD_REACHED` when nothing is
+   * left and no gap is pending.
+   */
+  async next(after: number, signal: AbortSignal, toHead: boolean): Promise<ReadPosition> {
+    const c = this.#c;
+    c.counters.polls++;
+    c.metrics.poll();
+    for (;;) {
+      this.#throwIfStopped();
+      signal.throwIfAborted();
+      const first = this.#chunks[0];
+      const last = this.#chunks[this.#chunks.length - 1];
+      if (first !== undefined && last !== undefined && after >= first.after) {
+        if (after < last.end) {
+          c.counters.cacheHits++;
+          c.metrics.cacheHit();
+          return this.#fromCache(after);
+        }
+        // At or beyond the cached head.
+        if (!this.#atDbHead) {
+          await this.#loadHead();
+          continue;
+        }
+        if (toHead) {
+          // The head is what the database holds now: poll once more, then decide.
+          await this.#loadHead();
+          const tail = this.#chunks[this.#chunks.length - 1];
+          if (tail !== undefined && after < tail.end) continue;
+          if (this.#headGap === undefined && this.#atDbHead) {
+            throw new ReflexError(ErrorCode.headReached, 'head reached');
+          }
+        }
+        await this.#waitForPoll(signal);
+        continue;
+      }
+      // Behind the cache (or no cache yet): a catch-up load, coalesced by position.
+      c.counters.cacheMisses++;
+      c.metrics.cacheMiss();
+      const result = await this.#catchUpLoad(after);
+      const { chunk } = result;
+      if (this.#chunks.length === 0 || (chunk.end === after && this.#cachedEvents === 0)) {
+        // Start (or rebase an empty) head cache here.
+        this.#setCache(chunk, result);
+      }
+      if (chunk.end > after) return { chunk, index: 0 };
+      // Nothing after `after` yet: blocked by a gap, or at the head.
+      if (result.gap === undefined && this.#chunks[0]?.after === after) continue;
+      if (toHead && result.gap === undefined) {
+        throw new ReflexError(ErrorCode.headReached, 'head reached');
+      }
+      await this.#waitForPoll(signal);
+    }
+  }
+
+  #throwIfStopped(): void {
+    if (this.stopped) throw this.#stop.signal.reason;
+  }
+
+  #fromCache(after: number): ReadPosition {
+    // Binary search the chunk with chunk.after <= after < chunk.end.
+    const chunks = this.#chunks;
+    let lo = 0;
+    let hi = chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((chunks[mid] as Chunk).after <= after) lo = mid;
+      else hi = mid - 1;
+    }
+    const chunk = chunks[lo] as Chunk;
+    const ids = chunk.ids;
+    let a = 0;
+    let b = ids.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if ((ids[m] as number) <= after) a = m + 1;
+      else b = m;
+    }
+    return { chunk, index: a };
+  }
+
+  #setCache(chunk: Chunk, result: LoadResult): void {
+    this.#chunks = [chunk];
+    this.#cachedEvents = chunk.events.length;
+    this.#atDbHead = result.short || result.gap !== undefined;
+    this.#setHeadGap(result.gap);
+  }
+
+  #append(chunk: Chunk): void {
+    if (chunk.end === chunk.after) return;
+    this.#chunks.push(chunk);
+    this.#cachedEvents += chunk.events.length;
+    // Trim whole chunks from the front; the newest chunk always stays.
+    while (this.#chunks.length > 1 && this.#cachedEvents > this.#c.cacheSize) {
+      const dropped = this.#chunks.shift() as Chunk;
+      this.#cachedEvents -= dropped.events.length;
+    }
+  }
+
+  #setHeadGap(gap: Gap | undefined): void {
+    this.#headGap = gap;
+    const age = gap === undefined ? 0 : (this.#c.clock.now() - gap.firstSeenMs) / 1000;
+    this.#c.metrics.blockingGap(gap !== undefined, age);
+  }
+
+  /** Loads after the cached head once (coalesced), appends, wakes the waiters. */
+  #loadHead(): Promise<void> {
+    if (this.#headLoad === undefined) {
+      this.#headLoad = (async () => {
+        try {
+          do {
+            this.#pollAgain = false;
+            const last = this.#chunks[this.#chunks.length - 1];
+            if (last === undefined) return;
+            const result = await this.#load(last.end);
+            if (this.stopped) return;
+            // The cache may have been rebased meanwhile; append only when still contiguous.
+            const tail = this.#chunks[this.#chunks.length - 1];
+            if (tail !== undefined && tail.end === result.chunk.after) {
+              this.#append(result.chunk);
+              this.#atDbHead = result.short || result.gap !== undefined;
+              this.#setHeadGap(result.gap);
+            }
+          } while (this.#pollAgain && !this.stopped);
+        } finally {
+          this.#headLoad = undefined;
+          this.#waker.wake();
+        }
+      })();
+    } else {
+      this.#pollAgain = true;
+    }
+    return this.#headLoad;
+  }
+
+  #catchUpLoad(after: number): Promise<LoadResult> {
+    let p = this.#catchUp.get(after);
+    if (p === undefined) {
+      p = this.#load(after).finally(() => this.#catchUp.delete(after));
+      this.#catchUp.set(after, p);
+    }
+    return p;
+  }
+
+  /** Waits for the next poll (or a notify), polling on a timer while someone waits. */
+  async #waitForPoll(signal: AbortSignal): Promise<void> {
+    this.#waiting++;
+    try {
+      this.#pollSoon(this.#c.pollIntervalMs);
+      await this.#waker.wait(signal);
+    } finally {
+      this.#waiting--;
+    }
+    this.#throwIfStopped();
+  }
+
+  #pollSoon(ms: number): void {
+    if (this.stopped) return;
+    if (ms === 0) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#poll();
+      return;
+    }
+    if (this.#timer !== undefined || this.#headLoad !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#poll();
+    }, ms);
+  }
+
+  #poll(): void {
+    const run = this.#chunks.length > 0 ? this.#loadHead() : Promise.resolve(this.#waker.wake());
+    run.then(
+      () => {
+        if (this.#waiting > 0) this.#pollSoon(this.#c.pollIntervalMs);
+      },
+      (err: unknown) => {
+        this.#c.logger.warn('events poll failed', { table: this.#c.schema.table, error: err });
+        if (this.#waiting > 0) this.#pollSoon(this.#c.pollIntervalMs);
+      },
+    );
+  }
+
+  async #query(sql: string, params: readonly (number | string)[]): Promise<unknown[][]> {
+    try {
+      return await this.#ex.query(sql, params);
+    } catch (err) {
+      throw databaseError(this.#c.dialect, err, `events table ${this.#c.schema.table}: load`);
+    }
+  }
+
+  /**
+   * Reads the rows after `after`, walks their ids and stops at the first unresolved gap. Gaps are
+   * put to the dialect's strategy: `'skip'` streams past, `'reload'` reads again, `'wait'` stops.
+   */
+  async #load(after: number): Promise<LoadResult> {
+    const c = this.#c;
+    const limit = c.lookupLimit;
+    const events: Event[] = [];
+    const ids: number[] = [];
+    let end = after;
+    for (let reloads = 0; ; ) {
+      this.#throwIfStopped();
+      const t0 = performance.now();
+      c.counters.queries++;
+      const rows = await this.#query(c.statements.selectAfter, [end, limit]);
+      const t1 = performance.now();
+      c.counters.rowsLoaded += rows.length;
+      let gap: Gap | undefined;
+      let reload = false;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as unknown[];
+        const id = c.dialect.decodeId(row[0]);
+        if (id !== end + 1) {
+          if (!Number.isSafeInteger(id) || id <= end) {
+            throw new ReflexError(
+              ErrorCode.consecEvent,
+              `events table ${c.schema.table}: id ${String(row[0])} after ${end} is not a safe increasing integer`,
+            );
+          }
+          const firstSeenMs = this.#gapSeen.get(end) ?? c.clock.now();
+          this.#gapSeen.set(end, firstSeenMs);
+          gap = { after: end, before: id, firstSeenMs };
+          c.counters.gapsDetected++;
+          c.metrics.gapDetected();
+          const verdict = reloads >= 3 ? 'wait' : await this.#resolve(gap);
+          if (verdict === 'wait') break;
+          this.#gapSeen.delete(gap.after);
+          gap = undefined;
+          if (verdict === 'reload') {
+            reloads++;
+            reload = true;
+            break;
+          }
+          // 'skip': the hole is final; this row is next.
+        }
+        end = id;
+        const type = Number(row[3]);
+        const foreignId = String(row[1]);
+        if (!c.includeNoops && type === 0 && foreignId === '0') continue;
+        events.push(this.#decode(row, id, foreignId, type));
+        ids.push(id);
+      }
+      c.metrics.loaded(
+        rows.length,
+        (performance.now() - t0) / 1000,
+        (performance.now() - t1) / 1000,
+      );
+      if (reload && events.length < limit) continue;
+      for (const k of this.#gapSeen.keys()) if (k >= after && k < end) this.#gapSeen.delete(k);
+      const chunk = this.#chunk(after, end, events, ids);
+      if (gap !== undefined) return { chunk, gap, short: true };
+      return { chunk, gap: undefined, short: !reload && rows.length < limit };
+    }
+  }
+
+  async #resolve(gap: Gap): Promise<'wait' | 'skip' | 'reload'> {
+    try {
+      return await this.#c.gaps.resolve(gap, this.#gapCtx);
+    } catch (err) {
+      this.#throwIfStopped();
+      this.#c.logger.warn('gap resolution failed; retrying at the next poll', {
+        table: this.#c.schema.table,
+        after: gap.after,
+        before: gap.before,
+        error: err,
+      });
+      return 'wait';
+    }
+  }
+
+  #chunk(after: number, end: number, events: Event[], ids: number[]): Chunk {
+    if (events.length === 0) return { after, end, events: emptyEvents, ids: emptyIds };
+    return { after, end, events, ids };
+  }
+
+  #decode(row: unknown[], id: number, foreignId: string, type: number): Event {
+    const timestamp = this.#c.dialect.decodeTimestamp(row[2]);
+    const metadata = row[4];
+    const trace = row[5];
+    const idText = String(id);
+    if (metadata == null && trace == null) return { id: idText, type, foreignId, timestamp };
+    const e: { -readonly [K in keyof Event]: Event[K] } = {
+      id: idText,
+      type,
+      foreignId,
+      timestamp,
+    };
+    if (metadata instanceof Uint8Array) e.metadata = metadata;
+    if (trace instanceof Uint8Array && trace.length > 0) e.trace = trace;
+    return e;
+  }
+}

@@ -1,0 +1,185 @@
+import type {
+  DriverErrorKind,
+  ExecResult,
+  Executor,
+  SqlValue,
+  TransactionOptions,
+} from '../dialect.js';
+
+/** What reflex-events uses of a mysql2/promise pool, pool connection or connection. */
+export interface MysqlQueryable {
+  query(
+    options: { sql: string; rowsAsArray?: boolean },
+    values?: unknown,
+  ): Promise<[unknown, unknown]>;
+  execute(sql: string, values?: unknown): Promise<[unknown, unknown]>;
+}
+
+/** A mysql2/promise `Pool` (structural). */
+export interface MysqlPool extends MysqlQueryable {
+  getConnection(): Promise<MysqlPoolConnection>;
+  readonly pool: object;
+}
+
+/** A mysql2/promise `Connection` (structural). */
+export interface MysqlConnection extends MysqlQueryable {
+  beginTransaction(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  readonly connection: object;
+}
+
+/** A mysql2/promise `PoolConnection` (structural). */
+export interface MysqlPoolConnection extends MysqlConnection {
+  release(): void;
+}
+
+/** A mysql2 callback-API pool or connection: it has `.promise()`, which is what gets used. */
+export interface MysqlCallbackHandle {
+  promise(): MysqlPool | MysqlConnection;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+function isQueryable(h: Record<string, unknown>): boolean {
+  return typeof h.query === 'function' && typeof h.execute === 'function';
+}
+
+function isPromisePool(h: unknown): h is MysqlPool {
+  return isObject(h) && isQueryable(h) && typeof h.getConnection === 'function' && isObject(h.pool);
+}
+
+function isPromiseConnection(h: unknown): h is MysqlConnection {
+  return (
+    isObject(h) &&
+    isQueryable(h) &&
+    typeof h.beginTransaction === 'function' &&
+    isObject(h.connection)
+  );
+}
+
+function isCallbackHandle(h: unknown): h is MysqlCallbackHandle {
+  return (
+    isObject(h) &&
+    isQueryable(h) &&
+    typeof h.promise === 'function' &&
+    isObject(h.config) &&
+    !isObject(h.pool) &&
+    !isObject(h.connection)
+  );
+}
+
+/** True for a mysql2 promise pool/connection or a callback pool/connection (used via `.promise()`). */
+export function acceptsMysql(h: unknown): boolean {
+  return isPromisePool(h) || isPromiseConnection(h) || isCallbackHandle(h);
+}
+
+const promised = new WeakMap<object, MysqlPool | MysqlConnection>();
+
+/** The promise-API object of a handle (callback handles are wrapped once). */
+export function promiseHandle(h: unknown): MysqlPool | MysqlConnection {
+  if (isPromisePool(h) || isPromiseConnection(h)) return h;
+  if (isCallbackHandle(h)) {
+    let p = promised.get(h);
+    if (p === undefined) {
+      p = h.promise();
+      promised.set(h, p);
+    }
+    return p;
+  }
+  throw new TypeError('not a mysql2 handle');
+}
+
+function closedPool(h: MysqlPool | MysqlConnection): boolean {
+  // mysql2 reports a closed pool only by message; its `_closed` flag is the structured signal.
+  const core = 'pool' in h ? (h.pool as { _closed?: unknown }) : undefined;
+  return core?._closed === true;
+}
+
+/** An error that says the handle is closed, classified 'closed'. */
+export class MysqlClosedError extends Error {
+  readonly code = 'POOL_CLOSED';
+  constructor() {
+    super('mysql2 pool is closed');
+  }
+}
+
+function affected(result: unknown): number {
+  const r = result as { affectedRows?: unknown };
+  return typeof r.affectedRows === 'number' ? r.affectedRows : 0;
+}
+
+/** An Executor over a promise handle. */
+export function mysqlExecutor(h: MysqlPool | MysqlConnection): Executor {
+  return {
+    async query(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+      if (closedPool(h)) throw new MysqlClosedError();
+      const [rows] = await h.query({ sql, rowsAsArray: true }, params);
+      return rows as unknown[][];
+    },
+    async execute(sql: string, params?: readonly SqlValue[]): Promise<ExecResult> {
+      if (closedPool(h)) throw new MysqlClosedError();
+      const [result] = await h.query({ sql }, params);
+      return { affectedRows: affected(result) };
+    },
+  };
+}
+
+/** Runs fn in a transaction on one connection of h. */
+export async function mysqlTransaction<T>(
+  handle: unknown,
+  fn: (ex: Executor) => Promise<T>,
+  options?: TransactionOptions,
+): Promise<T> {
+  const h = promiseHandle(handle);
+  if (closedPool(h)) throw new MysqlClosedError();
+  const conn: MysqlConnection = isPromisePool(h) ? await h.getConnection() : h;
+  const release = (): void => {
+    if (conn !== h && 'release' in conn) (conn as MysqlPoolConnection).release();
+  };
+  try {
+    const ex = mysqlExecutor(conn);
+    if (options?.readUncommitted === true) {
+      await ex.execute('SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
+    }
+    await conn.beginTransaction();
+    try {
+      const out = await fn(ex);
+      await conn.commit();
+      return out;
+    } catch (err) {
+      await conn.rollback().catch(() => {});
+      throw err;
+    }
+  } finally {
+    release();
+  }
+}
+
+const duplicate = new Set(['ER_DUP_ENTRY', 'ER_DUP_KEY', 'ER_DUP_UNIQUE']);
+const closed = new Set([
+  'POOL_CLOSED',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_ENQUEUE_AFTER_QUIT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ER_CONNECTION_KILLED',
+  'ER_SERVER_SHUTDOWN',
+]);
+const busy = new Set(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
+const schema = new Set(['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_BAD_TABLE_ERROR']);
+
+/** Classifies a mysql2 error by its `code`. */
+export function classifyMysqlError(err: unknown): DriverErrorKind | undefined {
+  const code = isObject(err) && typeof err.code === 'string' ? err.code : undefined;
+  if (code === undefined) return undefined;
+  if (duplicate.has(code)) return 'duplicate';
+  if (closed.has(code)) return 'closed';
+  if (busy.has(code)) return 'busy';
+  if (schema.has(code)) return 'schema';
+  return undefined;
+}

@@ -1,0 +1,53 @@
+import type { Dialect } from '../dialect.js';
+import {
+  acceptsMysql,
+  classifyMysqlError,
+  mysqlExecutor,
+  mysqlTransaction,
+  promiseHandle,
+} from './driver.js';
+import { mysqlGapStrategy } from './gaps.js';
+import {
+  mysqlCursorsStatements,
+  mysqlErrorsStatements,
+  mysqlEventsStatements,
+  quoteMysql,
+} from './statements.js';
+
+export type {
+  MysqlCallbackHandle,
+  MysqlConnection,
+  MysqlPool,
+  MysqlPoolConnection,
+} from './driver.js';
+
+function decodeNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' || typeof value === 'bigint') return Number(value);
+  return Number.NaN;
+}
+
+/**
+ * The MySQL/MariaDB dialect over mysql2: promise pools, pool connections and connections, and
+ * callback-API pools/connections (used through their `.promise()`).
+ */
+export const mysqlDialect: Dialect = Object.freeze({
+  name: 'mysql',
+  accepts: acceptsMysql,
+  executor: (handle: unknown) => mysqlExecutor(promiseHandle(handle)),
+  transaction: mysqlTransaction,
+  executeSync: undefined,
+  quote: quoteMysql,
+  eventsStatements: mysqlEventsStatements,
+  cursorsStatements: mysqlCursorsStatements,
+  errorsStatements: mysqlErrorsStatements,
+  decodeId: decodeNumber,
+  decodeTimestamp(value: unknown): Date {
+    if (value instanceof Date) return value;
+    // UNIX_TIMESTAMP(DATETIME(6)) arrives as a decimal string of seconds.
+    return new Date(decodeNumber(value) * 1000);
+  },
+  classifyError: classifyMysqlError,
+  gapStrategy: mysqlGapStrategy,
+  durabilityStatements: () => [],
+});

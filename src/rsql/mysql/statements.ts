@@ -1,0 +1,96 @@
+import type {
+  CursorsSchema,
+  CursorsStatements,
+  ErrorsSchema,
+  ErrorsStatements,
+  EventsSchema,
+  EventsStatements,
+} from '../dialect.js';
+import { quoteParts } from '../identifiers.js';
+
+/** Quotes a validated identifier with backticks. */
+export function quoteMysql(identifier: string): string {
+  return quoteParts(identifier, '`');
+}
+
+const q = quoteMysql;
+
+/** The MySQL/MariaDB statements of an events table. */
+export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
+  const t = q(s.table);
+  const cols = [q(s.foreignId), q(s.timestamp), q(s.type)];
+  const vals = ['?', 'NOW(6)', '?'];
+  if (s.metadata !== undefined) {
+    cols.push(q(s.metadata));
+    vals.push('?');
+  }
+  if (s.trace !== undefined) {
+    cols.push(q(s.trace));
+    vals.push('?');
+  }
+  const meta = s.metadata === undefined ? 'NULL' : q(s.metadata);
+  const trace = s.trace === undefined ? 'NULL' : q(s.trace);
+  const fid = s.foreignIdType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) NOT NULL';
+  const ddlCols = [
+    `${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT`,
+    `${q(s.foreignId)} ${fid}`,
+    `${q(s.timestamp)} DATETIME(6) NOT NULL`,
+    `${q(s.type)} INT NOT NULL`,
+  ];
+  if (s.metadata !== undefined) ddlCols.push(`${q(s.metadata)} MEDIUMBLOB NULL`);
+  if (s.trace !== undefined) ddlCols.push(`${q(s.trace)} BLOB NULL`);
+  ddlCols.push(`PRIMARY KEY (${q(s.id)})`);
+  return {
+    insert: `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
+    insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES (?, '0', NOW(6), 0)`,
+    // UNIX_TIMESTAMP reads the DATETIME in the session time zone it was written in (NOW(6)), so
+    // the instant is right whatever the Node process's time zone.
+    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, UNIX_TIMESTAMP(${q(s.timestamp)}), ${q(s.type)}, ${meta}, ${trace} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
+    selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > ? AND ${q(s.id)} < ? ORDER BY ${q(s.id)}`,
+    maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
+    createTable: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${ddlCols.join(',\n  ')}\n) ENGINE=InnoDB`],
+  };
+}
+
+/** The MySQL/MariaDB statements of a cursors table. */
+export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
+  const t = q(s.table);
+  const [id, c, u] = [q(s.id), q(s.cursor), q(s.updatedAt)];
+  const cursorType =
+    s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE utf8mb4_bin NOT NULL';
+  return {
+    select: `SELECT CAST(${c} AS CHAR) FROM ${t} WHERE ${id} = ?`,
+    updateIfGreater: `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND ${c} < ?`,
+    insertIfAbsent: `INSERT IGNORE INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, NOW(6))`,
+    upsertGreatest(n: number): string {
+      const rows = Array.from({ length: n }, () => '(?, ?, NOW(6))').join(', ');
+      // VALUES(col) has the column's type: compare int cursors as integers even on a text column.
+      const gt =
+        s.cursorType === 'int'
+          ? `CAST(VALUES(${c}) AS SIGNED) > CAST(${c} AS SIGNED)`
+          : `VALUES(${c}) > ${c}`;
+      // Assignments run left to right on the updated row: updated_at first, then the cursor.
+      return (
+        `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES ${rows} ON DUPLICATE KEY UPDATE ` +
+        `${u} = IF(${gt}, VALUES(${u}), ${u}), ` +
+        `${c} = IF(${gt}, VALUES(${c}), ${c})`
+      );
+    },
+    createTable: [
+      `CREATE TABLE IF NOT EXISTS ${t} (\n  ${id} VARCHAR(255) NOT NULL,\n  ${c} ${cursorType},\n  ${u} DATETIME(6) NOT NULL,\n  PRIMARY KEY (${id})\n) ENGINE=InnoDB`,
+    ],
+  };
+}
+
+/** The MySQL/MariaDB statements of a consumer errors table. */
+export function mysqlErrorsStatements(s: ErrorsSchema): ErrorsStatements {
+  const t = q(s.table);
+  const uniq = q(`uniq_${s.table.replace('.', '_')}_consumer_event`.slice(0, 64));
+  return {
+    insertIfAbsent: `INSERT IGNORE INTO ${t} (${q(s.consumer)}, ${q(s.eventId)}, ${q(s.message)}, ${q(s.createdAt)}, ${q(s.updatedAt)}, ${q(s.status)}) VALUES (?, ?, ?, NOW(6), NOW(6), ?)`,
+    selectId: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.consumer)} = ? AND ${q(s.eventId)} = ?`,
+    createTable: [
+      `CREATE TABLE IF NOT EXISTS ${t} (\n  ${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT,\n  ${q(s.consumer)} VARCHAR(255) NOT NULL,\n  ${q(s.eventId)} VARCHAR(255) NOT NULL,\n  ${q(s.message)} TEXT NOT NULL,\n  ${q(s.createdAt)} DATETIME(6) NOT NULL,\n  ${q(s.updatedAt)} DATETIME(6) NOT NULL,\n  ${q(s.status)} INT NOT NULL,\n  PRIMARY KEY (${q(s.id)}),\n  UNIQUE KEY ${uniq} (${q(s.consumer)}, ${q(s.eventId)})\n) ENGINE=InnoDB`,
+    ],
+  };
+}

@@ -1,0 +1,48 @@
+import { BaseStreamClient, type Clock, type Event, type StreamCallOptions } from '../core/index.js';
+import type { Chunk, Loader } from './loader.js';
+
+/**
+ * A stream over a shared loader: it holds a reference to one chunk and an index (no copy), so
+ * its memory is one chunk at most; it asks the loader for the next chunk when done.
+ */
+export class SqlStreamClient extends BaseStreamClient {
+  readonly #loader: Loader;
+  readonly #toHead: boolean;
+  readonly #lagMs: number;
+  readonly #clock: Clock;
+  #prev: number;
+  #chunk: Chunk | undefined;
+  #index = 0;
+
+  constructor(loader: Loader, prev: number, options: StreamCallOptions, clock: Clock) {
+    super(options.signal);
+    this.#loader = loader;
+    this.#prev = prev;
+    this.#toHead = options.toHead === true;
+    this.#lagMs = options.lag ?? 0;
+    this.#clock = clock;
+  }
+
+  protected async pull(signal: AbortSignal): Promise<Event> {
+    for (;;) {
+      const chunk = this.#chunk;
+      if (chunk !== undefined) {
+        const e = chunk.events[this.#index];
+        if (e !== undefined) {
+          if (this.#lagMs > 0) {
+            const wait = e.timestamp.getTime() + this.#lagMs - this.#clock.now();
+            if (wait > 0) await this.#clock.sleep(wait, signal);
+          }
+          this.#index++;
+          this.#prev = chunk.ids[this.#index - 1] as number;
+          return e;
+        }
+        this.#prev = chunk.end;
+        this.#chunk = undefined;
+      }
+      const pos = await this.#loader.next(this.#prev, signal, this.#toHead);
+      this.#chunk = pos.chunk;
+      this.#index = pos.index;
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { ErrorCode, hasCode } from '../../core/index.js';
+import { newCursorsTable, newErrorsTable, newEventsTable } from '../../rsql/index.js';
+import { type HarnessFactory, type SuiteApi, uniqueTableName } from './harness.js';
+
+/**
+ * The conformance suite of a cursors table and an errors table: monotonic cursors (equal is a
+ * no-op, lower an error), int and string cursors, async coalescing and flushing (a failed flush
+ * keeps its cursors), and idempotent dead letters. Call it like `eventsTableSuite`.
+ */
+export function cursorStoreSuite(api: SuiteApi, factory: HarnessFactory): void {
+  const { describe, it, after } = api;
+
+  describe('cursors table conformance', () => {
+    after(() => factory.teardown());
+
+    it('int cursors only increase; equal is a no-op, lower and malformed are errors', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('cur');
+      const table = newCursorsTable(name);
+      await table.createTable(h.db);
+      await table.createTable(h.db); // idempotent
+      try {
+        const store = table.toStore(h.db, { asyncPeriodMs: 0 });
+        assert.equal(await store.getCursor('c'), '');
+        await store.setCursor('c', '1');
+        await store.setCursor('c', '100');
+        await store.setCursor('c', '100');
+        assert.equal(await store.getCursor('c'), '100');
+        await assert.rejects(store.setCursor('c', '99'), (e) =>
+          hasCode(e, ErrorCode.cursorNotIncreasing),
+        );
+        for (const bad of ['', 'abc', '-1', '1.0']) {
+          await assert.rejects(store.setCursor('c', bad), (e) =>
+            hasCode(e, ErrorCode.invalidCursor),
+          );
+        }
+        assert.equal(await store.getCursor('c'), '100');
+        await store.setCursor('c', '9007199254740993');
+        assert.equal(await store.getCursor('c'), '9007199254740993');
+        await store.close();
+      } finally {
+        await h.dropTable(name);
+      }
+    });
+
+    it('string cursors compare byte-wise; int cursors on a text column compare numerically', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curs');
+      const strings = newCursorsTable(name, { cursorType: 'string' });
+      await strings.createTable(h.db);
+      try {
+        await strings.setCursor(h.db, 's', 'abc');
+        await strings.setCursor(h.db, 's', 'abcd');
+        await assert.rejects(strings.setCursor(h.db, 's', 'aaa'), (e) =>
+          hasCode(e, ErrorCode.cursorNotIncreasing),
+        );
+        assert.equal(await strings.getCursor(h.db, 's'), 'abcd');
+        const ints = newCursorsTable(name, { cursorType: 'int' });
+        await ints.setCursor(h.db, 'n', '8');
+        await ints.setCursor(h.db, 'n', '10');
+        await assert.rejects(ints.setCursor(h.db, 'n', '9'), (e) =>
+          hasCode(e, ErrorCode.cursorNotIncreasing),
+        );
+        assert.equal(await ints.getCursor(h.db, 'n'), '10');
+      } finally {
+        await h.dropTable(name);
+      }
+    });
+
+    it('async mode coalesces, flushes every pending cursor, never lowers one', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('cura');
+      const table = newCursorsTable(name);
+      await table.createTable(h.db);
+      try {
+        const store = table.toStore(h.db, { asyncPeriodMs: 3_600_000 });
+        for (let i = 1; i <= 50; i++) await store.setCursor('a', String(i));
+        await store.setCursor('b', '7');
+        assert.equal(await store.getCursor('a'), '', 'invisible until flushed');
+        await store.flush();
+        assert.equal(await store.getCursor('a'), '50');
+        assert.equal(await store.getCursor('b'), '7');
+        await assert.rejects(store.setCursor('a', '49'), (e) =>
+          hasCode(e, ErrorCode.cursorNotIncreasing),
+        );
+        await store.setCursor('a', '50'); // equal: no-op
+        // Another writer moved 'b' ahead: a flush never lowers it.
+        await table.setCursor(h.db, 'b', '1000');
+        await store.setCursor('b', '8');
+        await store.flush();
+        assert.equal(await store.getCursor('b'), '1000');
+        await store.close();
+        await store.close();
+      } finally {
+        await h.dropTable(name);
+      }
+    });
+
+    it('a failed flush keeps the pending cursors for the next one', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curf');
+      const table = newCursorsTable(name);
+      const store = table.toStore(h.db, { asyncPeriodMs: 3_600_000 });
+      try {
+        await store.setCursor('x', '5');
+        await store.setCursor('y', '6');
+        await assert.rejects(store.flush(), (e) => hasCode(e, ErrorCode.database));
+        await table.createTable(h.db);
+        await store.flush();
+        assert.equal(await store.getCursor('x'), '5');
+        assert.equal(await store.getCursor('y'), '6');
+        await store.close();
+      } finally {
+        await h.dropTable(name);
+      }
+    });
+
+    it('the async timer flushes by itself and close flushes the rest', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curt');
+      const table = newCursorsTable(name);
+      await table.createTable(h.db);
+      try {
+        const store = table.toStore(h.db, { asyncPeriodMs: 20 });
+        await store.setCursor('t', '3');
+        const deadline = Date.now() + 5000;
+        while ((await store.getCursor('t')) !== '3') {
+          assert.ok(Date.now() < deadline, 'flushed by the timer');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const closing = table.toStore(h.db, { asyncPeriodMs: 3_600_000 });
+        await closing.setCursor('u', '4');
+        await closing.close();
+        assert.equal(await store.getCursor('u'), '4');
+        await store.close();
+      } finally {
+        await h.dropTable(name);
+      }
+    });
+
+    it('errors table: idempotent per (consumer, event), one error event per recorded error', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('errs');
+      const errors = newErrorsTable({ table: name });
+      await errors.createTable(h.db);
+      await errors.createTable(h.db);
+      try {
+        const record = errors.toErrorInsertFunc(h.db);
+        await record('consumer-a', '1', 'boom');
+        await record('consumer-a', '2', 'boom');
+        await record('consumer-b', '1', 'boom');
+        await record('consumer-a', '1', 'another message'); // same pair: no-op
+        const reader = newEventsTable(errors.events.name, { metadataColumn: 'metadata' });
+        const events = [];
+        for await (const e of await reader.toStream(h.db)('', { toHead: true })) events.push(e);
+        await reader.close();
+        assert.equal(events.length, 3);
+        assert.deepEqual(
+          events.map((e) => [e.type, new TextDecoder().decode(e.metadata)]),
+          [
+            [1, 'consumer-a'],
+            [1, 'consumer-a'],
+            [1, 'consumer-b'],
+          ],
+        );
+        await assert.rejects(record('', '1', 'x'), (e) => hasCode(e, ErrorCode.invalidArgument));
+      } finally {
+        await h.dropTable(name);
+        await h.dropTable(errors.events.name);
+      }
+    });
+  });
+}
