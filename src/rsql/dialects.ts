@@ -1,10 +1,11 @@
 import { invalidArgument } from '../core/index.js';
 import type { Dialect } from './dialect.js';
 import { mysqlDialect } from './mysql/index.js';
+import { postgresDialect } from './postgres/index.js';
 import { sqliteDialect } from './sqlite/index.js';
 
 /** Every dialect, in detection order. A new dialect adds one line here (see DIALECTS.md). */
-export const dialects: readonly Dialect[] = [mysqlDialect, sqliteDialect];
+export const dialects: readonly Dialect[] = [mysqlDialect, sqliteDialect, postgresDialect];
 
 /**
  * The dialect of a user's handle (pool, connection, database), found by its shape; an
@@ -15,7 +16,7 @@ export function dialectOf(handle: unknown): Dialect {
     if (d.accepts(handle)) return d;
   }
   throw invalidArgument(
-    `unsupported database handle: want a mysql2 pool/connection or a better-sqlite3 Database, got ${describe(handle)}`,
+    `unsupported database handle: want a mysql2 pool/connection, a pg Pool/Client or a better-sqlite3 Database, got ${describe(handle)}`,
   );
 }
 
