@@ -1,0 +1,540 @@
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  constants as h2,
+  type IncomingHttpHeaders,
+  type SecureClientSessionOptions,
+} from 'node:http2';
+import {
+  BaseStreamClient,
+  ErrorCode,
+  type Event,
+  invalidArgument,
+  ReflexError,
+  type StreamCallOptions,
+  type StreamClient,
+  type StreamFunc,
+  validateStreamCall,
+} from '../core/index.js';
+import { decodeEvent, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
+import { reflexStreamMethod } from './server.js';
+import { decodeGrpcMessage, errorCodeKey, errorOfStatus, Status } from './status.js';
+
+/** TLS settings of a client (PEM). */
+export interface ClientTlsOptions {
+  /** CA certificates to trust for the server's certificate (PEM). @default the system's roots */
+  readonly ca?: string | Uint8Array;
+  /** A client certificate (PEM), for servers that require one (mutual TLS). */
+  readonly cert?: string | Uint8Array;
+  /** The key of `cert` (PEM). */
+  readonly key?: string | Uint8Array;
+  /** The name to check the server's certificate against, when it differs from the address's host. */
+  readonly serverName?: string;
+}
+
+/** Options of {@link newReflexClient}. */
+export interface ReflexClientOptions {
+  /** Connect over TLS (`true`: the system's roots); plaintext when absent or false. @default false */
+  readonly tls?: ClientTlsOptions | boolean;
+  /** Sent as `authorization: Bearer <token>` on every call (use with TLS). */
+  readonly token?: string;
+  /** Extra request headers sent on every call (lower-case keys). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * A deadline for every stream, in ms from its opening: the call then ends with
+   * `ERR_REFLEX_DEADLINE_EXCEEDED` (the server sees the deadline too). None when absent.
+   */
+  readonly timeoutMs?: number;
+  /** The largest event accepted, in bytes. @default 64 MiB */
+  readonly maxEventBytes?: number;
+}
+
+/** A connection to a gRPC server of reflex streams. */
+export interface ReflexClient extends AsyncDisposable {
+  /** The server's `reflexpb.Reflex/Stream`, as a StreamFunc. */
+  readonly stream: StreamFunc;
+  /**
+   * Another method served with the reflex message types, e.g. `'example.Events/StreamEvent1'`
+   * (a leading `/` is optional).
+   */
+  streamFunc(method: string): StreamFunc;
+  /** Refuses new streams and closes the connection once the open ones end (close them first). Idempotent. */
+  close(): Promise<void>;
+}
+
+const knownOptions = new Set(['tls', 'token', 'headers', 'timeoutMs', 'maxEventBytes']);
+const methodPattern =
+  /^\/?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
+/** Received bytes a stream holds before it stops reading from the connection. */
+const highWaterBytes = 64 * 1024;
+
+/**
+ * Connects (lazily, at the first stream; again after a disconnection) to a server of reflex
+ * streams: a reflex-events server or a Go reflex server. Each stream is one server-streaming
+ * call: the options (lag in ms as a proto Duration, fromHead, toHead) travel in the request;
+ * aborting the stream's signal or closing it cancels the call. Events are read from the connection
+ * only as `recv` asks (plus a 64 KiB buffer), so a slow consumer holds the server back.
+ *
+ * Errors keep their reflex code across the hop (`isStoppedErr`, `isHeadReachedErr`,
+ * `ERR_REFLEX_INVALID_CURSOR`, …); gRPC statuses map to codes too: CANCELLED →
+ * `ERR_REFLEX_CANCELED`, DEADLINE_EXCEEDED → `ERR_REFLEX_DEADLINE_EXCEEDED`, UNAVAILABLE (and a
+ * lost connection) → `ERR_REFLEX_UNAVAILABLE`, UNAUTHENTICATED, PERMISSION_DENIED,
+ * INVALID_ARGUMENT, INTERNAL to theirs, anything else → `ERR_REFLEX_REMOTE`.
+ *
+ * @example
+ * const client = newReflexClient('orders.internal:9000', { tls: { ca }, token });
+ * await run(newSpec(client.stream, cursors, consumer), { signal });
+ * await client.close();
+ */
+export function newReflexClient(address: string, options: ReflexClientOptions = {}): ReflexClient {
+  if (typeof address !== 'string' || !/^[^/\s]+:\d{1,5}$/.test(address)) {
+    throw invalidArgument(`address must be "host:port", got ${JSON.stringify(address)}`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('client options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!knownOptions.has(key))
+      throw invalidArgument(`unknown client option ${JSON.stringify(key)}`);
+  }
+  const { timeoutMs, token } = options;
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+  ) {
+    throw invalidArgument(`timeoutMs must be a finite number of ms > 0, got ${timeoutMs}`);
+  }
+  if (token !== undefined && (typeof token !== 'string' || token === '' || /[\r\n]/.test(token))) {
+    throw invalidArgument('token must be a non-empty string on one line');
+  }
+  const maxEventBytes = options.maxEventBytes ?? 64 * 1024 * 1024;
+  if (!Number.isInteger(maxEventBytes) || maxEventBytes <= 0) {
+    throw invalidArgument(`maxEventBytes must be a positive integer, got ${maxEventBytes}`);
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options.headers ?? {})) {
+    if (
+      typeof v !== 'string' ||
+      !/^[a-z0-9_.-]+$/.test(k) ||
+      k.startsWith('grpc-') ||
+      /[\r\n]/.test(v)
+    ) {
+      throw invalidArgument(
+        `header ${JSON.stringify(k)} must be a lower-case name (not grpc-*) with a one-line string value`,
+      );
+    }
+    headers[k] = v;
+  }
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
+  const connection = new Connection(
+    `${tls === undefined ? 'http' : 'https'}://${address}`,
+    connectOptions(tls),
+  );
+
+  const streamFunc = (method: string): StreamFunc => {
+    if (typeof method !== 'string' || !methodPattern.test(method)) {
+      throw invalidArgument(
+        `method must look like "package.Service/Method", got ${JSON.stringify(method)}`,
+      );
+    }
+    const path = method.startsWith('/') ? method : `/${method}`;
+    return (after: string, callOptions?: StreamCallOptions): Promise<StreamClient> => {
+      try {
+        const o = validateStreamCall(after, callOptions);
+        o.signal?.throwIfAborted();
+        const request: StreamRequestMessage = {
+          after,
+          ...(o.lag === undefined ? {} : { lagMs: o.lag }),
+          ...(o.fromHead === true ? { fromHead: true } : {}),
+          ...(o.toHead === true ? { toHead: true } : {}),
+        };
+        return Promise.resolve(
+          new RemoteStreamClient(connection, path, headers, request, {
+            maxEventBytes,
+            ...(timeoutMs === undefined ? {} : { timeoutMs }),
+            ...(o.signal === undefined ? {} : { signal: o.signal }),
+          }),
+        );
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+  };
+
+  return {
+    stream: streamFunc(reflexStreamMethod),
+    streamFunc,
+    close(): Promise<void> {
+      return connection.close();
+    },
+    [Symbol.asyncDispose](): Promise<void> {
+      return connection.close();
+    },
+  };
+}
+
+function connectOptions(tls: ClientTlsOptions | undefined): SecureClientSessionOptions {
+  if (tls === undefined) return {};
+  if (typeof tls !== 'object' || tls === null) {
+    throw invalidArgument('tls must be an object or a boolean');
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw invalidArgument('tls.cert and tls.key go together');
+  }
+  return {
+    ALPNProtocols: ['h2'],
+    ...(tls.ca === undefined ? {} : { ca: Buffer.from(tls.ca) }),
+    ...(tls.cert === undefined ? {} : { cert: Buffer.from(tls.cert) }),
+    ...(tls.key === undefined ? {} : { key: Buffer.from(tls.key) }),
+    ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+  };
+}
+
+/** One HTTP/2 connection, opened on demand, kept referenced only while streams are open. */
+class Connection {
+  readonly #authority: string;
+  readonly #options: SecureClientSessionOptions;
+  #session: ClientHttp2Session | undefined;
+  #open = 0;
+  #closed = false;
+
+  constructor(authority: string, options: SecureClientSessionOptions) {
+    this.#authority = authority;
+    this.#options = options;
+  }
+
+  /** Opens a call; the caller must call `done()` once it is over. */
+  request(headers: Record<string, string>): ClientHttp2Stream {
+    if (this.#closed) throw new ReflexError(ErrorCode.closed, 'reflex client is closed');
+    let s = this.#session;
+    if (s === undefined || s.closed || s.destroyed) {
+      const session = connect(this.#authority, this.#options);
+      session.on('error', () => {
+        // Reported by the streams of this session.
+      });
+      const forget = (): void => {
+        if (this.#session === session) this.#session = undefined;
+      };
+      // After a GOAWAY (a server shutting down) new calls go to a new connection.
+      session.once('goaway', forget);
+      session.once('close', forget);
+      this.#session = s = session;
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = s.request(headers, { endStream: false });
+    } catch (err) {
+      if (this.#session === s) this.#session = undefined;
+      throw new ReflexError(ErrorCode.unavailable, `remote stream: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (this.#open++ === 0) s.ref();
+    return stream;
+  }
+
+  done(): void {
+    if (--this.#open === 0) this.#session?.unref();
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    const s = this.#session;
+    this.#session = undefined;
+    if (s === undefined || s.closed || s.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      s.close(() => resolve());
+    });
+  }
+}
+
+interface RemoteOptions {
+  readonly maxEventBytes: number;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A gRPC status from HTTP status codes, for responses that are not gRPC (a proxy's error page). */
+function statusOfHttp(status: number): number {
+  switch (status) {
+    case 401:
+      return Status.unauthenticated;
+    case 403:
+      return Status.permissionDenied;
+    case 404:
+      return Status.unimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Status.unavailable;
+    default:
+      return Status.unknown;
+  }
+}
+
+/**
+ * One remote stream. Pull-based: frames are decoded only when `recv` asks; past 64 KiB of
+ * undecoded bytes the HTTP/2 stream is paused, so its flow-control window stops the server.
+ */
+class RemoteStreamClient extends BaseStreamClient {
+  readonly #connection: Connection;
+  readonly #stream: ClientHttp2Stream;
+  readonly #maxEventBytes: number;
+  readonly #chunks: Buffer[] = [];
+  #pos = 0;
+  #buffered = 0;
+  #paused = false;
+  #error: ReflexError | undefined;
+  #ended = false;
+  #done = false;
+  #released = false;
+  #wake: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    connection: Connection,
+    path: string,
+    headers: Record<string, string>,
+    request: StreamRequestMessage,
+    options: RemoteOptions,
+  ) {
+    super(options.signal);
+    this.#connection = connection;
+    this.#maxEventBytes = options.maxEventBytes;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = connection.request({
+        ...headers,
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'user-agent': 'reflex-events',
+        ...(options.timeoutMs === undefined
+          ? {}
+          : { 'grpc-timeout': `${Math.max(1, Math.ceil(options.timeoutMs))}m` }),
+      });
+    } catch (err) {
+      this.#released = true;
+      void super.close(); // detaches from the caller's signal
+      throw err;
+    }
+    this.#stream = stream;
+    stream.on('response', (h: IncomingHttpHeaders) => {
+      const http = Number(h[':status']);
+      if (http !== 200) {
+        this.#fail(errorOfStatus(statusOfHttp(http), `HTTP status ${http}`, undefined));
+      } else if (h['grpc-status'] !== undefined) {
+        this.#status(h);
+      } else if (!String(h['content-type'] ?? '').startsWith('application/grpc')) {
+        this.#fail(
+          errorOfStatus(Status.unknown, `content type ${String(h['content-type'])}`, undefined),
+        );
+      }
+    });
+    stream.on('data', (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered >= highWaterBytes && !this.#paused) {
+        this.#paused = true;
+        stream.pause();
+      }
+      this.#wakeUp();
+    });
+    stream.on('trailers', (h: IncomingHttpHeaders) => this.#status(h));
+    stream.on('error', (err: Error) => {
+      this.#fail(
+        new ReflexError(ErrorCode.unavailable, `remote stream: ${err.message}`, { cause: err }),
+      );
+    });
+    stream.once('close', () => {
+      if (!this.#ended && this.#error === undefined) {
+        const rst = stream.rstCode;
+        this.#fail(
+          rst === h2.NGHTTP2_CANCEL
+            ? errorOfStatus(Status.cancelled, 'stream cancelled by the server', undefined)
+            : rst === h2.NGHTTP2_REFUSED_STREAM || rst === undefined || rst === h2.NGHTTP2_NO_ERROR
+              ? errorOfStatus(Status.unavailable, `connection lost (RST_STREAM ${rst})`, undefined)
+              : errorOfStatus(Status.internal, `stream reset with code ${rst}`, undefined),
+        );
+      }
+      this.#finish();
+    });
+    if (options.timeoutMs !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.#fail(errorOfStatus(Status.deadlineExceeded, 'deadline exceeded', undefined));
+        this.#cancel();
+      }, options.timeoutMs);
+    }
+    this.signal.addEventListener('abort', () => this.#cancel(), { once: true });
+    stream.end(frame(encodeStreamRequest(request)));
+  }
+
+  #wakeUp(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  #status(h: IncomingHttpHeaders): void {
+    const code = Number(h['grpc-status']);
+    if (code === Status.ok) {
+      this.#ended = true;
+    } else {
+      const message = decodeGrpcMessage(String(h['grpc-message'] ?? ''));
+      const reflexCode = h[errorCodeKey];
+      this.#fail(
+        errorOfStatus(
+          Number.isInteger(code) ? code : Status.unknown,
+          message,
+          typeof reflexCode === 'string' ? reflexCode : undefined,
+        ),
+      );
+    }
+    this.#wakeUp();
+  }
+
+  #fail(err: ReflexError): void {
+    this.#error ??= err;
+    this.#wakeUp();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#connection.done();
+    this.#wakeUp();
+  }
+
+  #cancel(): void {
+    // Undefined only when the request could not be made (close() from the constructor).
+    const s = this.#stream as ClientHttp2Stream | undefined;
+    if (s !== undefined && !s.closed && !s.destroyed) s.close(h2.NGHTTP2_CANCEL);
+  }
+
+  /** The next complete message, or undefined when more bytes are needed. */
+  #nextMessage(): Buffer | undefined {
+    if (this.#buffered < 5) return undefined;
+    let head = this.#chunks[0] as Buffer;
+    let avail = head.length - this.#pos;
+    if (avail < 5) {
+      head = this.#merge(5);
+      avail = head.length;
+    }
+    const flag = head[this.#pos];
+    const len = head.readUInt32BE(this.#pos + 1);
+    if (flag !== 0) {
+      throw errorOfStatus(Status.internal, 'compressed messages are not supported', undefined);
+    }
+    if (len > this.#maxEventBytes) {
+      throw errorOfStatus(
+        Status.resourceExhausted,
+        `event of ${len} bytes larger than maxEventBytes ${this.#maxEventBytes}`,
+        undefined,
+      );
+    }
+    if (this.#buffered < 5 + len) return undefined;
+    if (avail < 5 + len) head = this.#merge(5 + len);
+    const start = this.#pos + 5;
+    this.#pos = start + len;
+    this.#buffered -= 5 + len;
+    if (this.#pos === head.length) {
+      this.#chunks.shift();
+      this.#pos = 0;
+    }
+    return head.subarray(start, start + len);
+  }
+
+  /** Joins the first chunks so that the first holds at least `n` unread bytes. */
+  #merge(n: number): Buffer {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < n) {
+      const c = this.#chunks.shift() as Buffer;
+      const part = parts.length === 0 ? c.subarray(this.#pos) : c;
+      parts.push(part);
+      have += part.length;
+    }
+    const merged = Buffer.concat(parts);
+    this.#chunks.unshift(merged);
+    this.#pos = 0;
+    return merged;
+  }
+
+  /** Fast path: an event already received is decoded and returned without waiting machinery. */
+  override recv(): Promise<Event> {
+    if (!this.#released && this.#error === undefined && !this.signal.aborted) {
+      const message = this.#buffered >= 5 ? this.#tryNext() : undefined;
+      if (message !== undefined) return Promise.resolve(message);
+    }
+    return super.recv();
+  }
+
+  #tryNext(): Event | undefined {
+    let message: Buffer | undefined;
+    try {
+      message = this.#nextMessage();
+    } catch {
+      return undefined; // the slow path reports it
+    }
+    if (message === undefined) return undefined;
+    if (this.#paused && this.#buffered < highWaterBytes) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+    try {
+      return decodeEvent(message);
+    } catch (err) {
+      this.#cancel();
+      this.#fail(errorOfStatus(Status.internal, (err as Error).message, undefined));
+      return undefined;
+    }
+  }
+
+  protected async pull(): Promise<Event> {
+    for (;;) {
+      let message: Buffer | undefined;
+      try {
+        message = this.#nextMessage();
+      } catch (err) {
+        this.#cancel();
+        this.#fail(err as ReflexError);
+        throw err;
+      }
+      if (message !== undefined) {
+        if (this.#paused && this.#buffered < highWaterBytes) {
+          this.#paused = false;
+          this.#stream.resume();
+        }
+        try {
+          return decodeEvent(message);
+        } catch (err) {
+          this.#cancel();
+          this.#fail(errorOfStatus(Status.internal, (err as Error).message, undefined));
+          throw this.#error;
+        }
+      }
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) {
+        throw new ReflexError(ErrorCode.streamEnded, 'remote stream ended without an error');
+      }
+      if (this.#paused) {
+        this.#paused = false;
+        this.#stream.resume();
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  protected override release(): Promise<void> {
+    this.#released = true;
+    this.#cancel();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,512 @@
+// A hand-written protobuf codec for the three messages of reflex.proto (StreamRequest, StreamOptions,
+// Event, plus the well-known Timestamp and Duration). Why not generated code: these messages are
+// tiny and frozen by the Go original, the codec is exact and checked against protobufjs in the tests,
+// it needs no code generator nor runtime, and it encodes straight into one reused buffer (no
+// intermediate message objects: the server encodes a batch of events into one buffer).
+import type { Event } from '../core/index.js';
+import { ErrorCode, ReflexError } from '../core/index.js';
+
+/** A stream request as the server sees it. */
+export interface StreamRequestMessage {
+  readonly after: string;
+  readonly lagMs?: number;
+  readonly fromHead?: boolean;
+  readonly toHead?: boolean;
+}
+
+/** Thrown for bytes that are not a valid message; the server answers INVALID_ARGUMENT. */
+export function corrupt(message: string): ReflexError {
+  return new ReflexError(ErrorCode.invalidArgument, `corrupt protobuf message: ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+const two32 = 2 ** 32;
+
+/** Bytes of the varint of a non-negative integer < 2^53, or of a negative int64 (always 10). */
+function varintSize(v: number): number {
+  if (v < 0) return 10;
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  let n = 5;
+  let x = Math.floor(v / 0x800000000);
+  while (x > 0) {
+    n++;
+    x = Math.floor(x / 128);
+  }
+  return n;
+}
+
+function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+  if (v >= 0 && v < 0x80000000) {
+    let x = v;
+    while (x > 0x7f) {
+      buf[pos++] = (x & 0x7f) | 0x80;
+      x >>>= 7;
+    }
+    buf[pos++] = x;
+    return pos;
+  }
+  // 64-bit two's complement in two 32-bit halves (negative int32/int64, or ≥ 2^31).
+  let lo: number;
+  let hi: number;
+  if (v >= 0) {
+    lo = (v % two32) >>> 0;
+    hi = Math.floor(v / two32) >>> 0;
+  } else {
+    const a = -v;
+    lo = (a % two32) >>> 0;
+    hi = Math.floor(a / two32) >>> 0;
+    // negate: invert and add one
+    lo = ~lo >>> 0;
+    hi = ~hi >>> 0;
+    lo = (lo + 1) >>> 0;
+    if (lo === 0) hi = (hi + 1) >>> 0;
+  }
+  while (hi > 0 || lo > 0x7f) {
+    buf[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  buf[pos++] = lo;
+  return pos;
+}
+
+/** Encodes (seconds, nanos) of a Timestamp or Duration body; returns its size when `buf` is null. */
+function secondsNanosSize(seconds: number, nanos: number): number {
+  return (seconds === 0 ? 0 : 1 + varintSize(seconds)) + (nanos === 0 ? 0 : 1 + varintSize(nanos));
+}
+
+function writeSecondsNanos(buf: Uint8Array, pos: number, seconds: number, nanos: number): number {
+  let p = pos;
+  if (seconds !== 0) {
+    buf[p++] = 0x08;
+    p = writeVarint(buf, p, seconds);
+  }
+  if (nanos !== 0) {
+    buf[p++] = 0x10;
+    p = writeVarint(buf, p, nanos);
+  }
+  return p;
+}
+
+/**
+ * Collects gRPC frames (a 5-byte prefix, then a `reflexpb.Event`) in one buffer, so a batch of
+ * events goes to the transport in one write with no allocation per event.
+ */
+export class FrameWriter {
+  #buf: Buffer;
+  #len = 0;
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+    this.#buf = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** Bytes collected so far. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** The frames collected so far; the writer goes on in a fresh buffer. */
+  take(): Buffer {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = Buffer.allocUnsafeSlow(this.#capacity);
+    this.#len = 0;
+    return out;
+  }
+
+  /**
+   * Appends the frame of `e`. Returns false, writing nothing, when it does not fit after what is
+   * already collected (take() first, then append again); an event larger than the capacity gets a
+   * buffer of its own when the writer is empty.
+   */
+  append(e: Event): boolean {
+    const ms = e.timestamp.getTime();
+    const seconds = Math.floor(ms / 1000);
+    const nanos = Math.round((ms - seconds * 1000) * 1e6);
+    const tsSize = secondsNanosSize(seconds, nanos);
+    const fidLen = Buffer.byteLength(e.foreignId);
+    const idLen = Buffer.byteLength(e.id);
+    const meta = e.metadata;
+    const trace = e.trace;
+    const metaLen = meta === undefined ? 0 : meta.length;
+    const traceLen = trace === undefined ? 0 : trace.length;
+    const type = e.type | 0;
+    const size =
+      (type === 0 ? 0 : 1 + varintSize(type)) +
+      1 +
+      varintSize(tsSize) +
+      tsSize +
+      (fidLen === 0 ? 0 : 1 + varintSize(fidLen) + fidLen) +
+      (idLen === 0 ? 0 : 1 + varintSize(idLen) + idLen) +
+      (metaLen === 0 ? 0 : 1 + varintSize(metaLen) + metaLen) +
+      (traceLen === 0 ? 0 : 1 + varintSize(traceLen) + traceLen);
+    let buf = this.#buf;
+    if (this.#len + 5 + size > buf.length) {
+      if (this.#len > 0) return false;
+      buf = Buffer.allocUnsafeSlow(5 + size);
+      this.#buf = buf;
+    }
+    let p = this.#len;
+    buf[p++] = 0;
+    buf.writeUInt32BE(size, p);
+    p += 4;
+    if (type !== 0) {
+      buf[p++] = 0x18;
+      p = writeVarint(buf, p, type);
+    }
+    buf[p++] = 0x22;
+    p = writeVarint(buf, p, tsSize);
+    p = writeSecondsNanos(buf, p, seconds, nanos);
+    if (fidLen !== 0) {
+      buf[p++] = 0x2a;
+      p = writeVarint(buf, p, fidLen);
+      p += buf.write(e.foreignId, p, fidLen, 'utf8');
+    }
+    if (idLen !== 0) {
+      buf[p++] = 0x32;
+      p = writeVarint(buf, p, idLen);
+      p += buf.write(e.id, p, idLen, 'utf8');
+    }
+    if (meta !== undefined && metaLen !== 0) {
+      buf[p++] = 0x3a;
+      p = writeVarint(buf, p, metaLen);
+      buf.set(meta, p);
+      p += metaLen;
+    }
+    if (trace !== undefined && traceLen !== 0) {
+      buf[p++] = 0x42;
+      p = writeVarint(buf, p, traceLen);
+      buf.set(trace, p);
+      p += traceLen;
+    }
+    this.#len = p;
+    return true;
+  }
+}
+
+/** Encodes one event as a `reflexpb.Event` (without the gRPC frame prefix). */
+export function encodeEvent(e: Event): Buffer {
+  const w = new FrameWriter(64);
+  w.append(e);
+  return w.take().subarray(5);
+}
+
+/** Prefixes a message with its gRPC frame header (uncompressed). */
+export function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+/** Encodes a `reflexpb.StreamRequest` (options first, as the Go original's marshaller does). */
+export function encodeStreamRequest(req: StreamRequestMessage): Buffer {
+  const lag = req.lagMs ?? 0;
+  let lagSeconds = 0;
+  let lagNanos = 0;
+  if (lag > 0) {
+    lagSeconds = Math.floor(lag / 1000);
+    lagNanos = Math.round((lag - lagSeconds * 1000) * 1e6);
+    if (lagNanos >= 1e9) {
+      lagSeconds++;
+      lagNanos -= 1e9;
+    }
+  }
+  const durSize = secondsNanosSize(lagSeconds, lagNanos);
+  const optSize =
+    (lag > 0 ? 1 + varintSize(durSize) + durSize : 0) +
+    (req.fromHead === true ? 2 : 0) +
+    (req.toHead === true ? 2 : 0);
+  const afterLen = Buffer.byteLength(req.after);
+  const size =
+    (optSize === 0 ? 0 : 1 + varintSize(optSize) + optSize) +
+    (afterLen === 0 ? 0 : 1 + varintSize(afterLen) + afterLen);
+  const buf = Buffer.allocUnsafe(size);
+  let p = 0;
+  if (optSize !== 0) {
+    buf[p++] = 0x12;
+    p = writeVarint(buf, p, optSize);
+    if (lag > 0) {
+      buf[p++] = 0x0a;
+      p = writeVarint(buf, p, durSize);
+      p = writeSecondsNanos(buf, p, lagSeconds, lagNanos);
+    }
+    if (req.fromHead === true) {
+      buf[p++] = 0x10;
+      buf[p++] = 1;
+    }
+    if (req.toHead === true) {
+      buf[p++] = 0x20;
+      buf[p++] = 1;
+    }
+  }
+  if (afterLen !== 0) {
+    buf[p++] = 0x1a;
+    p = writeVarint(buf, p, afterLen);
+    p += buf.write(req.after, p, afterLen, 'utf8');
+  }
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+class Reader {
+  pos: number;
+  readonly buf: Buffer;
+  readonly end: number;
+
+  constructor(buf: Buffer, pos: number, end: number) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  /** A varint as a JS number: exact below 2^53; a 64-bit negative value comes back negative. */
+  varint(): number {
+    const buf = this.buf;
+    const end = this.end;
+    if (this.pos >= end) throw corrupt('truncated varint');
+    let b = buf[this.pos++] as number;
+    if (b < 0x80) return b;
+    let lo = b & 0x7f;
+    let hi = 0;
+    let shift = 7;
+    for (;;) {
+      if (this.pos >= end) throw corrupt('truncated varint');
+      b = buf[this.pos++] as number;
+      const bits = b & 0x7f;
+      if (shift < 28) {
+        lo |= bits << shift;
+      } else if (shift === 28) {
+        lo |= (bits & 0x0f) << 28;
+        hi |= bits >>> 4;
+      } else {
+        hi |= bits << (shift - 32);
+      }
+      if (b < 0x80) break;
+      shift += 7;
+      if (shift >= 70) throw corrupt('varint too long');
+    }
+    return (hi | 0) * two32 + (lo >>> 0);
+  }
+
+  /** The bounds of a length-delimited value. */
+  delimited(): number {
+    const len = this.varint();
+    if (len < 0 || this.pos + len > this.end) throw corrupt('truncated length-delimited field');
+    return len;
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2: {
+        const len = this.delimited();
+        this.pos += len;
+        return;
+      }
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw corrupt(`unsupported wire type ${wire}`);
+    }
+    if (this.pos > this.end) throw corrupt('truncated fixed-size field');
+  }
+}
+
+function expectWire(field: string, wire: number, want: number): void {
+  if (wire !== want) throw corrupt(`field ${field} has wire type ${wire}, want ${want}`);
+}
+
+/** Reads a Timestamp or Duration body: [seconds, nanos]. */
+function readSecondsNanos(r: Reader, len: number): [number, number] {
+  const end = r.pos + len;
+  const sub = new Reader(r.buf, r.pos, end);
+  let seconds = 0;
+  let nanos = 0;
+  while (sub.pos < end) {
+    const tag = sub.varint();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 1) {
+      expectWire('seconds', wire, 0);
+      seconds = sub.varint();
+    } else if (field === 2) {
+      expectWire('nanos', wire, 0);
+      nanos = sub.varint() | 0;
+    } else {
+      sub.skip(wire);
+    }
+  }
+  if (sub.pos !== end) throw corrupt('field overruns its message');
+  r.pos = end;
+  return [seconds, nanos];
+}
+
+function copyBytes(buf: Buffer, start: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(buf.subarray(start, start + len));
+  return out;
+}
+
+/**
+ * Decodes a `reflexpb.Event`. Unknown fields are skipped (a newer writer may add some); malformed
+ * bytes throw an `ERR_REFLEX_INVALID_ARGUMENT` error. `metadata`/`trace` are absent when empty,
+ * as proto3 cannot tell empty from unset.
+ */
+export function decodeEvent(buf: Buffer): Event {
+  const r = new Reader(buf, 0, buf.length);
+  let type = 0;
+  let ms = 0;
+  let foreignId = '';
+  let id = '';
+  let metadata: Uint8Array | undefined;
+  let trace: Uint8Array | undefined;
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 3:
+        expectWire('type', wire, 0);
+        type = r.varint() | 0;
+        break;
+      case 4: {
+        expectWire('timestamp', wire, 2);
+        const [s, n] = readSecondsNanos(r, r.delimited());
+        ms = s * 1000 + Math.floor(n / 1e6);
+        break;
+      }
+      case 5: {
+        expectWire('foreign_id', wire, 2);
+        const len = r.delimited();
+        foreignId = buf.toString('utf8', r.pos, r.pos + len);
+        r.pos += len;
+        break;
+      }
+      case 6: {
+        expectWire('id', wire, 2);
+        const len = r.delimited();
+        id = buf.toString('utf8', r.pos, r.pos + len);
+        r.pos += len;
+        break;
+      }
+      case 7: {
+        expectWire('metadata', wire, 2);
+        const len = r.delimited();
+        metadata = len === 0 ? undefined : copyBytes(buf, r.pos, len);
+        r.pos += len;
+        break;
+      }
+      case 8: {
+        expectWire('trace', wire, 2);
+        const len = r.delimited();
+        trace = len === 0 ? undefined : copyBytes(buf, r.pos, len);
+        r.pos += len;
+        break;
+      }
+      case 0:
+        throw corrupt('field number 0');
+      default:
+        r.skip(wire);
+    }
+  }
+  if (r.pos !== r.end) throw corrupt('field overruns its message');
+  const event: { -readonly [K in keyof Event]: Event[K] } = {
+    id,
+    type,
+    foreignId,
+    timestamp: new Date(ms),
+  };
+  if (metadata !== undefined) event.metadata = metadata;
+  if (trace !== undefined) event.trace = trace;
+  return event;
+}
+
+function decodeOptions(
+  r: Reader,
+  len: number,
+  out: { -readonly [K in keyof StreamRequestMessage]: StreamRequestMessage[K] },
+): void {
+  const end = r.pos + len;
+  const sub = new Reader(r.buf, r.pos, end);
+  while (sub.pos < end) {
+    const tag = sub.varint();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 1) {
+      expectWire('options.lag', wire, 2);
+      const [s, n] = readSecondsNanos(sub, sub.delimited());
+      const lag = s * 1000 + n / 1e6;
+      if (!Number.isFinite(lag) || lag < 0 || n < 0 || n >= 1e9) {
+        throw new ReflexError(
+          ErrorCode.invalidArgument,
+          `stream option lag must be ≥ 0, got ${s}s ${n}ns`,
+        );
+      }
+      if (lag > 0) out.lagMs = lag;
+    } else if (field === 2 || field === 4) {
+      expectWire(field === 2 ? 'options.fromHead' : 'options.toHead', wire, 0);
+      const v = sub.varint() !== 0;
+      if (v) {
+        if (field === 2) out.fromHead = true;
+        else out.toHead = true;
+      }
+    } else {
+      // Refused rather than ignored: a server that silently ignores an option it does not know
+      // would stream something else than what the client asked for.
+      throw new ReflexError(ErrorCode.invalidArgument, `unknown stream option field ${field}`);
+    }
+  }
+  if (sub.pos !== end) throw corrupt('options overrun their message');
+  r.pos = end;
+}
+
+/**
+ * Decodes a `reflexpb.StreamRequest`. Malformed bytes, the reserved field 1 (the old int cursor) and
+ * unknown options are `ERR_REFLEX_INVALID_ARGUMENT` errors.
+ */
+export function decodeStreamRequest(buf: Buffer): StreamRequestMessage {
+  const r = new Reader(buf, 0, buf.length);
+  const out: { -readonly [K in keyof StreamRequestMessage]: StreamRequestMessage[K] } = {
+    after: '',
+  };
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 2) {
+      expectWire('options', wire, 2);
+      decodeOptions(r, r.delimited(), out);
+    } else if (field === 3) {
+      expectWire('after', wire, 2);
+      const len = r.delimited();
+      out.after = buf.toString('utf8', r.pos, r.pos + len);
+      r.pos += len;
+    } else if (field === 1) {
+      throw new ReflexError(
+        ErrorCode.invalidArgument,
+        'stream request field 1 (the old int cursor) is no longer supported: send after',
+      );
+    } else if (field === 0) {
+      throw corrupt('field number 0');
+    } else {
+      throw new ReflexError(ErrorCode.invalidArgument, `unknown stream request field ${field}`);
+    }
+  }
+  if (r.pos !== r.end) throw corrupt('field overruns its message');
+  return out;
+}

@@ -1,0 +1,16 @@
+export { type Authenticator, bearerTokenAuth, type CallInfo } from './auth.js';
+export {
+  type ClientTlsOptions,
+  newReflexClient,
+  type ReflexClient,
+  type ReflexClientOptions,
+} from './client.js';
+export {
+  type ReflexServer,
+  reflexStreamMethod,
+  type ServeOptions,
+  type ServerTlsOptions,
+  serveStream,
+  serveStreams,
+} from './server.js';
+export { errorCodeKey, remoteErrorCode } from './status.js';

@@ -1,0 +1,557 @@
+import {
+  createSecureServer,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  constants as h2,
+  type IncomingHttpHeaders,
+  type SecureServerOptions,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import {
+  ErrorCode,
+  invalidArgument,
+  type Logger,
+  noopLogger,
+  ReflexError,
+  type StreamClient,
+  type StreamFunc,
+} from '../core/index.js';
+import { abortable } from '../internal/abort.js';
+import type { Authenticator, CallInfo } from './auth.js';
+import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
+import { Status, statusHeaders, statusOf } from './status.js';
+
+/** The method of the original's service: `reflexpb.Reflex/Stream`. */
+export const reflexStreamMethod = 'reflexpb.Reflex/Stream';
+
+/** TLS material of a server (PEM). */
+export interface ServerTlsOptions {
+  /** The server's private key (PEM). */
+  readonly key: string | Uint8Array;
+  /** The server's certificate chain (PEM). */
+  readonly cert: string | Uint8Array;
+  /** CA certificates that sign client certificates (PEM); needed with `requireClientCert`. */
+  readonly ca?: string | Uint8Array;
+  /** Refuse clients without a certificate signed by `ca` (mutual TLS). @default false */
+  readonly requireClientCert?: boolean;
+}
+
+/** Options of {@link serveStream} and {@link serveStreams}. */
+export interface ServeOptions {
+  /** Where to listen, `host:port`; port 0 picks a free port (see {@link ReflexServer.port}). @default '127.0.0.1:0' */
+  readonly address?: string;
+  /** Serve over TLS; plaintext when absent. */
+  readonly tls?: ServerTlsOptions;
+  /** Checks every call before its stream opens; every call is let through when absent. */
+  readonly authenticate?: Authenticator;
+  /** Where failures of the server itself are reported. @default noopLogger */
+  readonly logger?: Logger;
+  /**
+   * How long `stop()` waits, in ms, for open calls to deliver their final status before closing
+   * every connection. A client that stopped reading is cut off after this. @default 5000
+   */
+  readonly shutdownGraceMs?: number;
+  /** Aborting it while the server starts cancels the start; once started, use `stop()`. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running gRPC server of reflex streams. */
+export interface ReflexServer extends AsyncDisposable {
+  /** The port it listens on (the one picked when the address said port 0). */
+  readonly port: number;
+  /** `host:port` to give a client. */
+  readonly address: string;
+  /** How many calls are streaming now. */
+  readonly openStreams: number;
+  /** How many events were handed to the transport since the start (all calls). */
+  readonly sentEvents: number;
+  /**
+   * Ends every open stream with `ERR_REFLEX_STOPPED` (gRPC UNAVAILABLE; clients should reconnect),
+   * refuses new calls, then shuts the server down: it resolves once every connection is closed
+   * (after `shutdownGraceMs` at most) and every source stream is closed. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+const methodPattern =
+  /^\/?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\/([A-Za-z_][A-Za-z0-9_]*)$/;
+
+const knownOptions = new Set([
+  'address',
+  'tls',
+  'authenticate',
+  'logger',
+  'shutdownGraceMs',
+  'signal',
+]);
+
+/** Bytes of events collected before they go to the transport in one write. */
+const batchBytes = 16 * 1024;
+/** The largest request accepted (a StreamRequest is a cursor and three options). */
+const maxRequestBytes = 64 * 1024;
+
+/**
+ * Serves one stream as the original's `reflexpb.Reflex/Stream`, so Go and TypeScript reflex
+ * clients can consume it. Resolves once the server listens.
+ *
+ * @example
+ * const server = await serveStream(events.toStream(pool), { address: '0.0.0.0:9000' });
+ * // … on shutdown:
+ * await server.stop();
+ */
+export function serveStream(stream: StreamFunc, options?: ServeOptions): Promise<ReflexServer> {
+  return serveStreams({ [reflexStreamMethod]: stream }, options);
+}
+
+/**
+ * Serves several streams on one server, each as a server-streaming gRPC method with the
+ * original's message types (`reflexpb.StreamRequest` in, a stream of `reflexpb.Event` out), under
+ * any service names: `{ 'example.Events/StreamEvent1': s1, 'example.Events/StreamEvent2': s2 }`.
+ * Resolves once the server listens.
+ *
+ * Back-pressure: events are encoded in batches and written while the transport takes them; when
+ * a client stops reading, its call stops pulling from the source, having run ahead by the HTTP/2
+ * window plus one batch (16 KiB) and what the source itself buffers, never more.
+ *
+ * @example
+ * const server = await serveStreams({
+ *   'example.Events/StreamEvent1': table1.toStream(pool),
+ *   'example.Events/StreamEvent2': table2.toStream(pool),
+ * }, { tls: { key, cert }, authenticate: bearerTokenAuth([token]) });
+ */
+export async function serveStreams(
+  streams: Readonly<Record<string, StreamFunc>>,
+  options: ServeOptions = {},
+): Promise<ReflexServer> {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('serve options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!knownOptions.has(key))
+      throw invalidArgument(`unknown serve option ${JSON.stringify(key)}`);
+  }
+  const graceMs = options.shutdownGraceMs ?? 5000;
+  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
+    throw invalidArgument(`shutdownGraceMs must be a finite number of ms ≥ 0, got ${graceMs}`);
+  }
+  if (options.authenticate !== undefined && typeof options.authenticate !== 'function') {
+    throw invalidArgument('authenticate must be a function');
+  }
+  const address = options.address ?? '127.0.0.1:0';
+  const m = typeof address === 'string' ? /^(.*):(\d{1,5})$/.exec(address) : null;
+  if (m === null || Number(m[2]) > 65535) {
+    throw invalidArgument(`address must be "host:port", got ${JSON.stringify(address)}`);
+  }
+  const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
+  const routes = new Map<string, StreamFunc>();
+  const entries = Object.entries(streams ?? {});
+  if (entries.length === 0) throw invalidArgument('serveStreams needs at least one stream');
+  for (const [method, fn] of entries) {
+    const mm = methodPattern.exec(method);
+    if (mm === null) {
+      throw invalidArgument(
+        `method must look like "package.Service/Method", got ${JSON.stringify(method)}`,
+      );
+    }
+    if (typeof fn !== 'function') {
+      throw invalidArgument(`the stream of ${method} must be a StreamFunc`);
+    }
+    routes.set(`/${mm[1]}/${mm[2]}`, fn);
+  }
+  const server =
+    options.tls === undefined ? createServer() : createSecureServer(tlsOptions(options.tls));
+  options.signal?.throwIfAborted();
+  const impl = new Impl(
+    server,
+    routes,
+    options.logger ?? noopLogger,
+    options.authenticate,
+    graceMs,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), host === '' ? undefined : host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  impl.port = typeof bound === 'object' && bound !== null ? bound.port : Number(m[2]);
+  impl.address = `${m[1]}:${impl.port}`;
+  if (options.signal?.aborted === true) {
+    await impl.stop();
+    options.signal.throwIfAborted();
+  }
+  return impl;
+}
+
+function tlsOptions(tls: ServerTlsOptions): SecureServerOptions {
+  if (typeof tls !== 'object' || tls === null || tls.key === undefined || tls.cert === undefined) {
+    throw invalidArgument('tls needs a key and a cert');
+  }
+  const requireClientCert = tls.requireClientCert ?? false;
+  if (requireClientCert && tls.ca === undefined) {
+    throw invalidArgument('tls.requireClientCert needs tls.ca to check client certificates');
+  }
+  return {
+    key: Buffer.from(tls.key),
+    cert: Buffer.from(tls.cert),
+    ...(tls.ca === undefined ? {} : { ca: Buffer.from(tls.ca) }),
+    requestCert: requireClientCert,
+    rejectUnauthorized: requireClientCert,
+    ALPNProtocols: ['h2'],
+  };
+}
+
+function stoppedError(): ReflexError {
+  return new ReflexError(ErrorCode.stopped, 'event stream has been stopped');
+}
+
+/** grpc-timeout: up to 8 digits and a unit. */
+function parseTimeout(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  const unitMs = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as 'H'];
+  return n * unitMs;
+}
+
+class Impl implements ReflexServer {
+  port = 0;
+  address = '';
+  sentEvents = 0;
+  readonly #server: Http2Server;
+  readonly #routes: ReadonlyMap<string, StreamFunc>;
+  readonly #sessions = new Set<Http2Session>();
+  readonly #active = new Set<AbortController>();
+  readonly #calls = new Set<Promise<void>>();
+  readonly #logger: Logger;
+  readonly #authenticate: Authenticator | undefined;
+  readonly #graceMs: number;
+  #stopped = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    server: Http2Server,
+    routes: ReadonlyMap<string, StreamFunc>,
+    logger: Logger,
+    authenticate: Authenticator | undefined,
+    graceMs: number,
+  ) {
+    this.#server = server;
+    this.#routes = routes;
+    this.#logger = logger;
+    this.#authenticate = authenticate;
+    this.#graceMs = graceMs;
+    server.on('error', (err) => {
+      this.#logger.error('reflex grpc server: server error', { error: String(err) });
+    });
+    server.on('session', (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.on('error', (err) => {
+        this.#logger.debug('reflex grpc server: session error', { error: String(err) });
+      });
+      session.once('close', () => this.#sessions.delete(session));
+      if (this.#stopped) session.close();
+    });
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const p = this.#serve(stream, headers).catch((err: unknown) => {
+        this.#logger.error('reflex grpc server: call failed', { error: String(err) });
+        if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+      });
+      this.#calls.add(p);
+      void p.finally(() => this.#calls.delete(p));
+    });
+  }
+
+  get openStreams(): number {
+    return this.#active.size;
+  }
+
+  async #serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    stream.on('error', (err) => {
+      this.#logger.debug('reflex grpc server: stream error', { error: String(err) });
+    });
+    const call = new Call(stream);
+    if (headers[':method'] !== 'POST') return call.httpError(405);
+    const contentType = headers['content-type'];
+    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+      return call.httpError(415);
+    }
+    const path = headers[':path'] ?? '';
+    const fn = this.#routes.get(path);
+    if (fn === undefined) {
+      return call.end({ code: Status.unimplemented, message: `unknown method ${path}` });
+    }
+    const controller = new AbortController();
+    const onClose = (): void => {
+      controller.abort(new ReflexError(ErrorCode.canceled, 'call cancelled by the client'));
+    };
+    stream.once('close', onClose);
+    const timeoutMs = parseTimeout(headers['grpc-timeout']);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            controller.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));
+          }, timeoutMs);
+    this.#active.add(controller);
+    let client: StreamClient | undefined;
+    try {
+      const request = await readRequest(stream, headers, controller.signal);
+      if (this.#stopped) throw stoppedError();
+      if (this.#authenticate !== undefined) {
+        await abortable(authenticate(this.#authenticate, stream, headers, path), controller.signal);
+      }
+      controller.signal.throwIfAborted();
+      client = await fn(request.after, {
+        ...(request.lagMs === undefined ? {} : { lag: request.lagMs }),
+        ...(request.fromHead === true ? { fromHead: true } : {}),
+        ...(request.toHead === true ? { toHead: true } : {}),
+        signal: controller.signal,
+      });
+      call.respond();
+      await this.#pump(call, client, controller.signal);
+    } catch (err) {
+      call.end(statusOf(controller.signal.aborted ? controller.signal.reason : err));
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      stream.off('close', onClose);
+      this.#active.delete(controller);
+      if (client !== undefined) {
+        await client.close().catch((err: unknown) => {
+          this.#logger.warn('reflex grpc server: closing the source stream failed', {
+            method: path,
+            error: String(err),
+          });
+        });
+      }
+    }
+  }
+
+  /**
+   * Pulls events and writes them in batches: a batch goes out when it is full, or when the source
+   * has nothing more at once (a setImmediate runs only after the source's ready events settled).
+   * When the transport's buffer is full, pulling waits for 'drain'.
+   */
+  async #pump(call: Call, client: StreamClient, signal: AbortSignal): Promise<void> {
+    const writer = new FrameWriter(batchBytes);
+    let scheduled: NodeJS.Immediate | undefined;
+    let blocked = false;
+    const flush = (): void => {
+      if (scheduled !== undefined) {
+        clearImmediate(scheduled);
+        scheduled = undefined;
+      }
+      if (writer.length === 0 || call.stream.destroyed) return;
+      if (!call.stream.write(writer.take())) blocked = true;
+    };
+    try {
+      for (;;) {
+        if (blocked) {
+          await drained(call.stream, signal);
+          blocked = false;
+        }
+        const event = await client.recv();
+        this.sentEvents++;
+        if (!writer.append(event)) {
+          flush();
+          writer.append(event);
+        }
+        if (writer.length >= batchBytes) flush();
+        else scheduled ??= setImmediate(flush);
+      }
+    } finally {
+      // What was pulled goes out before the final status.
+      flush();
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.#stopping === undefined) {
+      this.#stopped = true;
+      for (const c of this.#active) c.abort(stoppedError());
+      this.#stopping = this.#shutdown();
+    }
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+    });
+    for (const s of this.#sessions) s.close();
+    const timer = setTimeout(() => {
+      for (const s of this.#sessions) s.destroy();
+    }, this.#graceMs);
+    try {
+      await closed;
+      await Promise.allSettled([...this.#calls]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** The response side of one call: headers once, then data, then trailers. */
+class Call {
+  readonly stream: ServerHttp2Stream;
+  #responded = false;
+  #ended = false;
+
+  constructor(stream: ServerHttp2Stream) {
+    this.stream = stream;
+  }
+
+  respond(): void {
+    if (this.#responded || this.stream.destroyed) return;
+    this.#responded = true;
+    this.stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' },
+      { waitForTrailers: true },
+    );
+  }
+
+  httpError(status: number): void {
+    if (this.stream.destroyed || this.stream.headersSent) return;
+    this.#ended = true;
+    this.stream.respond({ ':status': status }, { endStream: true });
+  }
+
+  /** Ends the call with a status: trailers after the data, or a trailers-only response. */
+  end(status: { code: number; message: string; reflexCode?: string }): void {
+    if (this.#ended || this.stream.destroyed || this.stream.closed) return;
+    this.#ended = true;
+    const trailers = statusHeaders(status);
+    if (!this.#responded) {
+      this.#responded = true;
+      this.stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', ...trailers },
+        { endStream: true },
+      );
+      return;
+    }
+    this.stream.once('wantTrailers', () => {
+      if (!this.stream.destroyed) this.stream.sendTrailers(trailers);
+    });
+    this.stream.end();
+  }
+}
+
+async function readRequest(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  signal: AbortSignal,
+): Promise<StreamRequestMessage> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size > maxRequestBytes) {
+        cleanup();
+        reject(
+          new ReflexError(
+            ErrorCode.invalidArgument,
+            `stream request larger than ${maxRequestBytes} bytes`,
+          ),
+        );
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  if (body.length < 5 || body.length !== 5 + body.readUInt32BE(1)) {
+    throw new ReflexError(ErrorCode.invalidArgument, 'want exactly one stream request message');
+  }
+  if (body[0] !== 0) {
+    const encoding = headers['grpc-encoding'];
+    throw new ReflexError(
+      ErrorCode.invalidArgument,
+      `compressed requests are not supported (grpc-encoding ${String(encoding)})`,
+    );
+  }
+  return decodeStreamRequest(body.subarray(5));
+}
+
+async function authenticate(
+  fn: Authenticator,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  path: string,
+): Promise<void> {
+  const socket = stream.session?.socket;
+  // The session's socket is a proxy: `in` does not see TLS methods, a typeof lookup does.
+  const getPeerCertificate = (socket as Partial<TLSSocket> | undefined)?.getPeerCertificate;
+  const cert =
+    typeof getPeerCertificate === 'function'
+      ? getPeerCertificate.call(socket as TLSSocket)
+      : undefined;
+  const info: CallInfo = {
+    method: path,
+    peer: `${socket?.remoteAddress ?? ''}:${socket?.remotePort ?? ''}`,
+    header: (key) => {
+      const v = headers[key.toLowerCase()];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+    },
+    ...(cert === undefined || Object.keys(cert).length === 0 ? {} : { peerCertificate: cert }),
+  };
+  let ok = false;
+  try {
+    ok = (await fn(info)) === true;
+  } catch (err) {
+    if (err instanceof ReflexError && err.code === ErrorCode.permissionDenied) {
+      throw new ReflexError(ErrorCode.permissionDenied, err.message);
+    }
+  }
+  if (!ok) throw new ReflexError(ErrorCode.unauthenticated, 'unauthenticated call');
+}
+
+function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = (): void => {
+      done();
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    stream.on('drain', done);
+    stream.on('close', done);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

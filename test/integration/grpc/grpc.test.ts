@@ -1,0 +1,482 @@
+// Real servers on 127.0.0.1 port 0, real clients: the memory log served over gRPC must read exactly
+// as it reads locally, errors keep their codes, back-pressure holds, stop/abort/deadline end cleanly.
+import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
+import { before, describe, it } from 'node:test';
+import {
+  ErrorCode,
+  type Event,
+  hasCode,
+  isExpected,
+  isHeadReachedErr,
+  isStoppedErr,
+  newConsumer,
+  newSpec,
+  ReflexError,
+  run,
+  type StreamCallOptions,
+  type StreamClient,
+  type StreamFunc,
+} from '../../../src/core/index.js';
+import {
+  bearerTokenAuth,
+  newReflexClient,
+  serveStream,
+  serveStreams,
+} from '../../../src/grpc/index.js';
+import {
+  MemCursorStore,
+  type MemoryEventLog,
+  newMemoryEventLog,
+} from '../../../src/testing/index.js';
+import { makeCerts, type TestCerts } from '../../support/tls.js';
+
+/** Reads a stream opened with toHead to the end. */
+async function readToHead(stream: StreamFunc, after = ''): Promise<Event[]> {
+  const out: Event[] = [];
+  const client = await stream(after, { toHead: true });
+  try {
+    for (;;) out.push(await client.recv());
+  } catch (err) {
+    if (!isHeadReachedErr(err)) throw err;
+  } finally {
+    await client.close();
+  }
+  return out;
+}
+
+/** A source that counts the events pulled from it and the streams still open. */
+function counting(stream: StreamFunc): {
+  stream: StreamFunc;
+  pulled: () => number;
+  open: () => number;
+  calls: StreamCallOptions[];
+} {
+  let pulled = 0;
+  let open = 0;
+  const calls: StreamCallOptions[] = [];
+  return {
+    pulled: () => pulled,
+    open: () => open,
+    calls,
+    stream: async (after, options) => {
+      calls.push(options ?? {});
+      const inner = await stream(after, options);
+      open++;
+      let closed = false;
+      const client: StreamClient = {
+        recv: async () => {
+          const e = await inner.recv();
+          pulled++;
+          return e;
+        },
+        close: async () => {
+          if (!closed) {
+            closed = true;
+            open--;
+          }
+          await inner.close();
+        },
+        [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      };
+      return client;
+    },
+  };
+}
+
+/** Waits (bounded) for a condition; fails loudly when it never holds. */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function fill(n: number, metadata?: (i: number) => Uint8Array): MemoryEventLog {
+  const log = newMemoryEventLog();
+  for (let i = 0; i < n; i++) {
+    const m = metadata?.(i);
+    log.insert(`f${i}`, (i % 7) + 1, m === undefined ? {} : { metadata: m });
+  }
+  return log;
+}
+
+describe('grpc server and client', () => {
+  it('streams 0, 1, 100 and 10,000 events exactly as the local stream', async () => {
+    for (const n of [0, 1, 100, 10_000]) {
+      const log = fill(n);
+      await using server = await serveStream(log.stream);
+      await using client = newReflexClient(server.address);
+      const local = await readToHead(log.stream);
+      const remote = await readToHead(client.stream);
+      assert.equal(remote.length, n);
+      assert.deepEqual(remote, local);
+      assert.deepEqual(
+        await readToHead(client.stream, String(Math.floor(n / 2))),
+        local.slice(Math.floor(n / 2)),
+      );
+    }
+  });
+
+  it('keeps metadata of 0 B to 1 MiB intact', async () => {
+    const sizes = [0, 1, 100, 16 * 1024, 64 * 1024 + 3, 1024 * 1024];
+    const log = fill(sizes.length, (i) => {
+      const b = new Uint8Array(sizes[i] as number);
+      for (let j = 0; j < b.length; j++) b[j] = (j * 31 + i) & 0xff;
+      return b;
+    });
+    await using server = await serveStream(log.stream);
+    await using client = newReflexClient(server.address);
+    const remote = await readToHead(client.stream);
+    const local = (await readToHead(log.stream)).map((e) =>
+      e.metadata?.length === 0 ? (({ metadata: _, ...rest }) => rest)(e) : e,
+    );
+    assert.deepEqual(remote, local);
+    assert.equal(remote[5]?.metadata?.length, 1024 * 1024);
+  });
+
+  it('stops pulling from the source when the client stops reading (back-pressure)', async () => {
+    const log = fill(10_000);
+    const src = counting(log.stream);
+    await using server = await serveStream(src.stream);
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('', { toHead: true });
+    await s.recv();
+    // Let the server run ahead as far as it will: until the count stops moving for 300 ms.
+    let last = -1;
+    for (let stable = 0; stable < 60; ) {
+      await new Promise((r) => setTimeout(r, 5));
+      stable = src.pulled() === last ? stable + 1 : 0;
+      last = src.pulled();
+    }
+    assert.ok(src.pulled() > 1, `pulled ${src.pulled()}`);
+    assert.ok(
+      src.pulled() < 5000,
+      `the server pulled ${src.pulled()} events ahead of a stalled client`,
+    );
+    let n = 1;
+    try {
+      for (;;) {
+        await s.recv();
+        n++;
+      }
+    } catch (err) {
+      assert.ok(isHeadReachedErr(err));
+    }
+    assert.equal(n, 10_000);
+    assert.equal(server.sentEvents, 10_000);
+  });
+
+  it('stop() ends open streams with ERR_REFLEX_STOPPED, is idempotent and leaves nothing open', async () => {
+    const log = fill(10);
+    const src = counting(log.stream);
+    const server = await serveStream(src.stream);
+    const client = newReflexClient(server.address);
+    const streams = await Promise.all([client.stream(''), client.stream('5')]);
+    for (const s of streams) await s.recv();
+    await until('two open streams', () => server.openStreams === 2);
+    const stopping = server.stop();
+    assert.equal(server.stop(), stopping);
+    for (const s of streams) {
+      const err = await (async () => {
+        for (;;) await s.recv();
+      })().catch((e: unknown) => e);
+      assert.ok(isStoppedErr(err), String(err));
+      assert.ok(isExpected(err));
+    }
+    await stopping;
+    assert.equal(server.openStreams, 0);
+    assert.equal(src.open(), 0, 'every source stream closed');
+    await assert.rejects(
+      client.stream('').then((s) => s.recv()),
+      (e) => hasCode(e, ErrorCode.unavailable),
+    );
+    await client.close();
+  });
+
+  it('stop() with clients that stopped reading closes them after the grace period', async () => {
+    const src = counting(fill(20_000).stream);
+    const server = await serveStream(src.stream, { shutdownGraceMs: 200 });
+    const client = newReflexClient(server.address);
+    const s = await client.stream('');
+    await s.recv();
+    await until('the call stalled', () => src.pulled() > 1000);
+    await server.stop();
+    assert.equal(src.open(), 0);
+    const err = await (async () => {
+      for (;;) await s.recv();
+    })().catch((e: unknown) => e);
+    assert.ok(isStoppedErr(err) || hasCode(err, ErrorCode.unavailable), String(err));
+    await client.close();
+  });
+
+  it('50 clients that stopped reading hold the server to a bounded window each', async () => {
+    const src = counting(fill(5000, () => new Uint8Array(200)).stream);
+    await using server = await serveStream(src.stream);
+    const clients = Array.from({ length: 50 }, () => newReflexClient(server.address));
+    try {
+      const streams = await Promise.all(clients.map((c) => c.stream('')));
+      await Promise.all(streams.map((s) => s.recv()));
+      let last = -1;
+      for (let stable = 0; stable < 60; ) {
+        await new Promise((r) => setTimeout(r, 5));
+        stable = src.pulled() === last ? stable + 1 : 0;
+        last = src.pulled();
+      }
+      // ~230 B a frame: the HTTP/2 window (64 KiB), one batch (16 KiB) and the client's 64 KiB.
+      assert.ok(src.pulled() < 50 * 1000, `pulled ${src.pulled()} for 50 stalled clients`);
+      await Promise.all(streams.map((s) => s.close()));
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('a client abort cancels the call and closes the source stream', async () => {
+    const src = counting(fill(3).stream);
+    await using server = await serveStream(src.stream);
+    await using client = newReflexClient(server.address);
+    const ac = new AbortController();
+    const s = await client.stream('', { signal: ac.signal });
+    for (let i = 0; i < 3; i++) await s.recv();
+    const pending = s.recv();
+    ac.abort();
+    await assert.rejects(pending, (e) => isExpected(e));
+    await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+  });
+
+  it('a deadline ends the stream with ERR_REFLEX_DEADLINE_EXCEEDED (expected)', async () => {
+    const src = counting(fill(2).stream);
+    await using server = await serveStream(src.stream);
+    await using client = newReflexClient(server.address, { timeoutMs: 300 });
+    const s = await client.stream('');
+    await s.recv();
+    await s.recv();
+    const err = await s.recv().catch((e: unknown) => e);
+    assert.ok(hasCode(err, ErrorCode.deadlineExceeded), String(err));
+    assert.ok(isExpected(err));
+    await s.close();
+    await until('the source closed', () => src.open() === 0);
+  });
+
+  it('error codes survive the hop: head reached, invalid cursor, unknown method', async () => {
+    const log = fill(3);
+    await using server = await serveStreams({ 'reflexpb.Reflex/Stream': log.stream });
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('3', { toHead: true });
+    await assert.rejects(s.recv(), (e) => isHeadReachedErr(e) && !isExpected(e));
+    const bad = await client.stream('abc');
+    await assert.rejects(bad.recv(), (e) => hasCode(e, ErrorCode.invalidCursor));
+    const missing = await client.streamFunc('other.Service/Stream')('');
+    await assert.rejects(
+      missing.recv(),
+      (e) => e instanceof ReflexError && /UNIMPLEMENTED/.test(e.message),
+    );
+    const ended = await run(
+      newSpec(
+        client.stream,
+        new MemCursorStore(),
+        newConsumer('c', () => {}),
+        { toHead: true },
+      ),
+    ).catch((e: unknown) => e);
+    assert.ok(isHeadReachedErr(ended));
+  });
+
+  it('any reflex code and a non-ASCII message cross the hop; a plain error is UNKNOWN', async () => {
+    const failing: StreamFunc = async (after) => {
+      if (after === '1') throw new ReflexError('ERR_APP_BAD_THING', 'bäd % news\nline 2');
+      throw new Error('plain failure');
+    };
+    await using server = await serveStream(failing);
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('1');
+    await assert.rejects(
+      s.recv(),
+      (e) => hasCode(e, 'ERR_APP_BAD_THING') && String(e).includes('bäd % news\nline 2'),
+    );
+    const p = await client.stream('2');
+    await assert.rejects(
+      p.recv(),
+      (e) => hasCode(e, 'ERR_REFLEX_REMOTE') && /UNKNOWN: plain failure/.test(String(e)),
+    );
+  });
+
+  it('serves several named streams on one server, and sends the options (lag ms ↔ Duration)', async () => {
+    const one = counting(fill(2).stream);
+    const two = counting(fill(5).stream);
+    await using server = await serveStreams({
+      'example.Events/StreamEvent1': one.stream,
+      '/example.Events/StreamEvent2': two.stream,
+    });
+    await using client = newReflexClient(server.address);
+    assert.equal((await readToHead(client.streamFunc('example.Events/StreamEvent1'))).length, 2);
+    assert.equal((await readToHead(client.streamFunc('/example.Events/StreamEvent2'))).length, 5);
+    const lagged = await client.streamFunc('example.Events/StreamEvent2')('', {
+      lag: 1500,
+      toHead: true,
+    });
+    await until('the call reached the source', () => two.calls.length === 2);
+    await lagged.close();
+    const { signal: _, ...opts } = two.calls[1] as StreamCallOptions;
+    assert.deepEqual(opts, { lag: 1500, toHead: true });
+  });
+
+  it('refuses bad requests with INVALID_ARGUMENT and stays up', async () => {
+    const log = fill(1);
+    await using server = await serveStream(log.stream);
+    const raw = async (body: Buffer): Promise<string | undefined> => {
+      const session = connect(`http://${server.address}`);
+      try {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': '/reflexpb.Reflex/Stream',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        req.end(body);
+        const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+          req.once('response', (h) => (h['grpc-status'] !== undefined ? resolve(h) : undefined));
+          req.once('trailers', resolve);
+          req.once('error', reject);
+          req.resume();
+        });
+        return headers['grpc-status'] as string | undefined;
+      } finally {
+        session.close();
+      }
+    };
+    const framed = (b: number[]): Buffer =>
+      Buffer.concat([Buffer.from([0, 0, 0, 0, b.length]), Buffer.from(b)]);
+    assert.equal(await raw(framed([0x1a, 0x09, 0x61])), '3', 'corrupt message');
+    assert.equal(await raw(framed([0x12, 0x02, 0x28, 0x01])), '3', 'unknown option');
+    assert.equal(await raw(framed([0x1a, 0x01, 0x78])), '3', 'malformed cursor "x"');
+    assert.equal(await raw(Buffer.from([0, 0, 0])), '3', 'truncated frame');
+    assert.equal(await raw(Buffer.concat([framed([]), framed([])])), '3', 'two messages');
+    await using client = newReflexClient(server.address);
+    assert.equal((await readToHead(client.stream)).length, 1);
+  });
+
+  it('serves 50 concurrent clients on one server', async () => {
+    const log = fill(2000);
+    const local = await readToHead(log.stream);
+    await using server = await serveStream(log.stream);
+    const clients = Array.from({ length: 50 }, () => newReflexClient(server.address));
+    try {
+      const results = await Promise.all(clients.map((c) => readToHead(c.stream)));
+      for (const r of results) assert.deepEqual(r, local);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('consumes remotely with run and a local cursor store, resuming after the cursor', async () => {
+    const log = fill(50);
+    await using server = await serveStream(log.stream);
+    await using client = newReflexClient(server.address);
+    const cursors = new MemCursorStore();
+    const seen: string[] = [];
+    let failed = false;
+    const consumer = newConsumer('remote', (e) => {
+      if (e.id === '30' && !failed) {
+        failed = true;
+        throw new Error('boom');
+      }
+      seen.push(e.id);
+    });
+    const first = await run(newSpec(client.stream, cursors, consumer, { toHead: true })).catch(
+      (e: unknown) => e,
+    );
+    assert.match(String(first), /boom/);
+    assert.equal(await cursors.getCursor('remote'), '29');
+    const second = await run(newSpec(client.stream, cursors, consumer, { toHead: true })).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(isHeadReachedErr(second));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, i) => String(i + 1)),
+    );
+  });
+});
+
+describe('grpc security', () => {
+  let certs: TestCerts;
+  before(() => {
+    certs = makeCerts();
+  });
+
+  it('rejects calls without a valid bearer token before opening the source', async () => {
+    const src = counting(fill(3).stream);
+    await using server = await serveStream(src.stream, {
+      authenticate: bearerTokenAuth(['s3cret']),
+    });
+    for (const token of [undefined, 'wrong']) {
+      await using client = newReflexClient(server.address, token === undefined ? {} : { token });
+      const s = await client.stream('');
+      await assert.rejects(s.recv(), (e) => hasCode(e, ErrorCode.unauthenticated));
+    }
+    assert.equal(src.calls.length, 0);
+    await using ok = newReflexClient(server.address, { token: 's3cret' });
+    assert.equal((await readToHead(ok.stream)).length, 3);
+  });
+
+  it('maps a permission refusal to PERMISSION_DENIED', async () => {
+    await using server = await serveStream(fill(1).stream, {
+      authenticate: () => {
+        throw new ReflexError(ErrorCode.permissionDenied, 'not for you');
+      },
+    });
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('');
+    await assert.rejects(
+      s.recv(),
+      (e) => hasCode(e, ErrorCode.permissionDenied) && /not for you/.test(String(e)),
+    );
+  });
+
+  it('serves over TLS with client certificates checked per call', async () => {
+    const log = fill(20);
+    const names: string[] = [];
+    await using server = await serveStream(log.stream, {
+      address: '127.0.0.1:0',
+      tls: { key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requireClientCert: true },
+      authenticate: (call) => {
+        names.push(String(call.peerCertificate?.subject?.CN));
+        return call.peerCertificate?.subject?.CN === 'consumer-service';
+      },
+    });
+    await using client = newReflexClient(server.address, {
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
+    });
+    assert.deepEqual(await readToHead(client.stream), await readToHead(log.stream));
+    assert.deepEqual(names, ['consumer-service']);
+
+    await using noCert = newReflexClient(server.address, { tls: { ca: certs.ca } });
+    const s1 = await noCert.stream('');
+    await assert.rejects(s1.recv(), (e) => hasCode(e, ErrorCode.unavailable));
+    await using untrusting = newReflexClient(server.address, {
+      tls: { ca: certs.otherCa, cert: certs.clientCert, key: certs.clientKey },
+    });
+    const s2 = await untrusting.stream('');
+    await assert.rejects(s2.recv(), (e) => hasCode(e, ErrorCode.unavailable));
+    await using plain = newReflexClient(server.address);
+    const s3 = await plain.stream('');
+    await assert.rejects(s3.recv(), (e) => e instanceof ReflexError);
+    assert.deepEqual(names, ['consumer-service']);
+  });
+
+  it('validates options at construction', async () => {
+    assert.throws(() => newReflexClient('nohost'), { code: ErrorCode.invalidArgument });
+    assert.throws(() => newReflexClient('127.0.0.1:1', { bogus: 1 } as never), {
+      code: ErrorCode.invalidArgument,
+    });
+    await assert.rejects(serveStream(fill(0).stream, { bogus: 1 } as never), {
+      code: ErrorCode.invalidArgument,
+    });
+    await assert.rejects(serveStreams({ 'no-slash': fill(0).stream }), {
+      code: ErrorCode.invalidArgument,
+    });
+    assert.throws(() => bearerTokenAuth([]), { code: ErrorCode.invalidArgument });
+  });
+});

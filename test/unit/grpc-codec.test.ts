@@ -1,0 +1,161 @@
+// The hand-written codec against protobufjs (through @grpc/proto-loader) loading src/grpc/reflex.proto:
+// two independent implementations must agree byte for byte on what they read.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import type { Event } from '../../src/core/index.js';
+import {
+  decodeEvent,
+  decodeStreamRequest,
+  encodeEvent,
+  encodeStreamRequest,
+  FrameWriter,
+} from '../../src/grpc/codec.js';
+
+const protoPath = fileURLToPath(new URL('../../../src/grpc/reflex.proto', import.meta.url));
+const defs = loadSync(protoPath, { keepCase: true, longs: Number, defaults: false });
+const stream = (defs['reflexpb.Reflex'] as Record<string, MethodDefinition<object, object>>)
+  .Stream as MethodDefinition<object, object>;
+
+interface PbEvent {
+  type?: number;
+  timestamp?: { seconds?: number; nanos?: number };
+  foreign_id?: string;
+  id?: string;
+  metadata?: Buffer;
+  trace?: Buffer;
+}
+
+const events: Event[] = [
+  { id: '1', type: 1, foreignId: 'f1', timestamp: new Date(Date.UTC(2026, 0, 1, 12, 0, 0, 123)) },
+  { id: '', type: 0, foreignId: '', timestamp: new Date(0) },
+  { id: '9223372036854775807', type: -5, foreignId: 'ünïcødé ✓', timestamp: new Date(-1500) },
+  {
+    id: '42',
+    type: 2147483647,
+    foreignId: 'x'.repeat(300),
+    timestamp: new Date(Date.UTC(1, 0, 1)),
+    metadata: new Uint8Array([0, 1, 2, 255]),
+    trace: new Uint8Array(200).fill(7),
+  },
+  {
+    id: '7',
+    type: -2147483648,
+    foreignId: 'f',
+    timestamp: new Date(8.64e15),
+    metadata: new Uint8Array(70000).fill(3),
+  },
+];
+
+describe('grpc codec', () => {
+  it('encodes events that protobufjs decodes to the same fields', () => {
+    for (const e of events) {
+      const pb = stream.responseDeserialize(encodeEvent(e)) as PbEvent;
+      assert.equal(pb.type ?? 0, e.type);
+      assert.equal(pb.id ?? '', e.id);
+      assert.equal(pb.foreign_id ?? '', e.foreignId);
+      const ms = (pb.timestamp?.seconds ?? 0) * 1000 + (pb.timestamp?.nanos ?? 0) / 1e6;
+      assert.equal(ms, e.timestamp.getTime());
+      assert.deepEqual(new Uint8Array(pb.metadata ?? []), e.metadata ?? new Uint8Array());
+      assert.deepEqual(new Uint8Array(pb.trace ?? []), e.trace ?? new Uint8Array());
+    }
+  });
+
+  it('decodes what protobufjs encodes, and round-trips its own encoding', () => {
+    for (const e of events) {
+      const ms = e.timestamp.getTime();
+      const seconds = Math.floor(ms / 1000);
+      const bytes = stream.responseSerialize({
+        type: e.type,
+        timestamp: { seconds, nanos: (ms - seconds * 1000) * 1e6 },
+        foreign_id: e.foreignId,
+        id: e.id,
+        metadata: e.metadata === undefined ? undefined : Buffer.from(e.metadata),
+        trace: e.trace === undefined ? undefined : Buffer.from(e.trace),
+      });
+      assert.deepEqual(decodeEvent(bytes), e);
+      assert.deepEqual(decodeEvent(encodeEvent(e)), e);
+    }
+  });
+
+  it('frames a batch of events back to back', () => {
+    const w = new FrameWriter(128);
+    assert.equal(w.append(events[0] as Event), true);
+    assert.equal(w.append(events[3] as Event), false, 'too big after the first: take first');
+    const first = w.take();
+    assert.equal(first.readUInt32BE(1), first.length - 5);
+    assert.equal(w.append(events[3] as Event), true, 'an empty writer grows for a big event');
+    const big = w.take();
+    assert.deepEqual(decodeEvent(big.subarray(5)), events[3]);
+  });
+
+  it('encodes stream requests as protobufjs reads them; zero lag is dropped', () => {
+    const cases = [
+      { after: '', lagMs: 0 },
+      { after: '123', lagMs: 1500, fromHead: false, toHead: true },
+      { after: '', fromHead: true },
+      { after: 'ünï', lagMs: 0.25 },
+    ];
+    for (const c of cases) {
+      const pb = stream.requestDeserialize(encodeStreamRequest(c)) as {
+        after?: string;
+        options?: {
+          lag?: { seconds?: number; nanos?: number };
+          fromHead?: boolean;
+          toHead?: boolean;
+        };
+      };
+      assert.equal(pb.after ?? '', c.after);
+      const lag = pb.options?.lag;
+      if ((c.lagMs ?? 0) === 0) assert.equal(lag, undefined);
+      else assert.equal((lag?.seconds ?? 0) * 1000 + (lag?.nanos ?? 0) / 1e6, c.lagMs);
+      assert.equal(pb.options?.fromHead ?? false, c.fromHead ?? false);
+      assert.equal(pb.options?.toHead ?? false, c.toHead ?? false);
+      const back = decodeStreamRequest(encodeStreamRequest(c));
+      assert.equal(back.after, c.after);
+      assert.equal(back.lagMs ?? 0, c.lagMs ?? 0);
+    }
+    const fromPb = decodeStreamRequest(
+      stream.requestSerialize({
+        after: '5',
+        options: { lag: { seconds: 2, nanos: 500_000_000 }, toHead: true },
+      }),
+    );
+    assert.deepEqual(fromPb, { after: '5', lagMs: 2500, toHead: true });
+  });
+
+  it('refuses corrupt requests, the old int cursor and unknown options as invalid arguments', () => {
+    const bad = [
+      Buffer.from([0x1a, 0x05, 0x61]), // after: length past the end
+      Buffer.from([0x08, 0x01]), // reserved field 1 (old int cursor)
+      Buffer.from([0x12, 0x02, 0x18, 0x01]), // options field 3 (reserved)
+      Buffer.from([0x12, 0x02, 0x28, 0x01]), // options field 5 (unknown)
+      Buffer.from([0x3a, 0x00]), // unknown request field 7
+      Buffer.from([0x1a]), // truncated tag value
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // endless varint
+      Buffer.from([0x1f]), // wire type 7
+      Buffer.from([0x18, 0x01]), // after as a varint (wrong wire type)
+    ];
+    for (const b of bad) {
+      assert.throws(
+        () => decodeStreamRequest(b),
+        { code: 'ERR_REFLEX_INVALID_ARGUMENT' },
+        b.toString('hex'),
+      );
+    }
+  });
+
+  it('skips unknown event fields and refuses malformed events', () => {
+    const e = events[0] as Event;
+    const withUnknown = Buffer.concat([
+      encodeEvent(e),
+      Buffer.from([0x48, 0x05, 0x52, 0x01, 0x61]),
+    ]);
+    assert.deepEqual(decodeEvent(withUnknown), e);
+    assert.throws(() => decodeEvent(Buffer.from([0x32, 0x10, 0x41])), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+    assert.throws(() => decodeEvent(Buffer.from([0x18])), { code: 'ERR_REFLEX_INVALID_ARGUMENT' });
+  });
+});
