@@ -550,6 +550,12 @@ function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> 
       reject(signal.reason);
       return;
     }
+    // The buffer may have drained already (a batch flushed by setImmediate while recv() was
+    // pending): 'drain' would then never come again.
+    if (!stream.writableNeedDrain || stream.destroyed) {
+      resolve();
+      return;
+    }
     stream.on('drain', done);
     stream.on('close', done);
     signal.addEventListener('abort', onAbort, { once: true });
