@@ -6,6 +6,8 @@
 //                    [--peers=nats|none] [--insert-ms=N] [--out=DIR]
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { CursorStore } from '../src/core/index.js';
+import { newReflexClient, serveStream } from '../src/grpc/index.js';
 import type { BenchBackend, BenchSizes } from './backends/backend.js';
 import { type BackendName, backendNames, openBackend } from './backends/index.js';
 import { catchUp, percentile, rateOf, timed } from './measure.js';
@@ -99,6 +101,12 @@ interface BackendFigures {
   latencyP99?: number | undefined;
   insert1PerS?: number | undefined;
   insert8PerS?: number | undefined;
+}
+
+/** Closes a cursor store that has a lifecycle (the SQL stores' flush timer). */
+async function closeStore(store: CursorStore): Promise<void> {
+  const c = (store as { close?: () => Promise<void> }).close;
+  if (typeof c === 'function') await c.call(store);
 }
 
 async function section(
@@ -223,7 +231,9 @@ async function benchBackend(
     }
     log(`${name}: catch-up through run`);
     const store = await reflex.cursorStore();
-    const got = await catchUp(reflex.stream(), store, `bench_${name}_${process.pid}`);
+    const got = await catchUp(reflex.stream(), store, `bench_${name}_${process.pid}`).finally(() =>
+      closeStore(store),
+    );
     if (got.events !== sizes.events) {
       throw new Error(`run consumed ${got.events} events, expected ${sizes.events}`);
     }
@@ -253,18 +263,50 @@ async function benchBackend(
     );
   });
 
-  rows.push(
-    makeRow({
-      section: 'catch-up',
-      backend: name,
-      measure: 'events/s over gRPC on loopback',
-      status: 'absent',
-      ...(localCatchUp === undefined ? {} : { baseline: perS(localCatchUp) }),
-      baselineLabel: 'same stream, local',
-      target: atLeast(0.5),
-      note: 'reflex-events/grpc not merged yet',
-    }),
-  );
+  const grpcBase = {
+    section: 'catch-up',
+    backend: name,
+    measure: 'events/s over gRPC on loopback (server and client in this process)',
+  };
+  await section(rows, grpcBase, async () => {
+    const reflex = b.reflex;
+    if (reflex === undefined || localCatchUp === undefined) {
+      rows.push(
+        makeRow({
+          ...grpcBase,
+          status: 'absent',
+          baselineLabel: 'same stream, local',
+          target: atLeast(0.5),
+          ...(absent === undefined ? {} : { note: absent }),
+        }),
+      );
+      return;
+    }
+    log(`${name}: catch-up over gRPC`);
+    const server = await serveStream(reflex.stream());
+    const client = newReflexClient(server.address);
+    const store = await reflex.cursorStore();
+    try {
+      const got = await catchUp(client.stream, store, `bench_grpc_${name}_${process.pid}`);
+      if (got.events !== sizes.events) {
+        throw new Error(`gRPC run consumed ${got.events} events, expected ${sizes.events}`);
+      }
+      rows.push(
+        makeRow({
+          ...grpcBase,
+          status: 'measured',
+          value: perS(got.perSecond),
+          baseline: perS(localCatchUp),
+          baselineLabel: 'same stream, local',
+          target: atLeast(0.5),
+        }),
+      );
+    } finally {
+      await closeStore(store);
+      await client.close();
+      await server.stop();
+    }
+  });
 
   const latencyRows = (
     where: string,

@@ -1,24 +1,35 @@
-// The registry of benchmarked backends.
+// The registry of benchmarked backends, and the writers of the cross-process latency probe.
+import { forkWriter } from '../latency.js';
 import type { BenchBackend } from './backend.js';
 import { openMemory } from './memory.js';
-import { openMysql } from './mysql.js';
-import { openPostgres } from './postgres.js';
-import { openSqlite } from './sqlite.js';
+import { mysqlDriver } from './mysql.js';
+import { postgresDriver } from './postgres.js';
+import { type SqlDriver, sqlBackend, sqlWriter } from './sql.js';
+import { type SqliteConfig, sqliteDriver } from './sqlite.js';
 
 export const backendNames = ['sqlite', 'mysql', 'postgres', 'memory'] as const;
 export type BackendName = (typeof backendNames)[number];
 
-export async function openBackend(name: BackendName): Promise<BenchBackend> {
+async function driverOf(name: string, config?: unknown): Promise<SqlDriver> {
   switch (name) {
-    case 'memory':
-      return openMemory();
     case 'sqlite':
-      return openSqlite();
+      return sqliteDriver(config as SqliteConfig | undefined);
     case 'mysql':
-      return openMysql();
+      return mysqlDriver();
     case 'postgres':
-      return openPostgres();
+      return postgresDriver();
+    default:
+      throw new Error(`unknown SQL backend ${name}`);
   }
+}
+
+export async function openBackend(name: BackendName): Promise<BenchBackend> {
+  if (name === 'memory') return openMemory();
+  const driver = await driverOf(name);
+  return sqlBackend(driver, async (table) => {
+    const child = await forkWriter(name, { config: driver.childConfig, table });
+    return child;
+  });
 }
 
 /** A writer for the cross-process latency probe (runs in the child). */
@@ -27,6 +38,7 @@ export interface LatencyWriter {
   close(): Promise<void>;
 }
 
-export async function openWriter(backend: string, _config: unknown): Promise<LatencyWriter> {
-  throw new Error(`no cross-process writer for ${backend} yet`);
+export async function openWriter(backend: string, config: unknown): Promise<LatencyWriter> {
+  const c = config as { config: unknown; table: string };
+  return sqlWriter(await driverOf(backend, c.config), c.table);
 }

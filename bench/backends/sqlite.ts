@@ -1,104 +1,113 @@
-// SQLite through better-sqlite3, on a file in a temporary folder (WAL, synchronous=NORMAL: the
-// usual production setting). better-sqlite3 is synchronous and SQLite has one writer at a time,
-// so "8 writers" are 8 async loops over one connection: the figure shows the serialisation.
+// SQLite through better-sqlite3, on a file in a temporary folder (WAL; the synchronous level is
+// the one rsql's createTable sets by default: FULL). better-sqlite3 is synchronous and SQLite has
+// one writer at a time, so "8 writers" are 8 async loops over one connection.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { BenchBackend, InsertBench } from './backend.js';
+import { sqliteNowMs } from '../../src/rsql/sqlite/statements.js';
+import { wallMs } from '../measure.js';
+import type { SqlDriver } from './sql.js';
 
-const eventsDdl = (t: string): string =>
-  `CREATE TABLE ${t} (id INTEGER PRIMARY KEY AUTOINCREMENT, foreign_id TEXT NOT NULL,
-   timestamp TEXT NOT NULL, type INTEGER NOT NULL, metadata BLOB)`;
+export interface SqliteConfig {
+  readonly path: string;
+}
 
-export function openSqlite(): BenchBackend {
-  const dir = mkdtempSync(join(tmpdir(), 'reflex-bench-'));
-  const db = new Database(join(dir, 'bench.db'));
+/** Opens the database file (a new temporary one when `config` is undefined). */
+export function sqliteDriver(config?: SqliteConfig): SqlDriver {
+  const dir = config === undefined ? mkdtempSync(join(tmpdir(), 'reflex-bench-')) : undefined;
+  const path = config?.path ?? join(dir ?? '', 'bench.db');
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
   const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
-  const table = 'bench_events';
-
-  const insert: InsertBench = (() => {
-    let state: Database.Statement | undefined;
-    let event: Database.Statement | undefined;
-    let seq = 0;
-    const tx = (withEvent: boolean) =>
-      db.transaction((w: number) => {
-        state?.run(w);
-        if (withEvent) event?.run(String(++seq), 1);
-      });
-    let none: ((w: number) => void) | undefined;
-    let hand: ((w: number) => void) | undefined;
-    return {
-      async prepare(writers) {
-        db.exec('DROP TABLE IF EXISTS bench_state; DROP TABLE IF EXISTS bench_insert_events');
-        db.exec('CREATE TABLE bench_state (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
-        db.exec(eventsDdl('bench_insert_events'));
-        const ins = db.prepare('INSERT INTO bench_state (id, n) VALUES (?, 0)');
-        for (let w = 0; w < writers; w++) ins.run(w);
-        state = db.prepare('UPDATE bench_state SET n = n + 1 WHERE id = ?');
-        event = db.prepare(
-          `INSERT INTO bench_insert_events (foreign_id, timestamp, type)
-           VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?)`,
-        );
-        none = tx(false);
-        hand = tx(true);
-      },
-      async withoutEvent(w) {
-        none?.(w);
-      },
-      async handWritten(w) {
-        hand?.(w);
-      },
-      reflex: undefined,
-      async cleanup() {
-        db.exec('DROP TABLE IF EXISTS bench_state; DROP TABLE IF EXISTS bench_insert_events');
-      },
-    };
-  })();
-
+  const cache = new Map<string, Database.Statement>();
+  const stmt = (sql: string): Database.Statement => {
+    let s = cache.get(sql);
+    if (s === undefined) {
+      s = db.prepare(sql);
+      cache.set(sql, s);
+    }
+    return s;
+  };
   return {
     name: 'sqlite',
     version: `SQLite ${version}`,
-    absentReason: 'reflex-events/rsql (sqlite) not merged yet',
-    reflex: undefined,
-    insert,
-    async seed(n, log) {
-      db.exec(`DROP TABLE IF EXISTS ${table}`);
-      db.exec(eventsDdl(table));
+    db,
+    nowSql: sqliteNowMs,
+    childConfig: { path } satisfies SqliteConfig,
+    async exec(sql, params = []) {
+      if (params.length === 0) db.exec(sql);
+      else db.prepare(sql).run(...params);
+      cache.clear();
+    },
+    async openWriters() {},
+    async tx(_w, body) {
+      let t = 0;
+      db.transaction(() => {
+        const r = body(db);
+        if (r instanceof Promise) throw new Error('a SQLite transaction body must be synchronous');
+        t = wallMs();
+      })();
+      return t;
+    },
+    txExec(_tx, sql, params) {
+      stmt(sql).run(...params);
+    },
+    insertEvent: (table, tx, foreignId) => table.insertSync(tx, foreignId, 1),
+    async scanPage(table, after, limit) {
+      const rows = stmt(
+        `SELECT id, foreign_id, timestamp, type FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`,
+      )
+        .raw(true)
+        .all(after, limit) as [number, ...unknown[]][];
+      return { rows: rows.length, last: rows[rows.length - 1]?.[0] ?? after };
+    },
+    async bulkInsert(table, n, log) {
       const ins = db.prepare(`INSERT INTO ${table} (foreign_id, timestamp, type) VALUES (?, ?, 1)`);
-      const ts = new Date().toISOString();
+      const now = Date.now();
       const chunk = 50_000;
       for (let done = 0; done < n; done += chunk) {
         db.transaction(() => {
-          for (let i = done; i < Math.min(n, done + chunk); i++) ins.run(String(i), ts);
+          for (let i = done; i < Math.min(n, done + chunk); i++) ins.run(String(i), now);
         })();
         if (done > 0 && done % 500_000 === 0) log(`sqlite: seeded ${done}`);
       }
     },
-    async rawScan(pageSize) {
-      const page = db.prepare(
-        `SELECT id, foreign_id, timestamp, type, metadata FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`,
-      );
-      let after = 0;
-      let rows = 0;
-      for (;;) {
-        const got = page.all(after, pageSize) as { id: number }[];
-        const last = got[got.length - 1];
-        if (last === undefined) return rows;
-        rows += got.length;
-        after = last.id;
-        await Promise.resolve();
-      }
+    counting() {
+      let queries = 0;
+      const wrapStatement = (s: Database.Statement): Database.Statement =>
+        new Proxy(s, {
+          get(target, prop) {
+            const v = Reflect.get(target, prop, target) as unknown;
+            if (typeof v !== 'function') return v;
+            return (...args: unknown[]) => {
+              if (prop === 'all' || prop === 'get' || prop === 'run' || prop === 'iterate') {
+                queries++;
+              }
+              const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+              return r === target ? proxy : r;
+            };
+          },
+        });
+      let proxy: Database.Statement;
+      const counted = new Proxy(db, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target) as unknown;
+          if (prop === 'prepare') {
+            return (sql: string) => {
+              proxy = wrapStatement(target.prepare(sql));
+              return proxy;
+            };
+          }
+          return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
+        },
+      });
+      return { db: counted, queries: () => queries };
     },
     async close() {
-      try {
-        db.exec(`DROP TABLE IF EXISTS ${table}`);
-        db.close();
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      db.close();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
