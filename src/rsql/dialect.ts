@@ -184,6 +184,12 @@ export interface GapContext {
  */
 export interface GapStrategy {
   resolve(gap: Gap, ctx: GapContext): Promise<GapVerdict>;
+  /**
+   * Optional: decides about several holes of one loaded batch at once (in id order), one verdict
+   * per gap, so their waits overlap instead of adding up. Without it the loader calls `resolve`
+   * for each hole in order until the first `'wait'`.
+   */
+  resolveMany?(gaps: readonly Gap[], ctx: GapContext): Promise<readonly GapVerdict[]>;
 }
 
 /** A dialect: one SQL database driver. See DIALECTS.md for how to add one. */

@@ -158,7 +158,12 @@ export class Loader {
         if (after < last.end) {
           c.counters.cacheHits++;
           c.metrics.cacheHit();
-          return this.#fromCache(after);
+          const pos = this.#fromCache(after);
+          // Read ahead: a reader in the newest chunk gets the next batch loading meanwhile.
+          if (pos.chunk === last && !this.#atDbHead && this.#headLoad === undefined) {
+            this.#loadHead().catch(() => {});
+          }
+          return pos;
         }
         // At or beyond the cached head.
         if (!this.#atDbHead) {
@@ -352,6 +357,7 @@ export class Loader {
       c.counters.rowsLoaded += rows.length;
       let gap: Gap | undefined;
       let reload = false;
+      let verdicts: Map<number, 'wait' | 'skip' | 'reload'> | undefined;
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i] as unknown[];
         const id = c.dialect.decodeId(row[0]);
@@ -362,12 +368,13 @@ export class Loader {
               `events table ${c.schema.table}: id ${String(row[0])} after ${end} is not a safe increasing integer`,
             );
           }
-          const firstSeenMs = this.#gapSeen.get(end) ?? c.clock.now();
-          this.#gapSeen.set(end, firstSeenMs);
-          gap = { after: end, before: id, firstSeenMs };
-          c.counters.gapsDetected++;
-          c.metrics.gapDetected();
-          const verdict = reloads >= 3 ? 'wait' : await this.#resolve(gap);
+          if (verdicts === undefined) {
+            // Every hole of the batch is judged at once, so their waits overlap.
+            const holes = this.#holes(rows, i, end);
+            verdicts = reloads >= 3 ? new Map() : await this.#resolve(holes);
+          }
+          gap = { after: end, before: id, firstSeenMs: this.#gapSeen.get(end) ?? c.clock.now() };
+          const verdict = verdicts.get(end) ?? 'wait';
           if (verdict === 'wait') break;
           this.#gapSeen.delete(gap.after);
           gap = undefined;
@@ -398,19 +405,51 @@ export class Loader {
     }
   }
 
-  async #resolve(gap: Gap): Promise<'wait' | 'skip' | 'reload'> {
+  /** The holes in `rows` from index `i` on (the previous id being `end`), counted and timed. */
+  #holes(rows: unknown[][], i: number, end: number): Gap[] {
+    const c = this.#c;
+    const now = c.clock.now();
+    const holes: Gap[] = [];
+    let prev = end;
+    for (let j = i; j < rows.length; j++) {
+      const id = c.dialect.decodeId((rows[j] as unknown[])[0]);
+      if (id > prev + 1) {
+        const firstSeenMs = this.#gapSeen.get(prev) ?? now;
+        this.#gapSeen.set(prev, firstSeenMs);
+        holes.push({ after: prev, before: id, firstSeenMs });
+        c.counters.gapsDetected++;
+        c.metrics.gapDetected();
+      }
+      prev = id;
+    }
+    return holes;
+  }
+
+  async #resolve(holes: readonly Gap[]): Promise<Map<number, 'wait' | 'skip' | 'reload'>> {
+    const out = new Map<number, 'wait' | 'skip' | 'reload'>();
+    const strategy = this.#c.gaps;
     try {
-      return await this.#c.gaps.resolve(gap, this.#gapCtx);
+      if (strategy.resolveMany !== undefined) {
+        const verdicts = await strategy.resolveMany(holes, this.#gapCtx);
+        holes.forEach((g, k) => {
+          out.set(g.after, verdicts[k] ?? 'wait');
+        });
+      } else {
+        for (const g of holes) {
+          const v = await strategy.resolve(g, this.#gapCtx);
+          out.set(g.after, v);
+          if (v === 'wait') break;
+        }
+      }
     } catch (err) {
       this.#throwIfStopped();
       this.#c.logger.warn('gap resolution failed; retrying at the next poll', {
         table: this.#c.schema.table,
-        after: gap.after,
-        before: gap.before,
+        after: holes[0]?.after,
         error: err,
       });
-      return 'wait';
     }
+    return out;
   }
 
   #chunk(after: number, end: number, events: Event[], ids: number[]): Chunk {

@@ -9,7 +9,7 @@ import type {
 /** What reflex-events uses of a mysql2/promise pool, pool connection or connection. */
 export interface MysqlQueryable {
   query(
-    options: { sql: string; rowsAsArray?: boolean },
+    options: string | { sql: string; rowsAsArray?: boolean },
     values?: unknown,
   ): Promise<[unknown, unknown]>;
   execute(sql: string, values?: unknown): Promise<[unknown, unknown]>;
@@ -121,7 +121,7 @@ export function mysqlExecutor(h: MysqlPool | MysqlConnection): Executor {
     },
     async execute(sql: string, params?: readonly SqlValue[]): Promise<ExecResult> {
       if (closedPool(h)) throw new MysqlClosedError();
-      const [result] = await h.query({ sql }, params);
+      const [result] = await h.query(sql, params);
       return { affectedRows: affected(result) };
     },
   };

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorCode, hasCode } from '../../../src/core/index.js';
+import {
+  ERR_REFLEX_DB_CLOSED,
+  newCursorsTable,
+  newErrorsTable,
+  newEventsTable,
+} from '../../../src/rsql/index.js';
+import { mysqlServer, requireServer, uniqueName } from '../../support/servers.js';
+import { mysqlPool } from '../../support/sql-harness.js';
+
+test('mysql bad input: each a clear ReflexError, nothing written', async (t) => {
+  const url = await requireServer(t, mysqlServer);
+  if (url === undefined) return;
+  const pool = mysqlPool(url, 2);
+  const name = uniqueName('ev_bad');
+  const table = newEventsTable(name);
+  const cursors = newCursorsTable(uniqueName('cur_bad'));
+  try {
+    await table.createTable(pool);
+    await cursors.createTable(pool);
+    const conn = await pool.getConnection();
+    await conn.beginTransaction();
+    await assert.rejects(table.insert(conn, '0', 0), (e) => hasCode(e, ErrorCode.invalidArgument));
+    await assert.rejects(table.insert(conn, 'x', 1, { metadata: new Uint8Array(1) }), (e) =>
+      hasCode(e, ErrorCode.invalidArgument),
+    );
+    await assert.rejects(table.insert(conn, 'x', 1.5), (e) =>
+      hasCode(e, ErrorCode.invalidArgument),
+    );
+    await assert.rejects(table.insert(conn, {} as never, 1), (e) =>
+      hasCode(e, ErrorCode.invalidArgument),
+    );
+    assert.throws(
+      () => table.insertSync(conn, 'x', 1),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+    await conn.commit();
+    conn.release();
+    const [rows] = await pool.query(`SELECT COUNT(*) AS n FROM \`${name}\``);
+    assert.equal((rows as { n: number }[])[0]?.n, 0, 'nothing written');
+
+    await assert.rejects(table.insert({ not: 'a pool' }, 'x', 1), (e) =>
+      hasCode(e, ErrorCode.invalidArgument),
+    );
+    assert.throws(
+      () => table.toStream(null),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+    await assert.rejects(cursors.setCursor(pool, 'c', 'ten'), (e) =>
+      hasCode(e, ErrorCode.invalidCursor),
+    );
+    assert.throws(
+      () => newErrorsTable({ table: 'x y' }),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+    assert.throws(
+      () => cursors.toStore(pool, { asyncPeriodMs: -1 }),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+    await pool.query(`DROP TABLE IF EXISTS \`${name}\``);
+    await pool.query(`DROP TABLE IF EXISTS \`${cursors.name}\``);
+  } finally {
+    await pool.end();
+  }
+  // A closed pool.
+  await assert.rejects(table.insert(pool, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(
+    table
+      .toStream(pool)('', { toHead: true })
+      .then((s) => s.recv()),
+    (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
+  );
+  await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await table.close();
+});

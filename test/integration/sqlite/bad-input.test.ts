@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { ErrorCode, hasCode } from '../../../src/core/index.js';
+import { ERR_REFLEX_DB_CLOSED, newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { sqliteDir } from '../../support/sql-harness.js';
+
+test('sqlite bad input and a closed database: clear ReflexErrors, nothing written', async () => {
+  const dir = sqliteDir();
+  const db = new Database(join(dir.path, 'bad.db'));
+  const table = newEventsTable('events');
+  const cursors = newCursorsTable('cursors');
+  try {
+    await table.createTable(db);
+    await cursors.createTable(db);
+    assert.throws(
+      () => table.insertSync(db, '0', 0),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+    assert.throws(
+      () => table.insertSync(db, 'x', 1, { metadata: new Uint8Array(1) }),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+    await assert.rejects(cursors.setCursor(db, 'c', '-5'), (e) =>
+      hasCode(e, ErrorCode.invalidCursor),
+    );
+    assert.equal(db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number, 0);
+    assert.equal(db.prepare('SELECT COUNT(*) FROM cursors').pluck().get() as number, 0);
+    assert.throws(
+      () => newEventsTable('events', { metadataColumn: 'a-b' }),
+      (e) => hasCode(e, ErrorCode.invalidArgument),
+    );
+  } finally {
+    db.close();
+  }
+  assert.throws(
+    () => table.insertSync(db, 'x', 1),
+    (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
+  );
+  await assert.rejects(table.insert(db, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  // Opening from a cursor is lazy: the first read reports the closed database.
+  const s = await table.toStream(db)('');
+  await assert.rejects(s.recv(), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(table.toStream(db)('', { fromHead: true }), (e) =>
+    hasCode(e, ERR_REFLEX_DB_CLOSED),
+  );
+  await assert.rejects(cursors.getCursor(db, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await table.close();
+  dir.cleanup();
+});
