@@ -65,6 +65,16 @@ export interface EventsSchema {
   readonly trace?: string | undefined;
   /** The SQL type of the foreign id column `createTable` uses. @default 'string' */
   readonly foreignIdType: 'string' | 'int';
+  /**
+   * Cross-process wake-ups (dialects that have them, PostgreSQL's NOTIFY): inserts send a hint,
+   * loaders listen for it. Only a hint: streams poll regardless. @default false
+   */
+  readonly notify?: boolean | undefined;
+}
+
+/** A running source of wake-ups for a loader (a LISTEN connection); `close` stops it for good. */
+export interface WakeupSource {
+  close(): void;
 }
 
 /**
@@ -235,6 +245,19 @@ export interface Dialect {
   classifyError(err: unknown): DriverErrorKind | undefined;
   /** The gap strategy of this dialect for one events table. */
   gapStrategy(options: GapStrategyOptions): GapStrategy;
+  /**
+   * Starts cross-process wake-ups for the loader of `schema` on `handle` (called once, when a
+   * stream first waits at the head, and only when `schema.notify`): `wake` polls now. Optional;
+   * undefined when the dialect or the handle has none.
+   */
+  readonly wakeups?:
+    | ((
+        handle: unknown,
+        schema: EventsSchema,
+        wake: () => void,
+        logger: Logger,
+      ) => WakeupSource | undefined)
+    | undefined;
   /**
    * Statements that make `createTable` durable on this database (SQLite: `PRAGMA synchronous`).
    * Empty when durability is the server's business.

@@ -65,6 +65,16 @@ export interface EventsTableOptions {
   readonly gapFillDelayMs?: number;
   /** MySQL: holes wider than this are skipped once empty, without noop rows. @default 100 */
   readonly maxGapFillRows?: number;
+  /**
+   * PostgreSQL: cross-process wake-ups. Each `insert` also sends `pg_notify` (delivered at
+   * commit), and each loader keeps one dedicated LISTEN connection (reconnecting on its own) so
+   * streams in other processes wake at once instead of at their next poll. Only a hint: streams
+   * poll every `pollIntervalMs` regardless, so nothing is lost with it off, with a dropped
+   * connection, or through a transaction-mode pooler (where LISTEN cannot work: turn it off).
+   * Costs the writers (see docs/postgres.md). Ignored by the other dialects.
+   * @default false
+   */
+  readonly notify?: boolean;
   /** Prometheus registry for the `reflex_events_table_*` metrics. @default undefined */
   readonly registry?: MetricsRegistry;
   /** Where background failures (a failed poll) are reported. @default noopLogger */
@@ -161,6 +171,7 @@ const knownOptions = [
   'includeNoops',
   'gapFillDelayMs',
   'maxGapFillRows',
+  'notify',
   'registry',
   'logger',
   'clock',
@@ -214,6 +225,7 @@ export function newEventsTable(name: string, options?: EventsTableOptions): Even
       o.metadataColumn === undefined ? undefined : col(o.metadataColumn, '', 'metadataColumn'),
     trace: o.traceColumn === undefined ? undefined : col(o.traceColumn, '', 'traceColumn'),
     foreignIdType,
+    notify: boolOption(o.notify, 'notify', false),
   });
   const config = {
     lookupLimit: intOption(o.lookupLimit, 'lookupLimit', 1000, 1, 100_000),

@@ -8,6 +8,7 @@ import type {
   Gap,
   GapContext,
   GapStrategy,
+  WakeupSource,
 } from './dialect.js';
 import { databaseError } from './handles.js';
 import type { EventsCounters, EventsMetrics } from './metrics.js';
@@ -48,6 +49,8 @@ interface LoadResult {
   readonly short: boolean;
 }
 
+const noWakeups: WakeupSource = Object.freeze({ close() {} });
+
 const emptyEvents: readonly Event[] = Object.freeze([]);
 const emptyIds: readonly number[] = Object.freeze([]);
 
@@ -84,6 +87,7 @@ export class Loader {
   #timer: NodeJS.Timeout | undefined;
   #waiting = 0;
   #gapCtx: GapContext;
+  #wakeups: WakeupSource | undefined;
 
   constructor(config: LoaderConfig) {
     this.#c = config;
@@ -121,6 +125,7 @@ export class Loader {
     );
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#wakeups?.close();
     this.#waker.wake();
     this.#chunks = [];
     this.#cachedEvents = 0;
@@ -290,8 +295,19 @@ export class Loader {
     return p;
   }
 
+  /** Starts the dialect's cross-process wake-ups (NOTIFY) once, when a stream first waits. */
+  #startWakeups(): void {
+    if (this.#wakeups !== undefined || this.stopped) return;
+    const c = this.#c;
+    this.#wakeups =
+      (c.schema.notify === true
+        ? c.dialect.wakeups?.(c.handle, c.schema, () => this.notify(), c.logger)
+        : undefined) ?? noWakeups;
+  }
+
   /** Waits for the next poll (or a notify), polling on a timer while someone waits. */
   async #waitForPoll(signal: AbortSignal): Promise<void> {
+    this.#startWakeups();
     this.#waiting++;
     try {
       this.#pollSoon(this.#c.pollIntervalMs);
@@ -443,6 +459,9 @@ export class Loader {
       }
     } catch (err) {
       this.#throwIfStopped();
+      // A ReflexError is the strategy refusing (e.g. a PostgreSQL table whose schema makes gap
+      // resolution unsafe): surface it to the streams instead of waiting forever.
+      if (err instanceof ReflexError) throw err;
       this.#c.logger.warn('gap resolution failed; retrying at the next poll', {
         table: this.#c.schema.table,
         after: holes[0]?.after,

@@ -47,7 +47,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function isPgQueryable(h: Record<string, unknown>): boolean {
   // mysql2 handles have `execute`, better-sqlite3 has `prepare`: pg has neither.
-  return typeof h.query === 'function' && typeof h.execute !== 'function' && typeof h.prepare !== 'function';
+  return (
+    typeof h.query === 'function' &&
+    typeof h.execute !== 'function' &&
+    typeof h.prepare !== 'function'
+  );
 }
 
 function isPgPool(h: unknown): h is PgPool {
@@ -101,12 +105,15 @@ function bool(v: string): boolean {
 }
 function bytea(v: string): Buffer {
   // text format of bytea with bytea_output = hex (the default since 9.0): \x0a0b…
-  if (v.length >= TWO && v.charCodeAt(0) === 92 && v.charCodeAt(1) === 120) return Buffer.from(v.slice(TWO), 'hex');
+  if (v.length >= TWO && v.charCodeAt(0) === 92 && v.charCodeAt(1) === 120)
+    return Buffer.from(v.slice(TWO), 'hex');
   return Buffer.from(unescapeBytea(v), 'binary');
 }
 function unescapeBytea(v: string): string {
   // bytea_output = escape: \\ and \ooo octal escapes.
-  return v.replace(/\\(\\|[0-7]{3})/g, (_m, g: string) => (g === '\\' ? '\\' : String.fromCharCode(Number.parseInt(g, 8))));
+  return v.replace(/\\(\\|[0-7]{3})/g, (_m, g: string) =>
+    g === '\\' ? '\\' : String.fromCharCode(Number.parseInt(g, 8)),
+  );
 }
 
 const parsers: Record<number, (v: string) => unknown> = {
@@ -133,12 +140,22 @@ export function pgExecutor(h: PgQueryable): Executor {
   return {
     async query(sql: string, values?: readonly SqlValue[]): Promise<unknown[][]> {
       if (closedPool(h)) throw new PgClosedError();
-      const r = await h.query({ text: sql, values: params(values), rowMode: 'array', types: pgTypes });
+      const r = await h.query({
+        text: sql,
+        values: params(values),
+        rowMode: 'array',
+        types: pgTypes,
+      });
       return r.rows as unknown[][];
     },
     async execute(sql: string, values?: readonly SqlValue[]): Promise<ExecResult> {
       if (closedPool(h)) throw new PgClosedError();
-      const r = await h.query({ text: sql, values: params(values), rowMode: 'array', types: pgTypes });
+      const r = await h.query({
+        text: sql,
+        values: params(values),
+        rowMode: 'array',
+        types: pgTypes,
+      });
       return { affectedRows: r.rowCount ?? 0 };
     },
   };
@@ -170,7 +187,8 @@ export async function pgTransaction<T>(
     }
   } finally {
     // A connection that failed to roll back is destroyed, not returned to the pool mid-transaction.
-    if (conn !== h) (conn as PgPoolClient).release(broken instanceof Error ? broken : broken !== undefined);
+    if (conn !== h)
+      (conn as PgPoolClient).release(broken instanceof Error ? broken : broken !== undefined);
   }
 }
 

@@ -124,7 +124,9 @@ export async function checkEventsTable(ex: Executor, schema: EventsSchema): Prom
   const fix = `see docs/postgres.md ("Existing tables") for the ALTER statements`;
   if (row === undefined) throw unsafe(`events table ${schema.table} has no column ${schema.id}`);
   if (row[1] === true) {
-    throw unsafe(`events table ${schema.table}: the server is a standby in recovery; stream from the primary`);
+    throw unsafe(
+      `events table ${schema.table}: the server is a standby in recovery; stream from the primary`,
+    );
   }
   const def = typeof row[0] === 'string' ? row[0] : '';
   const m = new RegExp(SAFE_DEFAULT_PATTERN).exec(def);
@@ -133,7 +135,10 @@ export async function checkEventsTable(ex: Executor, schema: EventsSchema): Prom
       `events table ${schema.table}: the default of ${schema.id} (${def || 'none'}) does not assign the transaction id before nextval(); ${fix}`,
     );
   }
-  const seq = await ex.query('SELECT seqcache::text FROM pg_sequence WHERE seqrelid = $1::regclass', [m[1] ?? '']);
+  const seq = await ex.query(
+    'SELECT seqcache::text FROM pg_sequence WHERE seqrelid = $1::regclass',
+    [m[1] ?? ''],
+  );
   const cache = Number(seq[0]?.[0]);
   if (cache !== 1) {
     throw unsafe(

@@ -1,13 +1,32 @@
-import type { Dialect } from '../dialect.js';
-import { acceptsPg, classifyPgError, type PgQueryable, pgExecutor, pgTransaction } from './driver.js';
+import type { Logger } from '../../core/index.js';
+import type { Dialect, EventsSchema, WakeupSource } from '../dialect.js';
+import {
+  acceptsPg,
+  classifyPgError,
+  type PgQueryable,
+  pgExecutor,
+  pgTransaction,
+} from './driver.js';
 import { pgGapStrategy } from './gaps.js';
-import { pgCursorsStatements, pgErrorsStatements, pgEventsStatements, quotePg } from './statements.js';
+import { listenClientFactory, PgListener } from './listener.js';
+import {
+  notifyChannel,
+  pgCursorsStatements,
+  pgErrorsStatements,
+  pgEventsStatements,
+  quotePg,
+} from './statements.js';
 
 export type { PgClient, PgPool, PgPoolClient, PgQueryable } from './driver.js';
 
 /** An id (int8, as text from the driver) as a number; NaN unless it is a safe integer. */
 export function decodePgId(value: unknown): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' || typeof value === 'bigint' ? Number(value) : Number.NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' || typeof value === 'bigint'
+        ? Number(value)
+        : Number.NaN;
   return Number.isSafeInteger(n) ? n : Number.NaN;
 }
 
@@ -72,4 +91,14 @@ export const postgresDialect: Dialect = Object.freeze({
   classifyError: classifyPgError,
   gapStrategy: pgGapStrategy,
   durabilityStatements: () => [],
+  wakeups(
+    handle: unknown,
+    schema: EventsSchema,
+    wake: () => void,
+    logger: Logger,
+  ): WakeupSource | undefined {
+    const factory = listenClientFactory(handle);
+    if (factory === undefined) return undefined;
+    return new PgListener(factory, notifyChannel(schema), wake, logger);
+  },
 });

@@ -64,7 +64,12 @@ export function pgEventsStatements(s: EventsSchema): EventsStatements {
   if (s.trace !== undefined) ddlCols.push(`${q(s.trace)} BYTEA NULL`);
   ddlCols.push(`PRIMARY KEY (${q(s.id)})`);
   return {
-    insert: `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
+    // With notify, one statement still: the NOTIFY is queued in the writer's transaction and
+    // delivered at its commit (never for a rollback); identical ones in a transaction fold into one.
+    insert:
+      s.notify === true
+        ? `WITH e AS (INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')}) RETURNING 1) SELECT pg_notify('${notifyChannel(s)}', '') FROM e`
+        : `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES ($1, '0', statement_timestamp(), 0)`,
     // The timestamp arrives as text in the session's time zone with its offset, parsed by decodeTimestamp.
     selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}::text, ${q(s.timestamp)}, ${q(s.type)}, ${meta}, ${trace} FROM ${t} WHERE ${q(s.id)} > $1 ORDER BY ${q(s.id)} LIMIT $2`,
@@ -85,11 +90,13 @@ export function pgCursorsStatements(s: CursorsSchema): CursorsStatements {
   const t = q(s.table);
   const [id, c, u] = [q(s.id), q(s.cursor), q(s.updatedAt)];
   // COLLATE "C": string cursors compare bytewise, like utf8mb4_bin on MySQL.
-  const cursorType = s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE "C" NOT NULL';
+  const cursorType =
+    s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE "C" NOT NULL';
   const cast = s.cursorType === 'int' ? '::bigint' : '::varchar';
   return {
     select: `SELECT ${c}::text FROM ${t} WHERE ${id} = $1`,
-    updateIfGreater: `UPDATE ${t} SET ${c} = $1${cast}, ${u} = statement_timestamp() WHERE ${id} = $2 AND ${c} < $3${cast}`,
+    // int cursors compare as bigint also on a text column (a no-op cast on a BIGINT one).
+    updateIfGreater: `UPDATE ${t} SET ${c} = $1${cast}, ${u} = statement_timestamp() WHERE ${id} = $2 AND ${c}${cast} < $3${cast}`,
     insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES ($1, $2${cast}, statement_timestamp()) ON CONFLICT (${id}) DO NOTHING`,
     upsertGreatest(n: number): string {
       const rows = Array.from(
@@ -99,7 +106,7 @@ export function pgCursorsStatements(s: CursorsSchema): CursorsStatements {
       // One statement: the WHERE of DO UPDATE keeps a stored cursor that is not smaller.
       return (
         `INSERT INTO ${t} AS cur (${id}, ${c}, ${u}) VALUES ${rows} ON CONFLICT (${id}) DO UPDATE ` +
-        `SET ${c} = EXCLUDED.${c}, ${u} = EXCLUDED.${u} WHERE cur.${c} < EXCLUDED.${c}`
+        `SET ${c} = EXCLUDED.${c}, ${u} = EXCLUDED.${u} WHERE cur.${c}${cast} < EXCLUDED.${c}${cast}`
       );
     },
     createTable: [

@@ -60,7 +60,7 @@ export function waitSetOf(snapshot: PgSnapshot, bound: bigint): WaitSet {
   return {
     xids: new Set(snapshot.xip),
     rangeFrom: snapshot.xmax,
-    rangeTo: bound > snapshot.xmax ? bound : snapshot.xmax,
+    rangeTo: maxBig(bound, snapshot.xmax),
   };
 }
 
@@ -84,8 +84,8 @@ export function stillRunning(w: WaitSet, later: PgSnapshot): WaitSet {
   for (const x of w.xids) if (!finishedIn(later, x)) xids.add(x);
   // Range members still running: those listed in later.xip, and those at or above later.xmax.
   for (const x of later.xip) if (x >= w.rangeFrom && x < w.rangeTo) xids.add(x);
-  const from = later.xmax > w.rangeFrom ? later.xmax : w.rangeFrom;
-  return { xids, rangeFrom: from, rangeTo: from < w.rangeTo ? w.rangeTo : from };
+  const from = maxBig(later.xmax, w.rangeFrom);
+  return { xids, rangeFrom: from, rangeTo: maxBig(from, w.rangeTo) };
 }
 
 /** True when the wait set has no member. */
@@ -105,3 +105,7 @@ export function waitSetMembers(w: WaitSet, max = 10_000): bigint[] {
  * read in the same statement as the rows (so the rows and the snapshot agree).
  */
 export const GAP_CHECK_AGE_SQL = "pg_current_snapshot()::text, age('3'::xid)";
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

@@ -333,7 +333,7 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
         });
       });
 
-      it('a rollback is filled with hidden noops; includeNoops shows them', async (t) => {
+      it('a rollback is resolved (MySQL: hidden noops, which includeNoops shows; PostgreSQL: no rows written)', async (t) => {
         await withTable(t, undefined, async ({ table, h, insert }) => {
           if (h.begin === undefined) return t.skip('writers are serialised');
           await insert('one', 1);
@@ -352,20 +352,21 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
           assert.equal(e.foreignId, 'four');
           assert.equal(e.id, '4');
           assert.equal(e2.id, '4');
-          assert.ok(table.stats().gapsFilled >= 2);
+          const fills = h.fillsGaps !== false;
+          if (fills) assert.ok(table.stats().gapsFilled >= 2);
+          else assert.equal(table.stats().gapsFilled, 0, 'no noop rows written');
           await s.close();
           await s2.close();
           const withNoops = newEventsTable(table.name, { includeNoops: true });
           const got = await drain(await withNoops.toStream(h.db)('', { toHead: true }));
           await withNoops.close();
+          const noops = [
+            ['2', '0', 0],
+            ['3', '0', 0],
+          ];
           assert.deepEqual(
             got.map((x) => [x.id, x.foreignId, x.type]),
-            [
-              ['1', 'one', 1],
-              ['2', '0', 0],
-              ['3', '0', 0],
-              ['4', 'four', 4],
-            ],
+            [['1', 'one', 1], ...(fills ? noops : []), ['4', 'four', 4]],
           );
         });
       });

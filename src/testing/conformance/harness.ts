@@ -27,6 +27,11 @@ export interface SqlHarness {
    * (SQLite): then the concurrent-writer scenarios are replaced by the serialised ones.
    */
   readonly begin?: (() => Promise<OpenTransaction>) | undefined;
+  /**
+   * False when the dialect resolves rolled-back ids without writing noop rows (PostgreSQL decides
+   * from transaction snapshots). @default true
+   */
+  readonly fillsGaps?: boolean | undefined;
   /** Drops a table if it exists. */
   dropTable(name: string): Promise<void>;
 }

@@ -53,7 +53,11 @@ async function xidOf(c: pg.Client): Promise<bigint> {
   return BigInt(r.rows[0]?.x ?? '0');
 }
 
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+async function waitFor(
+  what: string,
+  cond: () => Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -76,7 +80,10 @@ describe('postgres gap proof', { concurrency: false }, () => {
   }
 
   /** A table whose id default is `def` (given the sequence name); inserts of foreign id 'pause' wait in a trigger for advisory lock `lock`. */
-  async function table(def: (seq: string) => string, cache = 1): Promise<{ name: string; seq: string; lock: number }> {
+  async function table(
+    def: (seq: string) => string,
+    cache = 1,
+  ): Promise<{ name: string; seq: string; lock: number }> {
     const name = uniqueName('gp');
     const seq = `${name}_id_seq`;
     const lock = Math.floor(Math.random() * 1e9);
@@ -102,16 +109,20 @@ describe('postgres gap proof', { concurrency: false }, () => {
   async function pausedAt(c: pg.Client): Promise<void> {
     const pid = (c as unknown as { processID: number }).processID;
     await waitFor('the insert to wait in its trigger', async () => {
-      const r = await admin.query("select 1 from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'", [pid]);
+      const r = await admin.query(
+        "select 1 from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'",
+        [pid],
+      );
       return r.rowCount === 1;
     });
   }
 
   async function backendXid(c: pg.Client): Promise<string | null> {
     const pid = (c as unknown as { processID: number }).processID;
-    const r = await admin.query<{ x: string | null }>('select backend_xid::text as x from pg_stat_activity where pid = $1', [
-      pid,
-    ]);
+    const r = await admin.query<{ x: string | null }>(
+      'select backend_xid::text as x from pg_stat_activity where pid = $1',
+      [pid],
+    );
     return r.rows[0]?.x ?? null;
   }
 
@@ -143,7 +154,9 @@ describe('postgres gap proof', { concurrency: false }, () => {
     const [ctl, w, u, reader] = [await client(), await client(), await client(), await client()];
     await ctl.query('select pg_advisory_lock($1)', [tb.lock]);
     await w.query('begin');
-    const paused = w.query(`insert into ${tb.name} (foreign_id, type) values ('pause', 1) returning id`);
+    const paused = w.query(
+      `insert into ${tb.name} (foreign_id, type) values ('pause', 1) returning id`,
+    );
     await pausedAt(w);
     // The id is allocated (defaults run before BEFORE triggers) and the xid already assigned.
     const seq = await admin.query<{ v: string }>(`select last_value::text as v from ${tb.seq}`);
@@ -159,8 +172,16 @@ describe('postgres gap proof', { concurrency: false }, () => {
     assert.equal((await paused).rows[0]?.id, '1');
     await w.query('commit');
     const c2 = await check(reader, tb.name);
-    assert.ok(isEmptyWaitSet(stillRunning({ xids: new Set([BigInt(x)]), rangeFrom: 0n, rangeTo: 0n }, c2.snapshot)));
-    assert.deepEqual(c2.ids, [1, 2], 'once the transaction is seen finished, its committed row is visible');
+    assert.ok(
+      isEmptyWaitSet(
+        stillRunning({ xids: new Set([BigInt(x)]), rangeFrom: 0n, rangeTo: 0n }, c2.snapshot),
+      ),
+    );
+    assert.deepEqual(
+      c2.ids,
+      [1, 2],
+      'once the transaction is seen finished, its committed row is visible',
+    );
   });
 
   it('without the safe default (plain nextval) the paused transaction has no xid yet: W misses it (why the default is needed)', async (t) => {
@@ -181,9 +202,16 @@ describe('postgres gap proof', { concurrency: false }, () => {
     await ctl.query('select pg_advisory_unlock($1)', [tb.lock]);
     await paused;
     const x = await xidOf(w);
-    assert.ok(!inWaitSet(c1.wait, x), 'the xid assigned after the check is not in W: the hole could be skipped');
+    assert.ok(
+      !inWaitSet(c1.wait, x),
+      'the xid assigned after the check is not in W: the hole could be skipped',
+    );
     await w.query('commit');
-    assert.deepEqual((await check(reader, tb.name)).ids, [2, 3], '…and id 2 commits after it: it would be lost');
+    assert.deepEqual(
+      (await check(reader, tb.name)).ids,
+      [2, 3],
+      '…and id 2 commits after it: it would be lost',
+    );
   });
 
   it('xip alone is not enough: a transaction newer than the newest completed one is at or above xmax, and in [xmax, bound)', async (t) => {
@@ -212,7 +240,10 @@ describe('postgres gap proof', { concurrency: false }, () => {
       assert.deepEqual(c2.ids, [2], 'rolled back: the hole stays empty once W has finished');
     }
     // On a quiet server the first attempt shows it; other sessions completing newer xids in between can hide it.
-    assert.ok(missedByXip > 0, 'expected xip alone to miss the allocating transaction at least once in 10 attempts');
+    assert.ok(
+      missedByXip > 0,
+      'expected xip alone to miss the allocating transaction at least once in 10 attempts',
+    );
   });
 
   it('age(xid) bounds the next xid: no xid assigned before the statement is at or above the bound', async (t) => {
@@ -224,7 +255,10 @@ describe('postgres gap proof', { concurrency: false }, () => {
     assert.ok(inWaitSet(c.wait, x));
     assert.ok(c.wait.rangeTo > x);
     const next = await admin.query<{ x: string }>('select pg_current_xact_id()::text as x'); // consumes one xid
-    assert.ok(BigInt(next.rows[0]?.x ?? '0') >= c.wait.rangeTo, 'an xid assigned after the statement is at or above the bound');
+    assert.ok(
+      BigInt(next.rows[0]?.x ?? '0') >= c.wait.rangeTo,
+      'an xid assigned after the statement is at or above the bound',
+    );
     await a.query('rollback');
   });
 
@@ -236,7 +270,10 @@ describe('postgres gap proof', { concurrency: false }, () => {
     await w.query('savepoint s1');
     await w.query(`insert into ${tb.name} (foreign_id, type) values ('k', 1)`);
     const top = await xidOf(w); // pg_current_xact_id() is the top-level xid
-    const sub = BigInt((await w.query<{ x: string }>(`select xmin::text as x from ${tb.name} where id = 1`)).rows[0]?.x ?? '0');
+    const sub = BigInt(
+      (await w.query<{ x: string }>(`select xmin::text as x from ${tb.name} where id = 1`)).rows[0]
+        ?.x ?? '0',
+    );
     assert.ok(sub > top, 'the row was written by a subtransaction with its own, newer xid');
     await u.query(`insert into ${tb.name} (foreign_id, type) values ('m', 2)`);
     const c1 = await check(reader, tb.name);
@@ -248,10 +285,17 @@ describe('postgres gap proof', { concurrency: false }, () => {
     await w.query('rollback to savepoint s1'); // id 1 can never appear, but the transaction runs on
     const c2 = await check(reader, tb.name);
     assert.deepEqual(c2.ids, [2]);
-    assert.ok(!finishedIn(c2.snapshot, top), 'the top level still runs: the hole waits (conservative, never lost)');
+    assert.ok(
+      !finishedIn(c2.snapshot, top),
+      'the top level still runs: the hole waits (conservative, never lost)',
+    );
     await w.query('commit');
     const c3 = await check(reader, tb.name);
-    assert.ok(isEmptyWaitSet(stillRunning({ xids: new Set([top]), rangeFrom: 0n, rangeTo: 0n }, c3.snapshot)));
+    assert.ok(
+      isEmptyWaitSet(
+        stillRunning({ xids: new Set([top]), rangeFrom: 0n, rangeTo: 0n }, c3.snapshot),
+      ),
+    );
     assert.deepEqual(c3.ids, [2], 'finished without id 1: the hole is skipped');
   });
 
@@ -285,7 +329,10 @@ describe('postgres gap proof', { concurrency: false }, () => {
     const pid = (w as unknown as { processID: number }).processID;
     await admin.query('select pg_terminate_backend($1, 5000)', [pid]);
     const c2 = await check(reader, tb.name);
-    assert.ok(finishedIn(c2.snapshot, x), 'the terminated transaction is finished in the next snapshot');
+    assert.ok(
+      finishedIn(c2.snapshot, x),
+      'the terminated transaction is finished in the next snapshot',
+    );
     assert.deepEqual(c2.ids, [2]);
   });
 
@@ -293,13 +340,19 @@ describe('postgres gap proof', { concurrency: false }, () => {
     if (!(await setup(t))) return;
     const tb = await table(SAFE_DEFAULT);
     const [w, u, reader] = [await client(), await client(), await client()];
-    const max = Number((await admin.query<{ v: string }>("select current_setting('max_prepared_transactions') as v")).rows[0]?.v);
+    const max = Number(
+      (await admin.query<{ v: string }>("select current_setting('max_prepared_transactions') as v"))
+        .rows[0]?.v,
+    );
     await w.query('begin');
     await w.query(`insert into ${tb.name} (foreign_id, type) values ('k', 1)`);
     const x = await xidOf(w);
     const gid = uniqueName('gid');
     if (max === 0) {
-      await assert.rejects(w.query(`prepare transaction '${gid}'`), (e: { code?: string }) => e.code === '55000');
+      await assert.rejects(
+        w.query(`prepare transaction '${gid}'`),
+        (e: { code?: string }) => e.code === '55000',
+      );
       await w.query('rollback').catch(() => {});
       const c = await check(reader, tb.name);
       assert.ok(finishedIn(c.snapshot, x), 'a refused PREPARE aborts the transaction');
@@ -327,7 +380,11 @@ describe('postgres gap proof', { concurrency: false }, () => {
     const c1 = await check(reader, tb.name);
     assert.deepEqual(c1.ids, [1, 11]);
     await a.query(`insert into ${tb.name} (foreign_id, type) values ('a', 2)`); // id 2, allocated after 11 was read
-    assert.deepEqual((await check(reader, tb.name)).ids, [1, 2, 11], 'id 2 appeared below an id already read');
+    assert.deepEqual(
+      (await check(reader, tb.name)).ids,
+      [1, 2, 11],
+      'id 2 appeared below an id already read',
+    );
     const cache = await admin.query<{ c: string }>(
       `select s.seqcache::text as c from pg_sequence s where s.seqrelid = pg_get_serial_sequence($1, 'id')::regclass`,
       [tb.name],
@@ -340,7 +397,9 @@ describe('postgres gap proof', { concurrency: false }, () => {
     const tb = await table(SAFE_DEFAULT);
     const [w] = [await client()];
     await w.query('begin');
-    await w.query(`insert into ${tb.name} (foreign_id, type) select 'f' || g, g from generate_series(1, 3) g`);
+    await w.query(
+      `insert into ${tb.name} (foreign_id, type) select 'f' || g, g from generate_series(1, 3) g`,
+    );
     assert.ok((await backendXid(w)) !== null);
     await w.query('commit');
     const r = await admin.query<{ id: string }>(`select id::text from ${tb.name} order by id`);
