@@ -41,8 +41,13 @@ export interface ReflexParts {
   cursorStore(): Promise<CursorStore>;
   /** COMMIT → consume, writer and consumer in this process (with the process-local notify). */
   latencySameProcess(sizes: BenchSizes): Promise<LatencyResult>;
-  /** COMMIT → consume, writer in a child process. Undefined where there is no other process. */
-  readonly latencyOtherProcess: ((sizes: BenchSizes) => Promise<LatencyResult>) | undefined;
+  /**
+   * COMMIT → consume, writer in a child process; `notify` turns on the cross-process wake-up
+   * (PostgreSQL's LISTEN/NOTIFY). Undefined where there is no other process.
+   */
+  readonly latencyOtherProcess:
+    | ((sizes: BenchSizes, notify: boolean) => Promise<LatencyResult>)
+    | undefined;
   /** DB queries/s made by `streams` streams waiting at the head of one idle table. */
   readonly idleQueriesPerS: ((streams: number, ms: number) => Promise<number>) | undefined;
 }

@@ -26,10 +26,9 @@ async function driverOf(name: string, config?: unknown): Promise<SqlDriver> {
 export async function openBackend(name: BackendName): Promise<BenchBackend> {
   if (name === 'memory') return openMemory();
   const driver = await driverOf(name);
-  return sqlBackend(driver, async (table) => {
-    const child = await forkWriter(name, { config: driver.childConfig, table });
-    return child;
-  });
+  return sqlBackend(driver, (table, notify) =>
+    forkWriter(name, { config: driver.childConfig, table, notify }),
+  );
 }
 
 /** A writer for the cross-process latency probe (runs in the child). */
@@ -39,6 +38,6 @@ export interface LatencyWriter {
 }
 
 export async function openWriter(backend: string, config: unknown): Promise<LatencyWriter> {
-  const c = config as { config: unknown; table: string };
-  return sqlWriter(await driverOf(backend, c.config), c.table);
+  const c = config as { config: unknown; table: string; notify: boolean };
+  return sqlWriter(await driverOf(backend, c.config), c.table, c.notify);
 }

@@ -57,8 +57,9 @@ function then<T>(
 export async function sqlWriter(
   driver: SqlDriver,
   table: string,
+  notify: boolean,
 ): Promise<{ write: LatencyWrite; close(): Promise<void> }> {
-  const events = newEventsTable(table);
+  const events = newEventsTable(table, notify ? { notify } : {});
   await driver.openWriters(1);
   return {
     write: async (id) => {
@@ -81,7 +82,10 @@ export async function sqlWriter(
 /** Builds the BenchBackend of a driver. */
 export function sqlBackend(
   driver: SqlDriver,
-  forkWriter: (table: string) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
+  forkWriter: (
+    table: string,
+    notify: boolean,
+  ) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
 ): BenchBackend {
   const prefix = `bench_${process.pid}`;
   const catchUpName = `${prefix}_events`;
@@ -95,9 +99,9 @@ export function sqlBackend(
     await driver.exec(`DROP TABLE IF EXISTS ${name}`);
     created.delete(name);
   };
-  const freshEvents = async (name: string): Promise<EventsTable> => {
+  const freshEvents = async (name: string, notify = false): Promise<EventsTable> => {
     await drop(name);
-    const t = newEventsTable(name);
+    const t = newEventsTable(name, notify ? { notify } : {});
     await t.createTable(driver.db);
     created.add(name);
     tables.push(t);
@@ -155,8 +159,9 @@ export function sqlBackend(
     sizes: BenchSizes,
     write: (table: EventsTable) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
     note: string,
+    notify = false,
   ): Promise<LatencyResult> => {
-    const table = await freshEvents(`${prefix}_latency`);
+    const table = await freshEvents(`${prefix}_latency`, notify);
     const writer = await write(table);
     try {
       const latenciesMs = await headLatency(
@@ -225,8 +230,13 @@ export function sqlBackend(
           },
           'insert → notify()',
         ),
-      latencyOtherProcess: (sizes) =>
-        latencyOf(sizes, (table) => forkWriter(table.name), 'writer in a child process'),
+      latencyOtherProcess: (sizes, notify) =>
+        latencyOf(
+          sizes,
+          (table) => forkWriter(table.name, notify),
+          `writer in a child process${notify ? ', notify: true' : ''}`,
+          notify,
+        ),
       async idleQueriesPerS(streams, ms) {
         const name = `${prefix}_idle`;
         await freshEvents(name);

@@ -24,7 +24,15 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
   const main = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
   const child = spawn(
     process.execPath,
-    [main, '--quick', '--events=2000', '--insert-ms=100', `--out=${out}`],
+    [
+      main,
+      '--quick',
+      '--events=2000',
+      '--insert-ms=100',
+      '--latency-count=5',
+      '--fanout-ms=200',
+      `--out=${out}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -60,6 +68,12 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
     }
     for (const r of has(backend, 'insert')) {
       assert.ok(r.baseline !== undefined && r.baseline.value > 0, `${backend} insert baseline`);
+    }
+    const catchUp = has(backend, 'catch-up').find((r) => r.measure.includes('through run'));
+    assert.ok(catchUp?.baseline !== undefined && catchUp.baseline.value > 0, 'raw scan baseline');
+    if (catchUp.status === 'measured') {
+      assert.ok((catchUp.value?.value ?? 0) > 0);
+      assert.ok(has(backend, 'latency').every((r) => r.status === 'measured'));
     }
   }
   const memoryCatchUp = has('memory', 'catch-up').find((r) => r.measure.includes('through run'));
