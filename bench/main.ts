@@ -268,6 +268,11 @@ async function benchBackend(
         baseline: mb(got.rssAt10k),
         baselineLabel: 'RSS at 10,000',
         target: { text: '+ ≤ 64 MB', on: 'delta', op: '<=', limit: 64 },
+        ...(Number.isNaN(got.heapAtEnd)
+          ? {}
+          : {
+              note: `live heap after GC ${got.heapAt10k.toFixed(1)} → ${got.heapAtEnd.toFixed(1)} MB`,
+            }),
       }),
     );
   });

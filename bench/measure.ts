@@ -67,6 +67,17 @@ export interface CatchUpResult {
   readonly rssAt10k: number;
   /** Highest RSS sampled every 10,000 events until the end (MB). */
   readonly rssMax: number;
+  /** Live heap after a full GC at the 10,000th and the last event (MB); NaN without --expose-gc. */
+  readonly heapAt10k: number;
+  readonly heapAtEnd: number;
+}
+
+/** The live heap after a full GC, in MB (NaN when node runs without --expose-gc). */
+export function liveHeapMB(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return Number.NaN;
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 /**
@@ -82,11 +93,15 @@ export async function catchUp(
   let events = 0;
   let rssAt10k = Number.NaN;
   let rssMax = 0;
+  let heapAt10k = Number.NaN;
   const consumer = newConsumer(name, (_e: Event) => {
     events++;
     if (events % 10_000 === 0) {
       const r = rssMB();
-      if (events === 10_000) rssAt10k = r;
+      if (events === 10_000) {
+        rssAt10k = r;
+        heapAt10k = liveHeapMB();
+      }
       if (r > rssMax) rssMax = r;
     }
   });
@@ -97,13 +112,17 @@ export async function catchUp(
     if (!isHeadReachedErr(err)) throw err;
   }
   const ms = performance.now() - start;
+  const rssEnd = rssMB();
+  const heapAtEnd = liveHeapMB();
   await store.flush();
   return {
+    heapAt10k,
+    heapAtEnd,
     events,
     ms,
     perSecond: (events / ms) * 1000,
     rssAt10k,
-    rssMax: Math.max(rssMax, rssMB()),
+    rssMax: Math.max(rssMax, rssEnd),
   };
 }
 
