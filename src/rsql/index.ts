@@ -36,4 +36,11 @@ export {
 export { ERR_REFLEX_DB_CLOSED, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 export type { EventsTableStats } from './metrics.js';
 export type { MysqlConnection, MysqlPool, MysqlPoolConnection } from './mysql/index.js';
+export {
+  ERR_REFLEX_UNSAFE_SCHEMA,
+  type PgClient,
+  type PgPool,
+  type PgPoolClient,
+  type PgQueryable,
+} from './postgres/index.js';
 export type { SqliteDatabase } from './sqlite/index.js';

@@ -19,8 +19,13 @@ import {
   waitSetOf,
 } from './xids.js';
 
-/** The error code of an events table whose schema would make the PostgreSQL gap strategy unsafe. */
-export const ERR_UNSAFE_SCHEMA = 'ERR_REFLEX_UNSAFE_SCHEMA';
+/**
+ * The code of the error a PostgreSQL stream fails with, at the first gap it would have to decide,
+ * when the events table cannot be streamed safely: an id default that does not assign the
+ * transaction id before `nextval()`, a sequence with CACHE > 1, or a standby server. The message
+ * says which; docs/postgres.md ("Existing tables") gives the migration.
+ */
+export const ERR_REFLEX_UNSAFE_SCHEMA = 'ERR_REFLEX_UNSAFE_SCHEMA';
 
 /** How long a hole waits on the snapshot alone before the lock refinement runs (ms). */
 const LOCK_REFINE_AFTER_MS = 200;
@@ -148,7 +153,7 @@ export async function checkEventsTable(ex: Executor, schema: EventsSchema): Prom
 }
 
 function unsafe(message: string): ReflexError {
-  return new ReflexError(ERR_UNSAFE_SCHEMA, message);
+  return new ReflexError(ERR_REFLEX_UNSAFE_SCHEMA, message);
 }
 
 /** The gap strategy of one PostgreSQL events table. */

@@ -8,6 +8,9 @@ import {
   pgTransaction,
 } from './driver.js';
 import { pgGapStrategy } from './gaps.js';
+
+export { ERR_REFLEX_UNSAFE_SCHEMA } from './gaps.js';
+
 import { listenClientFactory, PgListener } from './listener.js';
 import {
   notifyChannel,
