@@ -15,6 +15,7 @@ import { catchUp, percentile, rateOf, timed } from './measure.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import {
   type BenchReport,
+  loadAverage1m,
   machineInfo,
   makeRow,
   type Row,
@@ -240,9 +241,12 @@ async function benchBackend(
     }
     log(`${name}: catch-up through run`);
     const store = await reflex.cursorStore();
-    const got = await catchUp(reflex.stream(), store, `bench_${name}_${process.pid}`).finally(() =>
-      closeStore(store),
-    );
+    let got: Awaited<ReturnType<typeof catchUp>>;
+    try {
+      got = await catchUp(reflex.stream(), store, `bench_${name}_${process.pid}`);
+    } finally {
+      await closeStore(store);
+    }
     if (got.events !== sizes.events) {
       throw new Error(`run consumed ${got.events} events, expected ${sizes.events}`);
     }
@@ -533,6 +537,7 @@ function natsRows(
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const started = performance.now();
+  const loadAtStart = loadAverage1m();
   const date = new Date().toISOString();
   const rows: Row[] = [];
   const versions: Record<string, string> = { node: process.version };
@@ -593,7 +598,7 @@ async function main(): Promise<void> {
     date,
     durationS: (performance.now() - started) / 1000,
     options: { quick: o.quick, backends: o.backends, peers: o.peers, ...o.sizes },
-    machine: machineInfo(),
+    machine: machineInfo(loadAtStart),
     versions,
     rows,
   };

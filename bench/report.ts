@@ -1,7 +1,7 @@
 // The benchmark's result: rows (a measured figure beside a baseline measured in the same run),
 // the machine and versions, and its renderings (console table, JSON, Markdown).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 /** How a row was obtained. `absent`: the backend (or the part it needs) has not landed. */
@@ -51,6 +51,8 @@ export interface BenchReport {
     readonly cpuModel: string;
     readonly memoryMB: number;
     readonly freeMemoryMB: number;
+    /** 1-minute load average at the start and at the end (other work on the machine). */
+    readonly loadAverage: { readonly start: number; readonly end: number };
   };
   readonly versions: Readonly<Record<string, string>>;
   readonly rows: readonly Row[];
@@ -83,7 +85,11 @@ export function makeRow(row: Row): Row {
   };
 }
 
-export function machineInfo(): BenchReport['machine'] {
+export function loadAverage1m(): number {
+  return loadavg()[0] ?? Number.NaN;
+}
+
+export function machineInfo(loadAtStart: number): BenchReport['machine'] {
   const list = cpus();
   return {
     platform: `${process.platform} ${process.arch}`,
@@ -91,6 +97,7 @@ export function machineInfo(): BenchReport['machine'] {
     cpuModel: list[0]?.model.trim() ?? 'unknown',
     memoryMB: Math.round(totalmem() / 2 ** 20),
     freeMemoryMB: Math.round(freemem() / 2 ** 20),
+    loadAverage: { start: loadAtStart, end: loadAverage1m() },
   };
 }
 
@@ -167,10 +174,14 @@ function header(report: BenchReport): string {
     .join(', ');
   return [
     `reflex-events benchmark, ${report.date} (${report.durationS.toFixed(0)} s)`,
-    `machine: ${m.platform}, ${m.cpus} cpus (${m.cpuModel}), ${m.memoryMB} MB memory (${m.freeMemoryMB} MB free at start)`,
+    `machine: ${m.platform}, ${m.cpus} cpus (${m.cpuModel}), ${m.memoryMB} MB memory (${m.freeMemoryMB} MB free at start), load average ${loadText(m)}`,
     `versions: ${v}`,
     `options: ${JSON.stringify(report.options)}`,
   ].join('\n');
+}
+
+function loadText(m: BenchReport['machine']): string {
+  return `${m.loadAverage.start.toFixed(1)} at start, ${m.loadAverage.end.toFixed(1)} at end`;
 }
 
 function mdEscape(s: string): string {
@@ -184,7 +195,7 @@ export function renderMarkdown(report: BenchReport): string {
     '# reflex-events benchmark results',
     '',
     `- date: ${report.date} (run took ${report.durationS.toFixed(0)} s)`,
-    `- machine: ${m.platform}, ${m.cpus} cpus (${m.cpuModel}), ${m.memoryMB} MB memory`,
+    `- machine: ${m.platform}, ${m.cpus} cpus (${m.cpuModel}), ${m.memoryMB} MB memory, load average ${loadText(m)} (other work on the machine skews the figures)`,
     `- versions: ${Object.entries(report.versions)
       .map(([k, x]) => `${k} ${x}`)
       .join(', ')}`,
