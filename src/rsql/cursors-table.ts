@@ -76,7 +76,11 @@ export interface CursorsTable {
   createTable(db: unknown): Promise<void>;
 }
 
-type Cursor = { readonly text: string; readonly value: bigint | string };
+/** A validated cursor: int cursors are kept as canonical decimal text (compared by length, then text). */
+type Cursor = { readonly text: string; readonly int: boolean };
+
+/** Canonical non-negative integers of at most 18 digits: always within int64, no BigInt needed. */
+const shortInt = /^(?:0|[1-9][0-9]{0,17})$/;
 
 /** Defines a cursors table (names validated; nothing is queried until used). */
 export function newCursorsTable(name: string, options?: CursorsTableOptions): CursorsTable {
@@ -127,19 +131,20 @@ class SqlCursorsTable implements CursorsTable {
   parse(cursor: unknown): Cursor {
     if (typeof cursor !== 'string') throw invalidArgument('cursor must be a string');
     if (this.schema.cursorType === 'string') {
-      if (cursor.length > 255)
+      if (cursor.length > 255) {
         throw new ReflexError(ErrorCode.invalidCursor, 'cursor longer than 255 characters');
-      return { text: cursor, value: cursor };
+      }
+      return { text: cursor, int: false };
     }
+    if (shortInt.test(cursor)) return { text: cursor, int: true };
     if (cursor === '') throw new ReflexError(ErrorCode.invalidCursor, 'cursor must not be empty');
-    const value = parseIntCursor(cursor);
-    return { text: value.toString(), value };
+    return { text: parseIntCursor(cursor).toString(), int: true };
   }
 
   bindValue(c: Cursor): SqlValue {
-    if (typeof c.value === 'string') return c.value;
-    // Bound as an integer (never a string or a double) so a text column compares numerically too.
-    return c.value;
+    // Int cursors are bound as integers (never strings or doubles) so a text column compares
+    // numerically too.
+    return c.int ? BigInt(c.text) : c.text;
   }
 
   async getCursor(db: unknown, consumer: string): Promise<string> {
@@ -186,9 +191,9 @@ class SqlCursorsTable implements CursorsTable {
   }
 
   same(stored: string, c: Cursor): boolean {
-    if (typeof c.value === 'string') return stored === c.value;
+    if (!c.int) return stored === c.text;
     try {
-      return BigInt(stored) === c.value;
+      return BigInt(stored) === BigInt(c.text);
     } catch {
       return false;
     }
@@ -218,11 +223,10 @@ function checkConsumer(consumer: unknown): void {
 }
 
 function greater(a: Cursor, b: Cursor): number {
-  if (typeof a.value === 'bigint' && typeof b.value === 'bigint') {
-    return a.value > b.value ? 1 : a.value < b.value ? -1 : 0;
-  }
-  const x = String(a.value);
-  const y = String(b.value);
+  const x = a.text;
+  const y = b.text;
+  // Canonical decimal integers: the longer is greater; equal lengths compare as text.
+  if (a.int && x.length !== y.length) return x.length > y.length ? 1 : -1;
   return x > y ? 1 : x < y ? -1 : 0;
 }
 

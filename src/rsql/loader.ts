@@ -86,16 +86,38 @@ export class Loader {
   #pollAgain = false;
   #timer: NodeJS.Timeout | undefined;
   #waiting = 0;
+  /** Counts finished polls; a failed poll is kept with its number so waiters can fail fast. */
+  #polls = 0;
+  #pollFailure: { readonly n: number; readonly err: unknown } | undefined;
   #gapCtx: GapContext;
   #wakeups: WakeupSource | undefined;
 
   constructor(config: LoaderConfig) {
     this.#c = config;
     this.#ex = config.dialect.executor(config.handle);
+    // Gap checks and fills count as queries of the table too.
+    const counters = config.counters;
+    const ex = this.#ex;
+    const dialect = config.dialect;
     this.#gapCtx = {
-      dialect: config.dialect,
+      dialect: {
+        ...dialect,
+        transaction: (handle, fn, options) => {
+          counters.queries++;
+          return dialect.transaction(handle, fn, options);
+        },
+      },
       handle: config.handle,
-      executor: this.#ex,
+      executor: {
+        query: (sql, params) => {
+          counters.queries++;
+          return ex.query(sql, params);
+        },
+        execute: (sql, params) => {
+          counters.queries++;
+          return ex.execute(sql, params);
+        },
+      },
       schema: config.schema,
       statements: config.statements,
       logger: config.logger,
@@ -275,6 +297,12 @@ export class Loader {
               this.#setHeadGap(result.gap);
             }
           } while (this.#pollAgain && !this.stopped);
+          this.#polls++;
+        } catch (err) {
+          // Recorded before the waiters wake, so each of them sees it.
+          this.#polls++;
+          this.#pollFailure = { n: this.#polls, err };
+          throw err;
         } finally {
           this.#headLoad = undefined;
           this.#waker.wake();
@@ -308,6 +336,7 @@ export class Loader {
   /** Waits for the next poll (or a notify), polling on a timer while someone waits. */
   async #waitForPoll(signal: AbortSignal): Promise<void> {
     this.#startWakeups();
+    const seen = this.#polls;
     this.#waiting++;
     try {
       this.#pollSoon(this.#c.pollIntervalMs);
@@ -316,6 +345,9 @@ export class Loader {
       this.#waiting--;
     }
     this.#throwIfStopped();
+    // Fail fast (like the original's streams): a poll that failed while we waited ends the read.
+    const failure = this.#pollFailure;
+    if (failure !== undefined && failure.n > seen) throw failure.err;
   }
 
   #pollSoon(ms: number): void {

@@ -7,7 +7,7 @@ import { counter, gauge, histogram, type MetricsRegistry } from '../core/metrics
 export interface EventsTableStats {
   /** Loader invocations by streams that reached the loader (cache lookups included). */
   readonly polls: number;
-  /** SQL statements the table's loaders ran (event selects, MAX(id), gap checks and fills). */
+  /** Database round trips of the table's loaders: event selects, MAX(id), gap checks (one per READ UNCOMMITTED transaction) and noop fills. */
   readonly queries: number;
   /** Event rows read from the database. */
   readonly rowsLoaded: number;

@@ -66,13 +66,20 @@ function prepared(db: SqliteDatabase, sql: string): SqliteStatement {
   return stmt;
 }
 
-function bind(params: readonly SqlValue[] | undefined): unknown[] {
+function bind(params: readonly SqlValue[] | undefined): readonly unknown[] {
   if (params === undefined) return [];
-  return params.map((p) =>
-    p instanceof Uint8Array && !Buffer.isBuffer(p)
-      ? Buffer.from(p.buffer, p.byteOffset, p.byteLength)
-      : p,
-  );
+  // better-sqlite3 binds Buffers, not plain Uint8Arrays: wrap those (without copying), only when present.
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    if (p instanceof Uint8Array && !Buffer.isBuffer(p)) {
+      return params.map((v) =>
+        v instanceof Uint8Array && !Buffer.isBuffer(v)
+          ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+          : v,
+      );
+    }
+  }
+  return params;
 }
 
 /** Runs a SELECT synchronously: rows as arrays. */

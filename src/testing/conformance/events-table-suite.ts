@@ -274,6 +274,23 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
       });
     });
 
+    it('concurrent streams from the same cursor share their loads (singleflight)', async (t) => {
+      await withTable(t, undefined, async ({ table, h }) => {
+        await h.transaction(async (tx) => {
+          for (let i = 0; i < 30; i++) await table.insert(tx, `f${i}`, 1);
+        });
+        const stream = table.toStream(h.db);
+        const streams = await Promise.all(
+          Array.from({ length: 8 }, () => stream('', { toHead: true })),
+        );
+        const before = table.stats().queries;
+        const got = await within(Promise.all(streams.map(drain)), 5000, 'eight drains');
+        assert.ok(got.every((g) => g.length === 30));
+        const used = table.stats().queries - before;
+        assert.ok(used <= 4, `8 streams caught up with ${used} queries`);
+      });
+    });
+
     it('lag at the source delays each event until it is old enough', async (t) => {
       await withTable(t, undefined, async ({ table, h, insert }) => {
         await insert('a', 1);

@@ -59,11 +59,17 @@ test('mysql bad input: each a clear ReflexError, nothing written', async (t) => 
       () => cursors.toStore(pool, { asyncPeriodMs: -1 }),
       (e) => hasCode(e, ErrorCode.invalidArgument),
     );
-    await pool.query(`DROP TABLE IF EXISTS \`${name}\``);
     await pool.query(`DROP TABLE IF EXISTS \`${cursors.name}\``);
-  } finally {
+  } catch (err) {
     await pool.end();
+    throw err;
   }
+  // A stream waiting at the head when the pool closes fails fast instead of waiting forever.
+  const waiting = await table.toStream(pool)('');
+  const pending = waiting.recv();
+  pending.catch(() => {});
+  await new Promise((r) => setTimeout(r, 100));
+  await pool.end();
   // A closed pool.
   await assert.rejects(table.insert(pool, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
   await assert.rejects(
@@ -73,5 +79,9 @@ test('mysql bad input: each a clear ReflexError, nothing written', async (t) => 
     (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
   );
   await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(pending, (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
   await table.close();
+  const cleanup = mysqlPool(url, 1);
+  await cleanup.query(`DROP TABLE IF EXISTS \`${name}\``);
+  await cleanup.end();
 });
