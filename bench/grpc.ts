@@ -1,11 +1,14 @@
 // npm run bench:grpc — remote catch-up over loopback against the same stream consumed locally, in
 // the same run: (1) server and client in this process (both share one thread: a lower bound),
 // (2) the server in a worker thread (two services on two cores, as in production).
-// Usage: node dist/bench/grpc.js [--events=200000]
+// (3) with --mysql[=url]: the same comparison for an rsql events table in MariaDB (each side with
+// its own table object, so neither reads the other's cache).
+// Usage: node dist/bench/grpc.js [--events=200000] [--mysql[=mysql://root@127.0.0.1:3306/test]]
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { isHeadReachedErr, newConsumer, newSpec, run, type StreamFunc } from '../src/core/index.js';
 import { newReflexClient, serveStream } from '../src/grpc/index.js';
+import { newEventsTable } from '../src/rsql/index.js';
 import { MemCursorStore, newMemoryEventLog } from '../src/testing/index.js';
 
 function fill(count: number): ReturnType<typeof newMemoryEventLog> {
@@ -68,4 +71,41 @@ if (!isMainThread) {
   console.log(
     `grpc server in a worker thread, ${count} events: remote ${fmt(remote2.perSec)}, local ${fmt(local2.perSec)} (${Math.round((remote2.perSec / local2.perSec) * 100)}%)`,
   );
+
+  const mysqlArg = process.argv.find((a) => a.startsWith('--mysql'));
+  if (mysqlArg !== undefined) {
+    const url = mysqlArg.includes('=') ? mysqlArg.slice(8) : 'mysql://root@127.0.0.1:3306/test';
+    const mysql = (await import('mysql2/promise')).default;
+    const pool = mysql.createPool({ uri: url, connectionLimit: 4, timezone: 'Z' });
+    const name = `bench_grpc_events_${process.pid}`;
+    const rows = Math.min(count, 100_000);
+    const localTable = newEventsTable(name);
+    const servedTable = newEventsTable(name);
+    try {
+      await localTable.createTable(pool);
+      for (let i = 0; i < rows; i += 5000) {
+        const batch = Array.from({ length: Math.min(5000, rows - i) }, (_, j) => [
+          String(i + j),
+          new Date(),
+          1 + ((i + j) % 5),
+        ]);
+        await pool.query(`INSERT INTO ${name} (foreign_id, timestamp, type) VALUES ?`, [batch]);
+      }
+      const sqlServer = await serveStream(servedTable.toStream(pool));
+      const sqlClient = newReflexClient(sqlServer.address);
+      const local3 = await catchUp(localTable.toStream(pool));
+      const remote3 = await catchUp(sqlClient.stream);
+      await sqlClient.close();
+      await sqlServer.stop();
+      if (local3.n !== rows || remote3.n !== rows) throw new Error('lost events');
+      console.log(
+        `grpc over an rsql MariaDB table, ${rows} events: remote ${fmt(remote3.perSec)}, local ${fmt(local3.perSec)} (${Math.round((remote3.perSec / local3.perSec) * 100)}%)`,
+      );
+    } finally {
+      await localTable.close();
+      await servedTable.close();
+      await pool.query(`DROP TABLE IF EXISTS ${name}`);
+      await pool.end();
+    }
+  }
 }

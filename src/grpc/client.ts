@@ -59,7 +59,7 @@ export interface ReflexClient extends AsyncDisposable {
    * (a leading `/` is optional).
    */
   streamFunc(method: string): StreamFunc;
-  /** Refuses new streams and closes the connection once the open ones end (close them first). Idempotent. */
+  /** Closes the open streams (their `recv` fails with `ERR_REFLEX_CLOSED`) and the connection; refuses new streams. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -67,14 +67,14 @@ const knownOptions = new Set(['tls', 'token', 'headers', 'timeoutMs', 'maxEventB
 const methodPattern =
   /^\/?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 /** Received bytes a stream holds before it stops reading from the connection. */
-const highWaterBytes = 64 * 1024;
+const highWaterBytes = 16 * 1024;
 
 /**
  * Connects (lazily, at the first stream; again after a disconnection) to a server of reflex
  * streams: a reflex-events server or a Go reflex server. Each stream is one server-streaming
  * call: the options (lag in ms as a proto Duration, fromHead, toHead) travel in the request;
  * aborting the stream's signal or closing it cancels the call. Events are read from the connection
- * only as `recv` asks (plus a 64 KiB buffer), so a slow consumer holds the server back.
+ * only as `recv` asks (plus a 16 KiB buffer), so a slow consumer holds the server back.
  *
  * Errors keep their reflex code across the hop (`isStoppedErr`, `isHeadReachedErr`,
  * `ERR_REFLEX_INVALID_CURSOR`, …); gRPC statuses map to codes too: CANCELLED →
@@ -199,6 +199,7 @@ class Connection {
   #session: ClientHttp2Session | undefined;
   #open = 0;
   #closed = false;
+  readonly #clients = new Set<{ close(): Promise<void> }>();
 
   constructor(authority: string, options: SecureClientSessionOptions) {
     this.#authority = authority;
@@ -239,12 +240,19 @@ class Connection {
     if (--this.#open === 0) this.#session?.unref();
   }
 
-  close(): Promise<void> {
+  /** Tracks an open stream, so that `close()` can end it. */
+  track(client: { close(): Promise<void> }): () => void {
+    this.#clients.add(client);
+    return () => this.#clients.delete(client);
+  }
+
+  async close(): Promise<void> {
     this.#closed = true;
+    await Promise.all([...this.#clients].map((c) => c.close()));
     const s = this.#session;
     this.#session = undefined;
-    if (s === undefined || s.closed || s.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    if (s === undefined || s.closed || s.destroyed) return;
+    await new Promise<void>((resolve) => {
       s.close(() => resolve());
     });
   }
@@ -276,7 +284,7 @@ function statusOfHttp(status: number): number {
 }
 
 /**
- * One remote stream. Pull-based: frames are decoded only when `recv` asks; past 64 KiB of
+ * One remote stream. Pull-based: frames are decoded only when `recv` asks; past 16 KiB of
  * undecoded bytes the HTTP/2 stream is paused, so its flow-control window stops the server.
  */
 class RemoteStreamClient extends BaseStreamClient {
@@ -287,12 +295,16 @@ class RemoteStreamClient extends BaseStreamClient {
   #pos = 0;
   #buffered = 0;
   #paused = false;
+  /** A local or transport failure: final at once. */
   #error: ReflexError | undefined;
-  #ended = false;
+  /** The server's status (null = OK): final once every byte before it was read. */
+  #final: ReflexError | null | undefined;
+  #readEnded = false;
   #done = false;
   #released = false;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #untrack: () => void;
 
   constructor(
     connection: Connection,
@@ -303,6 +315,7 @@ class RemoteStreamClient extends BaseStreamClient {
   ) {
     super(options.signal);
     this.#connection = connection;
+    this.#untrack = connection.track(this);
     this.#maxEventBytes = options.maxEventBytes;
     let stream: ClientHttp2Stream;
     try {
@@ -319,6 +332,7 @@ class RemoteStreamClient extends BaseStreamClient {
       });
     } catch (err) {
       this.#released = true;
+      this.#untrack();
       void super.close(); // detaches from the caller's signal
       throw err;
     }
@@ -345,13 +359,18 @@ class RemoteStreamClient extends BaseStreamClient {
       this.#wakeUp();
     });
     stream.on('trailers', (h: IncomingHttpHeaders) => this.#status(h));
+    stream.on('end', () => {
+      this.#readEnded = true;
+      this.#wakeUp();
+    });
     stream.on('error', (err: Error) => {
       this.#fail(
         new ReflexError(ErrorCode.unavailable, `remote stream: ${err.message}`, { cause: err }),
       );
     });
     stream.once('close', () => {
-      if (!this.#ended && this.#error === undefined) {
+      this.#readEnded = true;
+      if (this.#final === undefined && this.#error === undefined) {
         const rst = stream.rstCode;
         this.#fail(
           rst === h2.NGHTTP2_CANCEL
@@ -380,18 +399,17 @@ class RemoteStreamClient extends BaseStreamClient {
   }
 
   #status(h: IncomingHttpHeaders): void {
+    if (this.#final !== undefined) return;
     const code = Number(h['grpc-status']);
     if (code === Status.ok) {
-      this.#ended = true;
+      this.#final = null;
     } else {
       const message = decodeGrpcMessage(String(h['grpc-message'] ?? ''));
       const reflexCode = h[errorCodeKey];
-      this.#fail(
-        errorOfStatus(
-          Number.isInteger(code) ? code : Status.unknown,
-          message,
-          typeof reflexCode === 'string' ? reflexCode : undefined,
-        ),
+      this.#final = errorOfStatus(
+        Number.isInteger(code) ? code : Status.unknown,
+        message,
+        typeof reflexCode === 'string' ? reflexCode : undefined,
       );
     }
     this.#wakeUp();
@@ -407,6 +425,7 @@ class RemoteStreamClient extends BaseStreamClient {
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#connection.done();
+    this.#untrack();
     this.#wakeUp();
   }
 
@@ -519,8 +538,12 @@ class RemoteStreamClient extends BaseStreamClient {
         }
       }
       if (this.#error !== undefined) throw this.#error;
-      if (this.#ended) {
-        throw new ReflexError(ErrorCode.streamEnded, 'remote stream ended without an error');
+      if (this.#final !== undefined && this.#readEnded) {
+        // Every event sent before the status has been delivered: now the status counts.
+        this.#error =
+          this.#final ??
+          new ReflexError(ErrorCode.streamEnded, 'remote stream ended without an error');
+        throw this.#error;
       }
       if (this.#paused) {
         this.#paused = false;

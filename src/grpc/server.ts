@@ -8,6 +8,7 @@ import {
   type SecureServerOptions,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   ErrorCode,
@@ -88,7 +89,7 @@ const knownOptions = new Set([
 ]);
 
 /** Bytes of events collected before they go to the transport in one write. */
-const batchBytes = 16 * 1024;
+const batchBytes = 8 * 1024;
 /** The largest request accepted (a StreamRequest is a cursor and three options). */
 const maxRequestBytes = 64 * 1024;
 
@@ -113,7 +114,7 @@ export function serveStream(stream: StreamFunc, options?: ServeOptions): Promise
  *
  * Back-pressure: events are encoded in batches and written while the transport takes them; when
  * a client stops reading, its call stops pulling from the source, having run ahead by the HTTP/2
- * window plus one batch (16 KiB) and what the source itself buffers, never more.
+ * window plus one batch (8 KiB), the stream buffer (16 KiB) and what the source itself buffers, never more.
  *
  * @example
  * const server = await serveStreams({
@@ -226,6 +227,7 @@ class Impl implements ReflexServer {
   readonly #server: Http2Server;
   readonly #routes: ReadonlyMap<string, StreamFunc>;
   readonly #sessions = new Set<Http2Session>();
+  readonly #sockets = new Set<Socket>();
   readonly #active = new Set<AbortController>();
   readonly #calls = new Set<Promise<void>>();
   readonly #logger: Logger;
@@ -248,6 +250,10 @@ class Impl implements ReflexServer {
     this.#graceMs = graceMs;
     server.on('error', (err) => {
       this.#logger.error('reflex grpc server: server error', { error: String(err) });
+    });
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
     });
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
@@ -340,21 +346,19 @@ class Impl implements ReflexServer {
   async #pump(call: Call, client: StreamClient, signal: AbortSignal): Promise<void> {
     const writer = new FrameWriter(batchBytes);
     let scheduled: NodeJS.Immediate | undefined;
-    let blocked = false;
     const flush = (): void => {
       if (scheduled !== undefined) {
         clearImmediate(scheduled);
         scheduled = undefined;
       }
       if (writer.length === 0 || call.stream.destroyed) return;
-      if (!call.stream.write(writer.take())) blocked = true;
+      call.stream.write(writer.take());
     };
     try {
       for (;;) {
-        if (blocked) {
-          await drained(call.stream, signal);
-          blocked = false;
-        }
+        // A flush may have filled the buffer while the source was being awaited, and 'drain'
+        // may have come and gone since: ask the stream, not a flag.
+        if (call.stream.writableNeedDrain) await drained(call.stream, signal);
         const event = await client.recv();
         this.sentEvents++;
         if (!writer.append(event)) {
@@ -386,6 +390,9 @@ class Impl implements ReflexServer {
     for (const s of this.#sessions) s.close();
     const timer = setTimeout(() => {
       for (const s of this.#sessions) s.destroy();
+      // A destroyed session still ends its socket gracefully, which waits forever on a client
+      // that stopped reading: the sockets themselves are cut.
+      for (const socket of this.#sockets) socket.destroy();
     }, this.#graceMs);
     try {
       await closed;
@@ -550,9 +557,7 @@ function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> 
       reject(signal.reason);
       return;
     }
-    // The buffer may have drained already (a batch flushed by setImmediate while recv() was
-    // pending): 'drain' would then never come again.
-    if (!stream.writableNeedDrain || stream.destroyed) {
+    if (!stream.writableNeedDrain) {
       resolve();
       return;
     }

@@ -176,6 +176,7 @@ export class Loader {
     const c = this.#c;
     c.counters.polls++;
     c.metrics.poll();
+    let refreshed = false;
     for (;;) {
       this.#throwIfStopped();
       signal.throwIfAborted();
@@ -192,8 +193,10 @@ export class Loader {
           }
           return pos;
         }
-        // At or beyond the cached head.
-        if (!this.#atDbHead) {
+        // At or beyond the cached head. Beyond it, the cache is stale (the stream saw newer ids,
+        // or opened from head): refresh once now rather than after a poll interval.
+        if (!this.#atDbHead || (after > last.end && !refreshed)) {
+          refreshed = after > last.end;
           await this.#loadHead();
           continue;
         }

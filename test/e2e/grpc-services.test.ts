@@ -10,10 +10,12 @@ import {
   ErrorCode,
   type Event,
   hasCode,
+  isHeadReachedErr,
   isStoppedErr,
   newConsumer,
   newSpec,
   run,
+  type StreamFunc,
 } from '../../src/core/index.js';
 import { newReflexClient, type ReflexServer, serveStream } from '../../src/grpc/index.js';
 import { newCursorsTable, newEventsTable } from '../../src/rsql/index.js';
@@ -23,7 +25,9 @@ import { mysqlPool, sqliteDir } from '../support/sql-harness.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('writer service (MariaDB) → gRPC → consumer service (SQLite cursors), server killed and restarted mid-stream', async (t) => {
+test('writer service (MariaDB) → gRPC → consumer service (SQLite cursors), server killed and restarted mid-stream', {
+  timeout: 120_000,
+}, async (t) => {
   const url = await requireServer(t, mysqlServer);
   if (url === undefined) return;
   const writerDb = mysqlPool(url, 4);
@@ -148,5 +152,49 @@ test('writer service (MariaDB) → gRPC → consumer service (SQLite cursors), s
     await readerDb.end();
     consumerDb.close();
     dir.cleanup();
+  }
+});
+
+test('an rsql MariaDB stream of 20,000 events reads the same over gRPC as locally', {
+  timeout: 120_000,
+}, async (t) => {
+  const url = await requireServer(t, mysqlServer);
+  if (url === undefined) return;
+  const pool = mysqlPool(url, 4);
+  const name = uniqueName('grpc_bulk_events');
+  const local = newEventsTable(name);
+  const served = newEventsTable(name); // its own loader: the server reads the database itself
+  try {
+    await local.createTable(pool);
+    for (let i = 0; i < 20_000; i += 5000) {
+      const rows = Array.from({ length: 5000 }, (_, j) => [
+        `f${i + j}`,
+        new Date(),
+        1 + ((i + j) % 4),
+      ]);
+      await pool.query(`INSERT INTO ${name} (foreign_id, timestamp, type) VALUES ?`, [rows]);
+    }
+    await using server = await serveStream(served.toStream(pool));
+    await using client = newReflexClient(server.address, { timeoutMs: 60_000 });
+    const read = async (stream: StreamFunc): Promise<Event[]> => {
+      const out: Event[] = [];
+      const s = await stream('', { toHead: true });
+      try {
+        for (;;) out.push(await s.recv());
+      } catch (err) {
+        if (!isHeadReachedErr(err)) throw err;
+      } finally {
+        await s.close();
+      }
+      return out;
+    };
+    const remote = await read(client.stream);
+    assert.equal(remote.length, 20_000);
+    assert.deepEqual(remote, await read(local.toStream(pool)));
+  } finally {
+    await local.close();
+    await served.close();
+    await pool.query(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
+    await pool.end();
   }
 });

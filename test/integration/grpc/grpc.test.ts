@@ -102,7 +102,7 @@ function fill(n: number, metadata?: (i: number) => Uint8Array): MemoryEventLog {
   return log;
 }
 
-describe('grpc server and client', () => {
+describe('grpc server and client', { timeout: 120_000 }, () => {
   it('streams 0, 1, 100 and 10,000 events exactly as the local stream', async () => {
     for (const n of [0, 1, 100, 10_000]) {
       const log = fill(n);
@@ -117,6 +117,27 @@ describe('grpc server and client', () => {
         local.slice(Math.floor(n / 2)),
       );
     }
+  });
+
+  it('keeps streaming from a source that pauses between batches (as an SQL source does)', async () => {
+    const log = fill(20_000);
+    // Every 1000 events the source awaits a timer, as a loader awaits its next query: the
+    // transport drains meanwhile, which the server must notice without a 'drain' event.
+    const batched: StreamFunc = async (after, options) => {
+      const inner = await log.stream(after, options);
+      let n = 0;
+      return {
+        recv: async () => {
+          if (++n % 1000 === 0) await new Promise((r) => setTimeout(r, 20));
+          return inner.recv();
+        },
+        close: () => inner.close(),
+        [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      };
+    };
+    await using server = await serveStream(batched);
+    await using client = newReflexClient(server.address, { timeoutMs: 30_000 });
+    assert.equal((await readToHead(client.stream)).length, 20_000);
   });
 
   it('keeps metadata of 0 B to 1 MiB intact', async () => {
@@ -224,7 +245,7 @@ describe('grpc server and client', () => {
         stable = src.pulled() === last ? stable + 1 : 0;
         last = src.pulled();
       }
-      // ~230 B a frame: the HTTP/2 window (64 KiB), one batch (16 KiB) and the client's 64 KiB.
+      // ~230 B a frame: the HTTP/2 window (64 KiB), a batch and the buffers (about 120 KiB).
       assert.ok(src.pulled() < 50 * 1000, `pulled ${src.pulled()} for 50 stalled clients`);
       await Promise.all(streams.map((s) => s.close()));
     } finally {
@@ -243,6 +264,20 @@ describe('grpc server and client', () => {
     ac.abort();
     await assert.rejects(pending, (e) => isExpected(e));
     await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+  });
+
+  it('client.close() ends its open streams with ERR_REFLEX_CLOSED and refuses new ones', async () => {
+    const src = counting(fill(1).stream);
+    await using server = await serveStream(src.stream);
+    const client = newReflexClient(server.address);
+    const s = await client.stream('');
+    await s.recv();
+    const pending = assert.rejects(s.recv(), (e) => hasCode(e, ErrorCode.closed));
+    await client.close();
+    await pending;
+    await assert.rejects(client.stream(''), (e) => hasCode(e, ErrorCode.closed));
+    await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+    await client.close();
   });
 
   it('a deadline ends the stream with ERR_REFLEX_DEADLINE_EXCEEDED (expected)', async () => {
@@ -400,7 +435,7 @@ describe('grpc server and client', () => {
   });
 });
 
-describe('grpc security', () => {
+describe('grpc security', { timeout: 60_000 }, () => {
   let certs: TestCerts;
   before(() => {
     certs = makeCerts();

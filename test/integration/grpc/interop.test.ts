@@ -46,7 +46,7 @@ function toPb(e: Event): PbEvent {
   };
 }
 
-describe('grpc interop with @grpc/grpc-js', () => {
+describe('grpc interop with @grpc/grpc-js', { timeout: 60_000 }, () => {
   it('a grpc-js client consumes a reflex-events server, codes in the trailers', async () => {
     const log = newMemoryEventLog();
     for (let i = 0; i < 300; i++) {
