@@ -1,33 +1,610 @@
-// npm run bench: measures reflex-events side by side with a baseline in the same run.
-// This first benchmark streams the in-memory log through run; later ones add the SQL backends.
+// npm run bench: measures reflex-events side by side with a baseline measured in the same run
+// (the physical limit of each backend, and a real peer, NATS JetStream), prints one table and
+// writes it as bench/results/latest.json and latest.md. See docs/benchmarks.md.
+//
+//   npm run bench -- [--quick] [--backends=sqlite,mysql,postgres,memory] [--events=N]
+//                    [--peers=nats|none] [--out=DIR]
+//                    [--insert-ms=N] [--latency-count=N] [--fanout-ms=N]
 import { performance } from 'node:perf_hooks';
-import { isHeadReachedErr, newConsumer, newSpec, run } from '../src/core/index.js';
-import { MemCursorStore, newMemoryEventLog } from '../src/testing/index.js';
+import { fileURLToPath } from 'node:url';
+import type { CursorStore } from '../src/core/index.js';
+import { newReflexClient, serveStream } from '../src/grpc/index.js';
+import type { BenchBackend, BenchSizes } from './backends/backend.js';
+import { type BackendName, backendNames, openBackend } from './backends/index.js';
+import { catchUp, percentile, rateOf, timed } from './measure.js';
+import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
+import {
+  type BenchReport,
+  loadAverage1m,
+  machineInfo,
+  makeRow,
+  type Row,
+  renderText,
+  type Target,
+  writeReport,
+} from './report.js';
 
-const count = Number(process.argv.find((a) => a.startsWith('--events='))?.slice(9) ?? 200_000);
-const log = newMemoryEventLog();
-for (let i = 0; i < count; i++) log.insert(String(i), 1);
+interface Options {
+  readonly quick: boolean;
+  readonly backends: readonly BackendName[];
+  readonly peers: readonly string[];
+  readonly sizes: BenchSizes;
+  readonly out: string;
+}
 
-let sink = 0;
-const t0 = performance.now();
-for (const e of log.events) sink += e.type;
-const rawMs = performance.now() - t0;
+const usage = `usage: npm run bench -- [--quick] [--backends=${backendNames.join(',')}] [--events=N]
+                       [--peers=nats|none] [--out=DIR]
+                       [--insert-ms=N] [--latency-count=N] [--fanout-ms=N]`;
 
-const t1 = performance.now();
-await run(
-  newSpec(
-    log.stream,
-    new MemCursorStore(),
-    newConsumer('bench', (e) => {
-      sink += e.type;
-    }),
-    { toHead: true },
-  ),
-).catch((err: unknown) => {
-  if (!isHeadReachedErr(err)) throw err;
+function parseOptions(argv: readonly string[]): Options {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (m === null || m[1] === undefined) throw new Error(`unknown argument ${arg}\n${usage}`);
+    flags.set(m[1], m[2] ?? '');
+  }
+  for (const key of flags.keys()) {
+    const known = ['quick', 'backends', 'events', 'peers', 'out', 'help'];
+    if (![...known, 'insert-ms', 'latency-count', 'fanout-ms'].includes(key)) {
+      throw new Error(`unknown option --${key}\n${usage}`);
+    }
+  }
+  if (flags.has('help')) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const quick = flags.has('quick');
+  const list = (v: string | undefined, all: readonly string[]): string[] =>
+    v === undefined ? [...all] : v.split(',').filter((x) => x !== '' && x !== 'none');
+  const backends = list(flags.get('backends'), backendNames);
+  for (const b of backends) {
+    if (!(backendNames as readonly string[]).includes(b)) throw new Error(`unknown backend ${b}`);
+  }
+  const peers = list(flags.get('peers'), ['nats']);
+  for (const p of peers) if (p !== 'nats') throw new Error(`unknown peer ${p}`);
+  const eventsFlag = flags.get('events');
+  const events = eventsFlag === undefined ? (quick ? 100_000 : 1_000_000) : Number(eventsFlag);
+  if (!Number.isInteger(events) || events < 1000) throw new Error('--events must be ≥ 1000');
+  const int = (flag: string, quickValue: number, fullValue: number, min: number): number => {
+    const v = flags.get(flag);
+    const n = v === undefined ? (quick ? quickValue : fullValue) : Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer ≥ ${min}`);
+    return n;
+  };
+  const insertMs = int('insert-ms', 1000, 3000, 50);
+  const latencyCount = int('latency-count', 50, 200, 1);
+  const fanoutMs = int('fanout-ms', 2000, 5000, 100);
+  return {
+    quick,
+    backends: backends as BackendName[],
+    peers,
+    out: flags.get('out') ?? fileURLToPath(new URL('../../bench/results', import.meta.url)),
+    sizes: quick
+      ? { events, insertMs, latencyCount, latencyIntervalMs: 20, fanoutMs }
+      : { events, insertMs, latencyCount, latencyIntervalMs: 10, fanoutMs },
+  };
+}
+
+const log = (msg: string): void => {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+};
+
+const perS = (value: number, unit = 'events/s') => ({ value, unit });
+const ms = (value: number) => ({ value, unit: 'ms' });
+const mb = (value: number) => ({ value, unit: 'MB' });
+const atLeast = (limit: number): Target => ({
+  text: `≥ ${limit}×`,
+  on: 'ratio',
+  op: '>=',
+  limit,
 });
-const runMs = performance.now() - t1;
-const perSec = (ms: number): string => `${Math.round((count / ms) * 1000).toLocaleString('en')}/s`;
-console.log(
-  `memory log, ${count} events: run ${perSec(runMs)}, raw array loop ${perSec(rawMs)} (sink ${sink})`,
-);
+const atMostMs = (limit: number, what = 'p99'): Target => ({
+  text: `${what} ≤ ${limit} ms`,
+  on: 'value',
+  op: '<=',
+  limit,
+});
+
+/** What one backend measured, kept for the peer comparison rows. */
+interface BackendFigures {
+  catchUpPerS?: number | undefined;
+  latencyP99?: number | undefined;
+  insert1PerS?: number | undefined;
+  insert8PerS?: number | undefined;
+}
+
+/** Closes a cursor store that has a lifecycle (the SQL stores' flush timer). */
+async function closeStore(store: CursorStore): Promise<void> {
+  const c = (store as { close?: () => Promise<void> }).close;
+  if (typeof c === 'function') await c.call(store);
+}
+
+async function section(
+  rows: Row[],
+  fallback: Omit<Row, 'status'>,
+  fn: () => Promise<void>,
+): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    log(`${fallback.backend} ${fallback.section}: ${String(err)}`);
+    rows.push(
+      makeRow({
+        ...fallback,
+        status: 'error',
+        note: (String(err).split('\n')[0] ?? '').slice(0, 160),
+      }),
+    );
+  }
+}
+
+async function benchBackend(
+  b: BenchBackend,
+  o: Options,
+  rows: Row[],
+  figures: BackendFigures,
+): Promise<void> {
+  const name = b.name;
+  const absent = b.absentReason;
+  const sizes = o.sizes;
+
+  if (b.insert !== undefined) {
+    const ins = b.insert;
+    for (const writers of [1, 8]) {
+      const base = {
+        section: 'insert',
+        backend: name,
+        measure: `one-event tx/s, ${writers} writer${writers > 1 ? 's' : ''}`,
+      };
+      await section(rows, base, async () => {
+        log(`${name}: insert, ${writers} writer(s)`);
+        await ins.prepare(writers);
+        // Interleaved rounds, best of each: the machine is shared, so a slow second hurts one
+        // variant less when the variants take turns.
+        let none = 0;
+        let hand = 0;
+        let reflex: number | undefined;
+        const reflexInsert = ins.reflex;
+        for (let round = 0; round < (o.quick ? 1 : 3); round++) {
+          none = Math.max(none, await rateOf((w) => ins.withoutEvent(w), writers, sizes.insertMs));
+          hand = Math.max(hand, await rateOf((w) => ins.handWritten(w), writers, sizes.insertMs));
+          if (reflexInsert !== undefined) {
+            const r = await rateOf((w) => reflexInsert(w), writers, sizes.insertMs);
+            reflex = Math.max(reflex ?? 0, r);
+          }
+        }
+        if (writers === 1) figures.insert1PerS = reflex;
+        else figures.insert8PerS = reflex;
+        const status = reflex === undefined ? 'absent' : 'measured';
+        const value = reflex === undefined ? undefined : perS(reflex, 'tx/s');
+        rows.push(
+          makeRow({
+            ...base,
+            measure: `${base.measure} vs the tx without event`,
+            status,
+            ...(value === undefined ? {} : { value }),
+            baseline: perS(none, 'tx/s'),
+            baselineLabel: 'no event row',
+            ...(absent === undefined ? {} : { note: absent }),
+          }),
+          makeRow({
+            ...base,
+            measure: `${base.measure} vs hand-written INSERT`,
+            status,
+            ...(value === undefined ? {} : { value }),
+            baseline: perS(hand, 'tx/s'),
+            baselineLabel: 'hand-written INSERT',
+            target: atLeast(0.9),
+          }),
+        );
+      });
+    }
+    await ins.cleanup().catch(() => {});
+  }
+
+  const catchUpBase = {
+    section: 'catch-up',
+    backend: name,
+    measure: `events/s through run, ${sizes.events.toLocaleString('en')} stored (async cursor store)`,
+  };
+  let localCatchUp: number | undefined;
+  await section(rows, catchUpBase, async () => {
+    log(`${name}: seeding ${sizes.events} events`);
+    const seeded = await timed(() => b.seed(sizes.events, log));
+    log(`${name}: seeded in ${(seeded.ms / 1000).toFixed(1)} s; raw scan`);
+    const raw = await timed(() => b.rawScan(1000));
+    if (raw.result !== sizes.events) {
+      throw new Error(`raw scan read ${raw.result} rows, expected ${sizes.events}`);
+    }
+    const rawPerS = (raw.result / raw.ms) * 1000;
+    const reflex = b.reflex;
+    if (reflex === undefined) {
+      rows.push(
+        makeRow({
+          ...catchUpBase,
+          status: 'absent',
+          baseline: perS(rawPerS),
+          baselineLabel: 'raw paged PK scan',
+          target: atLeast(0.7),
+          ...(absent === undefined ? {} : { note: absent }),
+        }),
+        makeRow({
+          section: 'memory',
+          backend: name,
+          measure: `RSS streaming ${sizes.events.toLocaleString('en')} events`,
+          status: 'absent',
+          baselineLabel: 'RSS at 10,000',
+          target: { text: '+ ≤ 64 MB', on: 'delta', op: '<=', limit: 64 },
+        }),
+      );
+      return;
+    }
+    log(`${name}: catch-up through run`);
+    const store = await reflex.cursorStore();
+    let got: Awaited<ReturnType<typeof catchUp>>;
+    try {
+      got = await catchUp(reflex.stream(), store, `bench_${name}_${process.pid}`);
+    } finally {
+      await closeStore(store);
+    }
+    if (got.events !== sizes.events) {
+      throw new Error(`run consumed ${got.events} events, expected ${sizes.events}`);
+    }
+    localCatchUp = got.perSecond;
+    figures.catchUpPerS = got.perSecond;
+    rows.push(
+      makeRow({
+        ...catchUpBase,
+        status: 'measured',
+        value: perS(got.perSecond),
+        baseline: perS(rawPerS),
+        baselineLabel: name === 'memory' ? 'loop over the array' : 'raw paged PK scan',
+        ...(name === 'memory'
+          ? { note: 'no driver: the cost of run itself' }
+          : { target: atLeast(0.7) }),
+      }),
+      makeRow({
+        section: 'memory',
+        backend: name,
+        measure: `RSS streaming ${sizes.events.toLocaleString('en')} events (max)`,
+        status: sizes.events >= 20_000 ? 'measured' : 'skipped',
+        value: mb(got.rssMax),
+        baseline: mb(got.rssAt10k),
+        baselineLabel: 'RSS at 10,000',
+        target: { text: '+ ≤ 64 MB', on: 'delta', op: '<=', limit: 64 },
+        ...(Number.isNaN(got.heapAtEnd)
+          ? {}
+          : {
+              note: `live heap after GC ${got.heapAt10k.toFixed(1)} → ${got.heapAtEnd.toFixed(1)} MB`,
+            }),
+      }),
+    );
+  });
+
+  const grpcBase = {
+    section: 'catch-up',
+    backend: name,
+    measure: 'events/s over gRPC on loopback (server and client in this process)',
+  };
+  await section(rows, grpcBase, async () => {
+    const reflex = b.reflex;
+    if (reflex === undefined || localCatchUp === undefined) {
+      rows.push(
+        makeRow({
+          ...grpcBase,
+          status: 'absent',
+          baselineLabel: 'same stream, local',
+          target: atLeast(0.5),
+          ...(absent === undefined ? {} : { note: absent }),
+        }),
+      );
+      return;
+    }
+    log(`${name}: catch-up over gRPC`);
+    const server = await serveStream(reflex.stream());
+    const client = newReflexClient(server.address);
+    const store = await reflex.cursorStore();
+    try {
+      const got = await catchUp(client.stream, store, `bench_grpc_${name}_${process.pid}`);
+      if (got.events !== sizes.events) {
+        throw new Error(`gRPC run consumed ${got.events} events, expected ${sizes.events}`);
+      }
+      rows.push(
+        makeRow({
+          ...grpcBase,
+          status: 'measured',
+          value: perS(got.perSecond),
+          baseline: perS(localCatchUp),
+          baselineLabel: 'same stream, local',
+          target: atLeast(0.5),
+        }),
+      );
+    } finally {
+      await closeStore(store);
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  const latencyRows = (
+    where: string,
+    result: { latenciesMs: readonly number[]; note?: string } | undefined,
+    p99Target: Target | undefined,
+  ): Row[] => {
+    const measure = `head latency COMMIT → consume, ${where}`;
+    if (result === undefined) {
+      return [
+        makeRow({
+          section: 'latency',
+          backend: name,
+          measure: `${measure}, p50`,
+          status: 'absent',
+          ...(absent === undefined ? {} : { note: absent }),
+        }),
+        makeRow({
+          section: 'latency',
+          backend: name,
+          measure: `${measure}, p99`,
+          status: 'absent',
+          ...(p99Target === undefined ? {} : { target: p99Target }),
+        }),
+      ];
+    }
+    const n = result.latenciesMs.length;
+    const note = `${n} events${result.note === undefined ? '' : `; ${result.note}`}`;
+    return [
+      makeRow({
+        section: 'latency',
+        backend: name,
+        measure: `${measure}, p50`,
+        status: 'measured',
+        value: ms(percentile(result.latenciesMs, 0.5)),
+        note,
+      }),
+      makeRow({
+        section: 'latency',
+        backend: name,
+        measure: `${measure}, p99`,
+        status: 'measured',
+        value: ms(percentile(result.latenciesMs, 0.99)),
+        ...(p99Target === undefined ? {} : { target: p99Target }),
+      }),
+    ];
+  };
+
+  const sameBase = { section: 'latency', backend: name, measure: 'head latency, same process' };
+  await section(rows, sameBase, async () => {
+    log(`${name}: head latency, same process`);
+    const r = await b.reflex?.latencySameProcess(sizes);
+    if (r !== undefined) figures.latencyP99 = percentile(r.latenciesMs, 0.99);
+    rows.push(...latencyRows('same process (notify)', r, atMostMs(10)));
+  });
+  if (name !== 'memory') {
+    const variants: { label: string; notify: boolean; target: Target }[] =
+      name === 'postgres'
+        ? [
+            { label: 'other process', notify: false, target: atMostMs(100, 'p99 (no NOTIFY)') },
+            { label: 'other process, NOTIFY', notify: true, target: atMostMs(20, 'p99 (NOTIFY)') },
+          ]
+        : [
+            {
+              label: 'other process',
+              notify: false,
+              target: atMostMs(100, name === 'sqlite' ? 'p99 (as MariaDB)' : 'p99'),
+            },
+          ];
+    for (const v of variants) {
+      const otherBase = { section: 'latency', backend: name, measure: `head latency, ${v.label}` };
+      await section(rows, otherBase, async () => {
+        log(`${name}: head latency, ${v.label}`);
+        const other = b.reflex?.latencyOtherProcess;
+        const r = other === undefined ? undefined : await other(sizes, v.notify);
+        rows.push(...latencyRows(v.label, r, v.target));
+      });
+    }
+
+    const fanBase = {
+      section: 'fan-out',
+      backend: name,
+      measure: '100 streams at the head of one idle table: DB queries/s',
+    };
+    await section(rows, fanBase, async () => {
+      const idle = b.reflex?.idleQueriesPerS;
+      if (idle === undefined) {
+        rows.push(
+          makeRow({
+            ...fanBase,
+            status: 'absent',
+            baselineLabel: '1 stream',
+            target: { text: '≤ 20 queries/s', on: 'value', op: '<=', limit: 20 },
+            ...(absent === undefined ? {} : { note: absent }),
+          }),
+        );
+        return;
+      }
+      log(`${name}: idle fan-out`);
+      const one = await idle(1, sizes.fanoutMs);
+      const hundred = await idle(100, sizes.fanoutMs);
+      rows.push(
+        makeRow({
+          ...fanBase,
+          status: 'measured',
+          value: perS(hundred, 'queries/s'),
+          baseline: perS(one, 'queries/s'),
+          baselineLabel: '1 stream',
+          target: { text: '≤ 20 queries/s', on: 'value', op: '<=', limit: 20 },
+        }),
+      );
+    });
+  }
+}
+
+function natsRows(
+  n: NatsResults | undefined,
+  error: { message: string; unreachable: boolean } | undefined,
+  figures: ReadonlyMap<string, BackendFigures>,
+): Row[] {
+  const rows: Row[] = [];
+  if (n === undefined) {
+    rows.push(
+      makeRow({
+        section: 'peer',
+        backend: 'nats',
+        measure: 'NATS JetStream',
+        status: error === undefined || error.unreachable ? 'skipped' : 'error',
+        ...(error === undefined ? {} : { note: error.message }),
+      }),
+    );
+    return rows;
+  }
+  const p50 = percentile(n.latencyMs, 0.5);
+  const p99 = percentile(n.latencyMs, 0.99);
+  rows.push(
+    makeRow({
+      section: 'peer',
+      backend: 'nats',
+      measure: 'JetStream publish, each ack awaited, 1 publisher',
+      status: 'measured',
+      value: perS(n.publish1PerS, 'msgs/s'),
+    }),
+    makeRow({
+      section: 'peer',
+      backend: 'nats',
+      measure: 'JetStream publish, each ack awaited, 8 publishers',
+      status: 'measured',
+      value: perS(n.publish8PerS, 'msgs/s'),
+    }),
+    makeRow({
+      section: 'peer',
+      backend: 'nats',
+      measure: `JetStream bulk publish (pipelined), ${n.consumed.toLocaleString('en')} msgs`,
+      status: 'measured',
+      value: perS(n.bulkPublishPerS, 'msgs/s'),
+    }),
+    makeRow({
+      section: 'peer',
+      backend: 'nats',
+      measure: 'JetStream durable pull-consume (explicit ack each)',
+      status: 'measured',
+      value: perS(n.consumePerS, 'msgs/s'),
+    }),
+    makeRow({
+      section: 'peer',
+      backend: 'nats',
+      measure: 'JetStream head latency publish → consume, p50',
+      status: 'measured',
+      value: ms(p50),
+      note: `${n.latencyMs.length} msgs`,
+    }),
+    makeRow({
+      section: 'peer',
+      backend: 'nats',
+      measure: 'JetStream head latency publish → consume, p99',
+      status: 'measured',
+      value: ms(p99),
+    }),
+  );
+  for (const [backend, f] of figures) {
+    const rel = (measure: string, value: number | undefined, baseline: number, unit: string) =>
+      makeRow({
+        section: 'peer',
+        backend,
+        measure,
+        status: value === undefined ? 'absent' : 'measured',
+        ...(value === undefined ? {} : { value: { value, unit } }),
+        baseline: { value: baseline, unit },
+        baselineLabel: 'NATS JetStream',
+      });
+    rows.push(rel('catch-up vs JetStream pull-consume', f.catchUpPerS, n.consumePerS, 'events/s'));
+    if (backend !== 'memory') {
+      rows.push(
+        rel('one-event tx/s (1 writer) vs publish (1)', f.insert1PerS, n.publish1PerS, '/s'),
+        rel('one-event tx/s (8 writers) vs publish (8)', f.insert8PerS, n.publish8PerS, '/s'),
+      );
+    }
+    rows.push(
+      rel(
+        'head latency p99 (same process) vs JetStream (lower is better)',
+        f.latencyP99,
+        p99,
+        'ms',
+      ),
+    );
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  const loadAtStart = loadAverage1m();
+  const date = new Date().toISOString();
+  const rows: Row[] = [];
+  const versions: Record<string, string> = { node: process.version };
+  const figures = new Map<string, BackendFigures>();
+  log(`options ${JSON.stringify({ quick: o.quick, backends: o.backends, ...o.sizes })}`);
+
+  for (const name of o.backends) {
+    let b: BenchBackend;
+    try {
+      b = await openBackend(name);
+    } catch (err) {
+      log(`${name}: unavailable: ${String(err)}`);
+      rows.push(
+        makeRow({
+          section: 'all',
+          backend: name,
+          measure: 'every row',
+          status: 'skipped',
+          note: `cannot open: ${String(err).slice(0, 120)}`,
+        }),
+      );
+      continue;
+    }
+    versions[name] = b.version;
+    const f: BackendFigures = {};
+    figures.set(name, f);
+    try {
+      await benchBackend(b, o, rows, f);
+    } finally {
+      await b.close();
+    }
+  }
+
+  let nats: NatsResults | undefined;
+  let natsError: { message: string; unreachable: boolean } | undefined;
+  if (o.peers.includes('nats')) {
+    try {
+      nats = await runNats({
+        url: process.env.REFLEX_TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
+        events: o.sizes.events,
+        publishMs: o.sizes.insertMs,
+        latencyCount: o.sizes.latencyCount,
+        latencyIntervalMs: o.sizes.latencyIntervalMs,
+        log,
+      });
+      versions.nats = `nats-server ${nats.version}`;
+    } catch (err) {
+      natsError = {
+        message: String(err).slice(0, 160),
+        unreachable: err instanceof NatsUnreachableError,
+      };
+      log(`nats: ${natsError.message}`);
+    }
+    rows.push(...natsRows(nats, natsError, figures));
+  }
+
+  const report: BenchReport = {
+    date,
+    durationS: (performance.now() - started) / 1000,
+    options: { quick: o.quick, backends: o.backends, peers: o.peers, ...o.sizes },
+    machine: machineInfo(loadAtStart),
+    versions,
+    rows,
+  };
+  console.log(renderText(report));
+  const files = writeReport(report, o.out);
+  log(`wrote ${files.json} and ${files.md}`);
+}
+
+await main();

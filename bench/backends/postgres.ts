@@ -1,0 +1,99 @@
+// PostgreSQL through pg: one pool; each insert writer holds its own client.
+import pg from 'pg';
+import { wallMs } from '../measure.js';
+import type { SqlDriver } from './sql.js';
+
+export const postgresUrl =
+  process.env.REFLEX_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** `?` placeholders to `$1…`. */
+function dollars(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+export async function postgresDriver(): Promise<SqlDriver> {
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 12 });
+  const vres = await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+  const version = vres.rows[0]?.v ?? 'unknown';
+  let writers: pg.PoolClient[] = [];
+  return {
+    name: 'postgres',
+    version: `PostgreSQL ${version}`,
+    db: pool,
+    nowSql: 'statement_timestamp()',
+    childConfig: {},
+    async exec(sql, params = []) {
+      await pool.query(dollars(sql), [...params]);
+    },
+    async openWriters(n) {
+      for (const c of writers) c.release();
+      writers = [];
+      for (let i = 0; i < n; i++) writers.push(await pool.connect());
+    },
+    async tx(w, body) {
+      const c = writers[w];
+      if (c === undefined) throw new Error(`no client for writer ${w}`);
+      await c.query('BEGIN');
+      try {
+        await body(c);
+      } catch (err) {
+        await c.query('ROLLBACK');
+        throw err;
+      }
+      const t = wallMs();
+      await c.query('COMMIT');
+      return t;
+    },
+    async txExec(tx, sql, params) {
+      await (tx as pg.PoolClient).query(dollars(sql), [...params]);
+    },
+    insertEvent: (table, tx, foreignId) => table.insert(tx, foreignId, 1),
+    async scanPage(table, after, limit) {
+      const res = await pool.query<[string, ...unknown[]]>({
+        text: `SELECT id, foreign_id::text, timestamp, type FROM ${table} WHERE id > $1 ORDER BY id LIMIT $2`,
+        values: [after, limit],
+        rowMode: 'array',
+      });
+      const last = res.rows[res.rows.length - 1]?.[0];
+      return { rows: res.rows.length, last: last === undefined ? after : Number(last) };
+    },
+    async bulkInsert(table, n) {
+      const chunk = 250_000;
+      for (let done = 0; done < n; done += chunk) {
+        await pool.query(
+          `INSERT INTO ${table} (foreign_id, timestamp, type)
+           SELECT g::text, statement_timestamp(), 1 FROM generate_series($1::bigint, $2::bigint) g`,
+          [done, Math.min(n, done + chunk) - 1],
+        );
+      }
+    },
+    counting() {
+      let queries = 0;
+      const wrap = <T extends object>(target: T): T =>
+        new Proxy(target, {
+          get(t, prop) {
+            const v = Reflect.get(t, prop, t) as unknown;
+            if (typeof v !== 'function') return v;
+            const f = v as (...a: unknown[]) => unknown;
+            if (prop === 'query') {
+              return (...args: unknown[]) => {
+                queries++;
+                return f.apply(t, args);
+              };
+            }
+            if (prop === 'connect') {
+              return async () => wrap((await f.apply(t, [])) as object);
+            }
+            return f.bind(t);
+          },
+        });
+      return { db: wrap(pool), queries: () => queries };
+    },
+    async close() {
+      for (const c of writers) c.release();
+      writers = [];
+      await pool.end();
+    },
+  };
+}

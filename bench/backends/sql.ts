@@ -1,0 +1,284 @@
+// The benchmark of one SQL backend, written once over a small driver adapter: reflex-events'
+// tables (reflex-events/rsql) against the same driver used by hand.
+import { setMaxListeners } from 'node:events';
+import { isExpected, newConsumer, newSpec, run } from '../../src/core/index.js';
+import { type EventsTable, newCursorsTable, newEventsTable } from '../../src/rsql/index.js';
+import { MemCursorStore } from '../../src/testing/index.js';
+import { headLatency, type LatencyWrite } from '../latency.js';
+import { wallMs } from '../measure.js';
+import type { BenchBackend, BenchSizes, InsertBench, LatencyResult } from './backend.js';
+
+/** What the benchmark needs of a driver; each dialect file implements it. */
+export interface SqlDriver {
+  readonly name: string;
+  readonly version: string;
+  /** The pool or database handed to reflex-events. */
+  readonly db: unknown;
+  /** Runs a statement on the pool (`?` placeholders; the adapter rewrites them). */
+  exec(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** The SQL expression rsql's insert uses for the timestamp. */
+  readonly nowSql: string;
+  /** Takes `n` dedicated writer connections (closing the previous ones). */
+  openWriters(n: number): Promise<void>;
+  /**
+   * One transaction on writer `w`: BEGIN, `body(tx)` (synchronous on SQLite), COMMIT. Resolves
+   * with the wall time (ms) just before COMMIT was sent.
+   */
+  tx(w: number, body: (tx: unknown) => Promise<void> | void): Promise<number>;
+  /** reflex-events' insert in `tx` (insertSync on SQLite), calling notify after the commit is
+   * the caller's job: this returns the notify function (or a promise of it). */
+  insertEvent(
+    table: EventsTable,
+    tx: unknown,
+    foreignId: string,
+  ): Promise<() => void> | (() => void);
+  /** Runs a statement inside `tx` (`?` placeholders); synchronous on SQLite. */
+  txExec(tx: unknown, sql: string, params: readonly unknown[]): Promise<void> | void;
+  /** One page of the driver's fastest PK scan: the ids of the rows after `after`. */
+  scanPage(table: string, after: number, limit: number): Promise<{ rows: number; last: number }>;
+  /** Stores `n` events in `table` (already created) with bulk INSERTs. */
+  bulkInsert(table: string, n: number, log: (msg: string) => void): Promise<void>;
+  /** The same database behind a handle that counts the statements run through it. */
+  counting(): { readonly db: unknown; queries(): number };
+  /** What the child process of the latency probe passes to `openDriver`. */
+  readonly childConfig: unknown;
+  close(): Promise<void>;
+}
+
+/** Runs `next` after `first`, staying synchronous when `first` is not a promise (SQLite). */
+function then<T>(
+  first: Promise<T> | T,
+  next: (v: T) => Promise<void> | void,
+): Promise<void> | void {
+  return first instanceof Promise ? first.then(next) : next(first);
+}
+
+/** A short-lived child-process writer: opens the driver and writes through reflex-events. */
+export async function sqlWriter(
+  driver: SqlDriver,
+  table: string,
+  notify: boolean,
+): Promise<{ write: LatencyWrite; close(): Promise<void> }> {
+  const events = newEventsTable(table, notify ? { notify } : {});
+  await driver.openWriters(1);
+  return {
+    write: async (id) => {
+      let notify: (() => void) | undefined;
+      const t = await driver.tx(0, (tx) =>
+        then(driver.insertEvent(events, tx, id), (f) => {
+          notify = f;
+        }),
+      );
+      notify?.();
+      return t;
+    },
+    close: async () => {
+      await events.close();
+      await driver.close();
+    },
+  };
+}
+
+/** Builds the BenchBackend of a driver. */
+export function sqlBackend(
+  driver: SqlDriver,
+  forkWriter: (
+    table: string,
+    notify: boolean,
+  ) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
+): BenchBackend {
+  const prefix = `bench_${process.pid}`;
+  const catchUpName = `${prefix}_events`;
+  const cursorsName = `${prefix}_cursors`;
+  const stateName = `${prefix}_state`;
+  const insertName = `${prefix}_insert_events`;
+  const created = new Set<string>();
+  let catchUpTable: EventsTable | undefined;
+  const tables: EventsTable[] = [];
+  const drop = async (name: string): Promise<void> => {
+    await driver.exec(`DROP TABLE IF EXISTS ${name}`);
+    created.delete(name);
+  };
+  const freshEvents = async (name: string, notify = false): Promise<EventsTable> => {
+    await drop(name);
+    const t = newEventsTable(name, notify ? { notify } : {});
+    await t.createTable(driver.db);
+    created.add(name);
+    tables.push(t);
+    return t;
+  };
+
+  const insert: InsertBench = (() => {
+    let events: EventsTable | undefined;
+    let seq = 0;
+    const stateSql = `UPDATE ${stateName} SET n = n + 1 WHERE id = ?`;
+    const handSql = `INSERT INTO ${insertName} (foreign_id, timestamp, type) VALUES (?, ${driver.nowSql}, ?)`;
+    const exec = (tx: unknown, sql: string, params: readonly unknown[]) =>
+      driver.txExec(tx, sql, params);
+    return {
+      async prepare(writers) {
+        await drop(stateName);
+        await driver.exec(`CREATE TABLE ${stateName} (id INT PRIMARY KEY, n BIGINT NOT NULL)`);
+        created.add(stateName);
+        events = await freshEvents(insertName);
+        for (let w = 0; w < writers; w++) {
+          await driver.exec(`INSERT INTO ${stateName} (id, n) VALUES (?, 0)`, [w]);
+        }
+        await driver.openWriters(writers);
+      },
+      async withoutEvent(w) {
+        await driver.tx(w, (tx) => exec(tx, stateSql, [w]));
+      },
+      async handWritten(w) {
+        await driver.tx(w, (tx) =>
+          then(exec(tx, stateSql, [w]), () => exec(tx, handSql, [String(++seq), 1])),
+        );
+      },
+      reflex: async (w) => {
+        const table = events;
+        if (table === undefined) throw new Error('insert bench not prepared');
+        let notify: (() => void) | undefined;
+        await driver.tx(w, (tx) =>
+          then(exec(tx, stateSql, [w]), () =>
+            then(driver.insertEvent(table, tx, String(++seq)), (f) => {
+              notify = f;
+            }),
+          ),
+        );
+        notify?.();
+      },
+      async cleanup() {
+        await driver.openWriters(0);
+        await drop(stateName);
+        await drop(insertName);
+      },
+    };
+  })();
+
+  const latencyOf = async (
+    sizes: BenchSizes,
+    write: (table: EventsTable) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
+    note: string,
+    notify = false,
+  ): Promise<LatencyResult> => {
+    const table = await freshEvents(`${prefix}_latency`, notify);
+    const writer = await write(table);
+    try {
+      const latenciesMs = await headLatency(
+        table.toStream(driver.db),
+        writer.write,
+        sizes.latencyCount,
+        sizes.latencyIntervalMs,
+      );
+      return { latenciesMs, note };
+    } finally {
+      await writer.close();
+      await table.close();
+      await drop(`${prefix}_latency`);
+    }
+  };
+
+  return {
+    name: driver.name,
+    version: driver.version,
+    absentReason: undefined,
+    insert,
+    async seed(n, log) {
+      catchUpTable = await freshEvents(catchUpName);
+      await driver.bulkInsert(catchUpName, n, log);
+    },
+    async rawScan(pageSize) {
+      let after = 0;
+      let rows = 0;
+      for (;;) {
+        const page = await driver.scanPage(catchUpName, after, pageSize);
+        if (page.rows === 0) return rows;
+        rows += page.rows;
+        after = page.last;
+      }
+    },
+    reflex: {
+      stream: () => {
+        if (catchUpTable === undefined) throw new Error('not seeded');
+        return catchUpTable.toStream(driver.db);
+      },
+      async cursorStore() {
+        await drop(cursorsName);
+        const cursors = newCursorsTable(cursorsName);
+        await cursors.createTable(driver.db);
+        created.add(cursorsName);
+        return cursors.toStore(driver.db);
+      },
+      latencySameProcess: (sizes) =>
+        latencyOf(
+          sizes,
+          async (table) => {
+            await driver.openWriters(1);
+            return {
+              write: async (id) => {
+                let notify: (() => void) | undefined;
+                const t = await driver.tx(0, (tx) =>
+                  then(driver.insertEvent(table, tx, id), (f) => {
+                    notify = f;
+                  }),
+                );
+                notify?.();
+                return t;
+              },
+              close: () => driver.openWriters(0),
+            };
+          },
+          'insert → notify()',
+        ),
+      latencyOtherProcess: (sizes, notify) =>
+        latencyOf(
+          sizes,
+          (table) => forkWriter(table.name, notify),
+          `writer in a child process${notify ? ', notify: true' : ''}`,
+          notify,
+        ),
+      async idleQueriesPerS(streams, ms) {
+        const name = `${prefix}_idle`;
+        await freshEvents(name);
+        const counted = driver.counting();
+        const table = newEventsTable(name);
+        const stream = table.toStream(counted.db);
+        const ac = new AbortController();
+        setMaxListeners(streams + 10, ac.signal);
+        const runs = Array.from({ length: streams }, (_, i) =>
+          run(
+            newSpec(
+              stream,
+              new MemCursorStore(),
+              newConsumer(`idle${i}`, () => {}),
+              { fromHead: true },
+            ),
+            { signal: ac.signal },
+          ).catch((err: unknown) => {
+            if (!isExpected(err)) throw err;
+          }),
+        );
+        try {
+          await new Promise((r) => setTimeout(r, 500)); // every stream opened and waiting
+          const q0 = counted.queries();
+          const t0 = wallMs();
+          await new Promise((r) => setTimeout(r, ms));
+          return ((counted.queries() - q0) / (wallMs() - t0)) * 1000;
+        } finally {
+          ac.abort();
+          await Promise.all(runs);
+          await table.close();
+          await drop(name);
+        }
+      },
+    },
+    async close() {
+      try {
+        for (const t of tables) await t.close();
+        for (const name of [...created]) await drop(name);
+      } finally {
+        await driver.close();
+      }
+    },
+  };
+}
