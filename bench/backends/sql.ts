@@ -2,7 +2,13 @@
 // tables (reflex-events/rsql) against the same driver used by hand.
 import { setMaxListeners } from 'node:events';
 import { isExpected, newConsumer, newSpec, run } from '../../src/core/index.js';
-import { type EventsTable, newCursorsTable, newEventsTable } from '../../src/rsql/index.js';
+import {
+  type EventsTable,
+  newCursorsTable,
+  newEventsTable,
+  type SqlDatabase,
+  type SqlTransaction,
+} from '../../src/rsql/index.js';
 import { MemCursorStore } from '../../src/testing/index.js';
 import { headLatency, type LatencyWrite } from '../latency.js';
 import { wallMs } from '../measure.js';
@@ -13,7 +19,7 @@ export interface SqlDriver {
   readonly name: string;
   readonly version: string;
   /** The pool or database handed to reflex-events. */
-  readonly db: unknown;
+  readonly db: SqlDatabase;
   /** Runs a statement on the pool (`?` placeholders; the adapter rewrites them). */
   exec(sql: string, params?: readonly unknown[]): Promise<void>;
   /** The SQL expression rsql's insert uses for the timestamp. */
@@ -24,22 +30,22 @@ export interface SqlDriver {
    * One transaction on writer `w`: BEGIN, `body(tx)` (synchronous on SQLite), COMMIT. Resolves
    * with the wall time (ms) just before COMMIT was sent.
    */
-  tx(w: number, body: (tx: unknown) => Promise<void> | void): Promise<number>;
+  tx(w: number, body: (tx: SqlTransaction) => Promise<void> | void): Promise<number>;
   /** reflex-events' insert in `tx` (insertSync on SQLite), calling notify after the commit is
    * the caller's job: this returns the notify function (or a promise of it). */
   insertEvent(
     table: EventsTable,
-    tx: unknown,
+    tx: SqlTransaction,
     foreignId: string,
   ): Promise<() => void> | (() => void);
   /** Runs a statement inside `tx` (`?` placeholders); synchronous on SQLite. */
-  txExec(tx: unknown, sql: string, params: readonly unknown[]): Promise<void> | void;
+  txExec(tx: SqlTransaction, sql: string, params: readonly unknown[]): Promise<void> | void;
   /** One page of the driver's fastest PK scan: the ids of the rows after `after`. */
   scanPage(table: string, after: number, limit: number): Promise<{ rows: number; last: number }>;
   /** Stores `n` events in `table` (already created) with bulk INSERTs. */
   bulkInsert(table: string, n: number, log: (msg: string) => void): Promise<void>;
   /** The same database behind a handle that counts the statements run through it. */
-  counting(): { readonly db: unknown; queries(): number };
+  counting(): { readonly db: SqlDatabase; queries(): number };
   /** What the child process of the latency probe passes to `openDriver`. */
   readonly childConfig: unknown;
   close(): Promise<void>;
@@ -113,7 +119,7 @@ export function sqlBackend(
     let seq = 0;
     const stateSql = `UPDATE ${stateName} SET n = n + 1 WHERE id = ?`;
     const handSql = `INSERT INTO ${insertName} (foreign_id, timestamp, type) VALUES (?, ${driver.nowSql}, ?)`;
-    const exec = (tx: unknown, sql: string, params: readonly unknown[]) =>
+    const exec = (tx: SqlTransaction, sql: string, params: readonly unknown[]) =>
       driver.txExec(tx, sql, params);
     return {
       async prepare(writers) {
