@@ -1,7 +1,7 @@
 // MariaDB/MySQL through mysql2/promise: one pool; each insert writer holds its own connection.
 import mysql from 'mysql2/promise';
 import { wallMs } from '../measure.js';
-import type { SqlDriver } from './sql.js';
+import { countingPool, type SqlDriver } from './sql.js';
 
 export const mysqlUrl = process.env.REFLEX_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
@@ -65,26 +65,7 @@ export async function mysqlDriver(): Promise<SqlDriver> {
       }
     },
     counting() {
-      let queries = 0;
-      const wrap = <T extends object>(target: T): T =>
-        new Proxy(target, {
-          get(t, prop) {
-            const v = Reflect.get(t, prop, t) as unknown;
-            if (typeof v !== 'function') return v;
-            const f = v as (...a: unknown[]) => unknown;
-            if (prop === 'query' || prop === 'execute') {
-              return (...args: unknown[]) => {
-                queries++;
-                return f.apply(t, args);
-              };
-            }
-            if (prop === 'getConnection') {
-              return async () => wrap((await f.apply(t, [])) as object);
-            }
-            return f.bind(t);
-          },
-        });
-      return { db: wrap(pool), queries: () => queries };
+      return countingPool(pool, ['query', 'execute'], 'getConnection');
     },
     async close() {
       for (const c of writers) c.release();

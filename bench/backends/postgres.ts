@@ -1,7 +1,7 @@
 // PostgreSQL through pg: one pool; each insert writer holds its own client.
 import pg from 'pg';
 import { wallMs } from '../measure.js';
-import type { SqlDriver } from './sql.js';
+import { countingPool, type SqlDriver } from './sql.js';
 
 export const postgresUrl =
   process.env.REFLEX_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -69,26 +69,7 @@ export async function postgresDriver(): Promise<SqlDriver> {
       }
     },
     counting() {
-      let queries = 0;
-      const wrap = <T extends object>(target: T): T =>
-        new Proxy(target, {
-          get(t, prop) {
-            const v = Reflect.get(t, prop, t) as unknown;
-            if (typeof v !== 'function') return v;
-            const f = v as (...a: unknown[]) => unknown;
-            if (prop === 'query') {
-              return (...args: unknown[]) => {
-                queries++;
-                return f.apply(t, args);
-              };
-            }
-            if (prop === 'connect') {
-              return async () => wrap((await f.apply(t, [])) as object);
-            }
-            return f.bind(t);
-          },
-        });
-      return { db: wrap(pool), queries: () => queries };
+      return countingPool(pool, ['query'], 'connect');
     },
     async close() {
       for (const c of writers) c.release();

@@ -288,3 +288,34 @@ export function sqlBackend(
     },
   };
 }
+
+/**
+ * A proxy of a driver pool that counts the statements it runs: `queryMethods` are counted, and
+ * the connection lent by `lendMethod` is counted the same way (for the fan-out row).
+ */
+export function countingPool<T extends object>(
+  pool: T,
+  queryMethods: readonly string[],
+  lendMethod: string,
+): { readonly db: T; queries(): number } {
+  let queries = 0;
+  const wrap = <U extends object>(target: U): U =>
+    new Proxy(target, {
+      get(t, prop) {
+        const v = Reflect.get(t, prop, t) as unknown;
+        if (typeof v !== 'function') return v;
+        const f = v as (...a: unknown[]) => unknown;
+        if (typeof prop === 'string' && queryMethods.includes(prop)) {
+          return (...args: unknown[]) => {
+            queries++;
+            return f.apply(t, args);
+          };
+        }
+        if (prop === lendMethod) {
+          return async () => wrap((await f.apply(t, [])) as object);
+        }
+        return f.bind(t);
+      },
+    });
+  return { db: wrap(pool), queries: () => queries };
+}
