@@ -30,6 +30,7 @@ import {
   newMemoryEventLog,
 } from '../../../src/testing/index.js';
 import { makeCerts, type TestCerts } from '../../support/tls.js';
+import { waitFor } from '../../support/wait.js';
 
 /** Reads a stream opened with toHead to the end. */
 async function readToHead(stream: StreamFunc, after = ''): Promise<Event[]> {
@@ -82,15 +83,6 @@ function counting(stream: StreamFunc): {
       return client;
     },
   };
-}
-
-/** Waits (bounded) for a condition; fails loudly when it never holds. */
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function fill(n: number, metadata?: (i: number) => Uint8Array): MemoryEventLog {
@@ -196,7 +188,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const client = newReflexClient(server.address);
     const streams = await Promise.all([client.stream(''), client.stream('5')]);
     for (const s of streams) await s.recv();
-    await until('two open streams', () => server.openStreams === 2);
+    await waitFor('two open streams', () => server.openStreams === 2);
     const stopping = server.stop();
     assert.equal(server.stop(), stopping);
     for (const s of streams) {
@@ -222,7 +214,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const client = newReflexClient(server.address);
     const s = await client.stream('');
     await s.recv();
-    await until('the call stalled', () => src.pulled() > 1000);
+    await waitFor('the call stalled', () => src.pulled() > 1000);
     await server.stop();
     assert.equal(src.open(), 0);
     const err = await (async () => {
@@ -263,7 +255,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const pending = s.recv();
     ac.abort();
     await assert.rejects(pending, (e) => isExpected(e));
-    await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+    await waitFor('the source closed', () => src.open() === 0 && server.openStreams === 0);
   });
 
   it('client.close() ends its open streams with ERR_REFLEX_CLOSED and refuses new ones', async () => {
@@ -276,7 +268,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     await client.close();
     await pending;
     await assert.rejects(client.stream(''), (e) => hasCode(e, ErrorCode.closed));
-    await until('the source closed', () => src.open() === 0 && server.openStreams === 0);
+    await waitFor('the source closed', () => src.open() === 0 && server.openStreams === 0);
     await client.close();
   });
 
@@ -291,7 +283,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     assert.ok(hasCode(err, ErrorCode.deadlineExceeded), String(err));
     assert.ok(isExpected(err));
     await s.close();
-    await until('the source closed', () => src.open() === 0);
+    await waitFor('the source closed', () => src.open() === 0);
   });
 
   it('error codes survive the hop: head reached, invalid cursor, unknown method', async () => {
@@ -351,7 +343,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
       lag: 1500,
       toHead: true,
     });
-    await until('the call reached the source', () => two.calls.length === 2);
+    await waitFor('the call reached the source', () => two.calls.length === 2);
     await lagged.close();
     const { signal: _, ...opts } = two.calls[1] as StreamCallOptions;
     assert.deepEqual(opts, { lag: 1500, toHead: true });

@@ -11,15 +11,7 @@ import { newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
 import { awaitCursor } from '../../../src/testing/index.js';
 import { mysqlServer, requireServer, uniqueName } from '../../support/servers.js';
 import { mysqlPool } from '../../support/sql-harness.js';
-
-/** Waits (bounded, failing loudly) until `check()` is true. */
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { waitFor } from '../../support/wait.js';
 
 describe('sharded consumer over MariaDB', () => {
   it('4 shards, each its own run, killed and restarted: every event handled by exactly its shard, nothing lost', async (t) => {
@@ -84,7 +76,7 @@ describe('sharded consumer over MariaDB', () => {
     await insert(100);
     let runs = shards.map(start);
     await insert(100);
-    await until('some progress before the kill', () => handled.size >= 120);
+    await waitFor('some progress before the kill', () => handled.size >= 120);
     await kill(runs);
     const beforeRestart = handled.size;
     assert.ok(beforeRestart < 200, 'killed mid-stream');

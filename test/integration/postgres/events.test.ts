@@ -12,29 +12,10 @@ import {
   type StreamClient,
 } from '../../../src/core/index.js';
 import { newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { within } from '../../../src/testing/index.js';
 import { pgPool } from '../../support/pg-pool.js';
 import { postgresServer, requireServer, uniqueName } from '../../support/servers.js';
-
-async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+import { waitFor } from '../../support/wait.js';
 
 function rand(n: number): number {
   return Math.floor(Math.random() * n);
@@ -184,7 +165,7 @@ describe('postgres events table', () => {
       await events.insert(pool, 'b', 1); // id 2, committed: a gap at 1
       const stream = await events.toStream(pool)('');
       await assert.rejects(
-        within(stream.recv(), 10_000),
+        within(stream.recv(), 10_000, 'the next event'),
         (err: { code?: string }) => err.code === 'ERR_REFLEX_UNSAFE_SCHEMA',
       );
     } finally {
@@ -211,7 +192,7 @@ describe('postgres events table', () => {
       const stream = await events.toStream(pool)('');
       const next = stream.recv();
       await w.query('ROLLBACK');
-      const e = await within(next, 10_000);
+      const e = await within(next, 10_000, 'the event after the rolled-back gap');
       assert.equal(e.id, '2');
       await stream.close();
     } finally {

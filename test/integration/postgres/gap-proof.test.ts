@@ -22,6 +22,7 @@ import {
   waitSetOf,
 } from '../../../src/rsql/postgres/xids.js';
 import { postgresServer, requireServer, serverUrl, uniqueName } from '../../support/servers.js';
+import { waitFor } from '../../support/wait.js';
 
 const SAFE_DEFAULT = (seq: string): string =>
   `case when pg_current_xact_id() is not null then nextval('${seq}') end`;
@@ -60,18 +61,6 @@ async function lockHolders(c: pg.Client, table: string): Promise<Set<bigint>> {
 async function xidOf(c: pg.Client): Promise<bigint> {
   const r = await c.query<{ x: string }>('select pg_current_xact_id()::text as x');
   return BigInt(r.rows[0]?.x ?? '0');
-}
-
-async function waitFor(
-  what: string,
-  cond: () => Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('postgres gap proof', { concurrency: false }, () => {

@@ -14,6 +14,7 @@ import type { Event } from '../../../src/core/index.js';
 import { newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
 import { pgPool } from '../../support/pg-pool.js';
 import { postgresServer, requireServer, uniqueName } from '../../support/servers.js';
+import { waitFor } from '../../support/wait.js';
 
 const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => existsSync(p));
 
@@ -26,19 +27,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
     });
   });
-}
-
-async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('postgres through PgBouncer (transaction mode)', () => {
