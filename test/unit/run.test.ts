@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import {
   BaseStreamClient,
@@ -17,6 +15,7 @@ import {
   type StreamFunc,
 } from '../../src/core/index.js';
 import { MemCursorStore, newMemoryEventLog, newMockStream } from '../../src/testing/index.js';
+import { assertExitsByItself } from '../support/child.js';
 import { makeEvents } from '../support/events.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -262,17 +261,8 @@ describe('run', () => {
     assert.throws(() => newSpec(s, store, { name: '' } as never), /consumer/);
   });
 
-  it('a process whose run was aborted exits on its own: nothing is left running', async () => {
-    const script = fileURLToPath(new URL('../support/run-then-abort.js', import.meta.url));
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    clearTimeout(timer);
-    assert.equal(code, 0, `the child must exit by itself (output: ${out})`);
+  it('a process whose run was aborted exits on its own: nothing is left running', () => {
+    const out = assertExitsByItself('./run-then-abort.js');
     assert.match(out, /consumed 3, run rejected: expected/);
   });
 });
