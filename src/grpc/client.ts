@@ -69,6 +69,9 @@ const methodPattern =
 /** Received bytes a stream holds before it stops reading from the connection. */
 const highWaterBytes = 16 * 1024;
 
+/** grpc-timeout carries at most 8 digits. */
+const maxTimeoutMs = 99_999_999;
+
 /**
  * Connects (lazily, at the first stream; again after a disconnection) to a server of reflex
  * streams: a reflex-events server or a Go reflex server. Each stream is one server-streaming
@@ -88,8 +91,14 @@ const highWaterBytes = 16 * 1024;
  * await client.close();
  */
 export function newReflexClient(address: string, options: ReflexClientOptions = {}): ReflexClient {
-  if (typeof address !== 'string' || !/^[^/\s]+:\d{1,5}$/.test(address)) {
-    throw invalidArgument(`address must be "host:port", got ${JSON.stringify(address)}`);
+  const parts =
+    typeof address === 'string'
+      ? /^(\[[0-9a-fA-F:.]+\]|[^/\s:[\]]+):(\d{1,5})$/.exec(address)
+      : null;
+  if (parts === null || Number(parts[2]) > 65535) {
+    throw invalidArgument(
+      `address must be "host:port" (an IPv6 host in brackets), got ${JSON.stringify(address)}`,
+    );
   }
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('client options must be an object');
@@ -101,9 +110,10 @@ export function newReflexClient(address: string, options: ReflexClientOptions = 
   const { timeoutMs, token } = options;
   if (
     timeoutMs !== undefined &&
-    (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+    (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > maxTimeoutMs)
   ) {
-    throw invalidArgument(`timeoutMs must be a finite number of ms > 0, got ${timeoutMs}`);
+    // grpc-timeout carries at most 8 digits: 99,999,999 ms is about 27.8 hours.
+    throw invalidArgument(`timeoutMs must be in (0, ${maxTimeoutMs}] ms, got ${timeoutMs}`);
   }
   if (token !== undefined && (typeof token !== 'string' || token === '' || /[\r\n]/.test(token))) {
     throw invalidArgument('token must be a non-empty string on one line');
@@ -486,19 +496,33 @@ class RemoteStreamClient extends BaseStreamClient {
 
   /** Fast path: an event already received is decoded and returned without waiting machinery. */
   override recv(): Promise<Event> {
-    if (!this.#released && this.#error === undefined && !this.signal.aborted) {
-      const message = this.#buffered >= 5 ? this.#tryNext() : undefined;
-      if (message !== undefined) return Promise.resolve(message);
-    }
-    return super.recv();
+    const e = this.tryRecv();
+    return e === undefined ? super.recv() : Promise.resolve(e);
   }
 
-  #tryNext(): Event | undefined {
+  override tryRecv(): Event | undefined {
+    if (this.#released || this.#error !== undefined || this.signal.aborted || this.#buffered < 5) {
+      return undefined;
+    }
+    try {
+      return this.#take();
+    } catch {
+      return undefined; // #error is set: the next recv reports it, before any later event
+    }
+  }
+
+  /**
+   * Decodes the next complete message, or undefined when none is buffered. A framing or decoding
+   * failure cancels the call, becomes the final `#error` and is thrown: no later event is read.
+   */
+  #take(): Event | undefined {
     let message: Buffer | undefined;
     try {
       message = this.#nextMessage();
-    } catch {
-      return undefined; // the slow path reports it
+    } catch (err) {
+      this.#cancel();
+      this.#fail(err as ReflexError);
+      throw this.#error;
     }
     if (message === undefined) return undefined;
     if (this.#paused && this.#buffered < highWaterBytes) {
@@ -510,34 +534,15 @@ class RemoteStreamClient extends BaseStreamClient {
     } catch (err) {
       this.#cancel();
       this.#fail(errorOfStatus(Status.internal, (err as Error).message, undefined));
-      return undefined;
+      throw this.#error;
     }
   }
 
   protected async pull(): Promise<Event> {
     for (;;) {
-      let message: Buffer | undefined;
-      try {
-        message = this.#nextMessage();
-      } catch (err) {
-        this.#cancel();
-        this.#fail(err as ReflexError);
-        throw err;
-      }
-      if (message !== undefined) {
-        if (this.#paused && this.#buffered < highWaterBytes) {
-          this.#paused = false;
-          this.#stream.resume();
-        }
-        try {
-          return decodeEvent(message);
-        } catch (err) {
-          this.#cancel();
-          this.#fail(errorOfStatus(Status.internal, (err as Error).message, undefined));
-          throw this.#error;
-        }
-      }
       if (this.#error !== undefined) throw this.#error;
+      const event = this.#take();
+      if (event !== undefined) return event;
       if (this.#final !== undefined && this.#readEnded) {
         // Every event sent before the status has been delivered: now the status counts.
         this.#error =
