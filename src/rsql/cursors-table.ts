@@ -257,6 +257,10 @@ class TableCursorStore implements SqlCursorStore {
 
   async setCursor(name: string, cursor: string): Promise<void> {
     checkConsumer(name);
+    if (this.#closed) {
+      // Refused rather than buffered: nothing would ever flush it.
+      throw new ReflexError(ErrorCode.closed, `cursor store of ${this.#table.name} is closed`);
+    }
     if (this.#period === 0) {
       await this.#table.setCursor(this.#db, name, cursor);
       return;
@@ -275,27 +279,22 @@ class TableCursorStore implements SqlCursorStore {
     }
     this.#last.set(name, c);
     this.#pending.set(name, c);
-    if (this.#timer === undefined && !this.#closed) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.flush().catch((err: unknown) => {
-          this.#table.logger.warn('cursor flush failed; cursors kept for the next flush', {
-            table: this.#table.name,
-            error: err,
-          });
-          this.#rearm();
-        });
-      }, this.#period);
-    }
+    this.#arm();
   }
 
-  #rearm(): void {
-    if (this.#timer === undefined && !this.#closed && this.#pending.size > 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.flush().catch(() => this.#rearm());
-      }, this.#period);
-    }
+  /** Starts the flush timer when cursors are pending; a failed flush is logged and retried. */
+  #arm(): void {
+    if (this.#timer !== undefined || this.#closed || this.#pending.size === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.flush().catch((err: unknown) => {
+        this.#table.logger.warn('cursor flush failed; cursors kept for the next flush', {
+          table: this.#table.name,
+          error: err,
+        });
+        this.#arm();
+      });
+    }, this.#period);
   }
 
   /** Writes every pending cursor, in one statement per 500 consumers. */

@@ -32,6 +32,8 @@ export interface MysqlConnection extends MysqlQueryable {
 /** A mysql2/promise `PoolConnection` (structural). */
 export interface MysqlPoolConnection extends MysqlConnection {
   release(): void;
+  /** Closes the connection instead of returning it to the pool. */
+  destroy?(): void;
 }
 
 /** A mysql2 callback-API pool or connection: it has `.promise()`, which is what gets used. */
@@ -136,25 +138,36 @@ export async function mysqlTransaction<T>(
   const h = promiseHandle(handle);
   if (closedPool(h)) throw new MysqlClosedError();
   const conn: MysqlConnection = isPromisePool(h) ? await h.getConnection() : h;
-  const release = (): void => {
-    if (conn !== h && 'release' in conn) (conn as MysqlPoolConnection).release();
-  };
+  // A connection whose transaction did not end cleanly (or that kept a pending isolation level)
+  // must not go back to the pool: it is destroyed instead.
+  let clean = false;
   try {
     const ex = mysqlExecutor(conn);
     if (options?.readUncommitted === true) {
       await ex.execute('SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
     }
     await conn.beginTransaction();
+    let out: T;
     try {
-      const out = await fn(ex);
-      await conn.commit();
-      return out;
+      out = await fn(ex);
     } catch (err) {
-      await conn.rollback().catch(() => {});
+      await conn.rollback().then(
+        () => {
+          clean = true;
+        },
+        () => {},
+      );
       throw err;
     }
+    await conn.commit();
+    clean = true;
+    return out;
   } finally {
-    release();
+    if (conn !== h && 'release' in conn) {
+      const pooled = conn as MysqlPoolConnection;
+      if (clean || pooled.destroy === undefined) pooled.release();
+      else pooled.destroy();
+    }
   }
 }
 

@@ -60,7 +60,11 @@ export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
     s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE utf8mb4_bin NOT NULL';
   return {
     select: `SELECT CAST(${c} AS CHAR) FROM ${t} WHERE ${id} = ?`,
-    updateIfGreater: `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND ${c} < ?`,
+    // Int cursors compare as integers even on a text column (never as doubles beyond 2^53).
+    updateIfGreater:
+      s.cursorType === 'int'
+        ? `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND CAST(${c} AS SIGNED) < ?`
+        : `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND ${c} < ?`,
     insertIfAbsent: `INSERT IGNORE INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, NOW(6))`,
     upsertGreatest(n: number): string {
       const rows = Array.from({ length: n }, () => '(?, ?, NOW(6))').join(', ');

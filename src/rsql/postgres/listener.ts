@@ -1,7 +1,6 @@
 import type { Logger } from '../../core/index.js';
 import type { WakeupSource } from '../dialect.js';
 import { type PgQueryable, poolOptions } from './driver.js';
-import { quotePg } from './statements.js';
 
 /** A pg `Client` used for LISTEN (structural). */
 export interface PgListenClient extends PgQueryable {
@@ -72,7 +71,7 @@ export class PgListener implements WakeupSource {
     });
     client
       .connect()
-      .then(() => client.query({ text: `LISTEN ${quotePg(this.#channel)}` }))
+      .then(() => client.query({ text: `LISTEN "${this.#channel.replaceAll('"', '""')}"` }))
       .then(
         () => {
           if (this.#closed) {

@@ -270,6 +270,34 @@ describe('postgres events table', () => {
     assert.equal(await listenPid(), undefined, 'close ends the LISTEN connection');
   });
 
+  it('NOTIFY works for a schema-qualified table (the channel is one name)', async (t) => {
+    const pool = await setup(t, 4);
+    if (pool === undefined || admin === undefined) return;
+    const schema = uniqueName('reflex_s');
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    const name = `${schema}.ev`;
+    const writer = newEventsTable(name, { notify: true });
+    const reader = newEventsTable(name, { notify: true, pollIntervalMs: 60_000 });
+    try {
+      await writer.createTable(pool);
+      const stream = await reader.toStream(pool)('');
+      const next = stream.recv();
+      await waitFor('the LISTEN connection', async () => {
+        const r = await admin?.query('SELECT 1 FROM pg_stat_activity WHERE query = $1', [
+          `LISTEN "reflex_${name}"`,
+        ]);
+        return (r?.rowCount ?? 0) > 0;
+      });
+      await writer.insert(pool, 'a', 1); // another instance: only NOTIFY can wake the reader
+      assert.equal((await within(next, 10_000, 'the event via NOTIFY')).foreignId, 'a');
+      await stream.close();
+    } finally {
+      await reader.close();
+      await writer.close();
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+    }
+  });
+
   it('with NOTIFY off, inserts from elsewhere arrive by polling (no LISTEN connection)', async (t) => {
     const pool = await setup(t, 4);
     if (pool === undefined || admin === undefined) return;
