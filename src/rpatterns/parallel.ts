@@ -13,7 +13,7 @@ import {
 } from '../core/index.js';
 import { type AckConsumer, type AckConsumerFunc, checkStore, newAckConsumer } from './ack.js';
 import { checkKeys } from './options.js';
-import { type RunForeverOptions, runForever } from './run-forever.js';
+import { type RunForeverOptions, runForever, runForeverKeys } from './run-forever.js';
 
 /**
  * What a shard hashes: the event id (default), its type (as a decimal string), its foreign id,
@@ -243,7 +243,18 @@ export async function parallel(
   consumerFor: (index: number) => Consumer,
   options: ParallelOptions,
 ): Promise<void> {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('parallel options must be an object with stream and cursorStore');
+  }
+  checkKeys('parallel', options, [
+    ...runForeverKeys,
+    'stream',
+    'cursorStore',
+    'hash',
+    'streamOptions',
+  ]);
   const { stream, cursorStore, hash, streamOptions, ...runOptions } = options;
+  if (typeof stream !== 'function') throw invalidArgument('parallel stream must be a StreamFunc');
   if (typeof consumerFor !== 'function')
     throw invalidArgument('parallel consumerFor must be a function');
   checkStore(cursorStore);

@@ -84,7 +84,12 @@ class PollerClient extends BaseStreamClient {
       }
       signal.throwIfAborted();
       const { signal: _, ...streamOptions } = this.#options;
-      const page = await this.#poll(this.#cursor, { ...streamOptions, signal });
+      const page: unknown = await this.#poll(this.#cursor, { ...streamOptions, signal });
+      if (!Array.isArray(page)) {
+        throw invalidArgument(
+          `poll function must resolve to an array of events, got ${typeof page}`,
+        );
+      }
       if (page.length > 0) {
         this.#buffer = [...page];
         continue;

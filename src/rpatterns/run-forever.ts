@@ -32,7 +32,8 @@ export interface RunForeverOptions {
   readonly random?: () => number;
 }
 
-const keys = [
+/** The option keys of {@link runForever} (patterns that pass options through accept them too). */
+export const runForeverKeys = [
   'signal',
   'logger',
   'expectedErrorBackoffMs',
@@ -60,7 +61,7 @@ const keys = [
  * await done;
  */
 export async function runForever(spec: Spec, options: RunForeverOptions = {}): Promise<void> {
-  checkKeys('runForever', options, keys);
+  checkKeys('runForever', options, runForeverKeys);
   const { signal } = options;
   const logger = options.logger ?? noopLogger;
   const clock = options.clock ?? systemClock;

@@ -39,12 +39,13 @@ async function outcomes(consumer: Consumer, events: Event[], maxAttempts = 10): 
 const newKinds = [
   [
     'best effort',
-    (retries: number, fn: (e: Event) => void) => newBestEffortConsumer('be', fn, { retries }),
+    (retries: number, fn: (e: Event) => void, extra: object = {}) =>
+      newBestEffortConsumer('be', fn, { retries, ...extra }),
   ],
   [
     'dead letter',
-    (retries: number, fn: (e: Event) => void) =>
-      newDeadLetterConsumer('dl', fn, () => Promise.resolve(), { retries }),
+    (retries: number, fn: (e: Event) => void, extra: object = {}) =>
+      newDeadLetterConsumer('dl', fn, () => Promise.resolve(), { retries, ...extra }),
   ],
 ] as const;
 
@@ -94,7 +95,7 @@ for (const [kind, make] of newKinds) {
       await assert.rejects(consumer.consume(makeEvents(1)[0] as Event, ac.signal), /interrupted/);
     });
     it('refuses unknown options', () => {
-      assert.throws(() => newBestEffortConsumer('x', () => {}, { retry: 1 } as never), {
+      assert.throws(() => make(0, () => {}, { retry: 1 }), {
         code: 'ERR_REFLEX_INVALID_ARGUMENT',
       });
     });

@@ -207,3 +207,20 @@ describe('parallel / sharding', () => {
     assert.deepEqual(stops.sort(), [0, 1, 2]);
   });
 });
+
+describe('parallel options', () => {
+  it('refuses missing or misplaced options with a clear error', async () => {
+    const consumerFor = (m: number) => newConsumer(`p_${m}`, () => {});
+    await assert.rejects(parallel(3, consumerFor, undefined as never), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+    await assert.rejects(
+      parallel(3, consumerFor, {
+        stream: newMockStream([]),
+        cursorStore: new MemCursorStore(),
+        nameFormatter: () => 'x',
+      } as never),
+      /unknown parallel option "nameFormatter"/,
+    );
+  });
+});

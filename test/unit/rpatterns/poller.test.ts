@@ -89,4 +89,14 @@ describe('poller', () => {
       code: 'ERR_REFLEX_INVALID_ARGUMENT',
     });
   });
+
+  it('a poll function that resolves to something other than an array is a clear error', async () => {
+    const stream = newPoller(() => Promise.resolve(undefined as unknown as Event[]));
+    const client = await stream('');
+    await assert.rejects(client.recv(), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+      message: 'poll function must resolve to an array of events, got undefined',
+    });
+    await client.close();
+  });
 });
