@@ -1,14 +1,6 @@
-import {
-  type Consumer,
-  type ConsumerFunc,
-  type ConsumerOptions,
-  invalidArgument,
-  type Logger,
-  newConsumer,
-  noopLogger,
-} from '../core/index.js';
-import { checkCount, checkKeys, consumerOptionKeys, messageOf, split } from './options.js';
-import { mustReturn, RetryBudget } from './retry-budget.js';
+import type { Consumer, ConsumerFunc, ConsumerOptions, Logger } from '../core/index.js';
+import { messageOf } from './options.js';
+import { budgetedConsumer } from './retry-budget.js';
 
 /** Options of {@link newBestEffortConsumer}, plus those of `newConsumer`. */
 export interface BestEffortOptions extends ConsumerOptions {
@@ -40,26 +32,18 @@ export function newBestEffortConsumer(
   fn: ConsumerFunc,
   options: BestEffortOptions = {},
 ): Consumer {
-  checkKeys('best-effort consumer', options, [...ownKeys, ...consumerOptionKeys]);
-  if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
-  const budget = new RetryBudget(checkCount('best-effort consumer retries', options.retries, 0));
-  const logger = options.logger ?? noopLogger;
-  return newConsumer(
+  return budgetedConsumer(
+    'best-effort consumer',
     name,
-    async (event, signal) => {
-      try {
-        await fn(event, signal);
-      } catch (err) {
-        if (mustReturn(err, signal) || !budget.failed(event)) throw err;
-        logger.warn('reflex best-effort consumer: skipping event after failures', {
-          consumer: name,
-          eventId: event.id,
-          error: messageOf(err),
-        });
-        return;
-      }
-      budget.succeeded();
+    fn,
+    options,
+    ownKeys,
+    (event, err, _, logger) => {
+      logger.warn('reflex best-effort consumer: skipping event after failures', {
+        consumer: name,
+        eventId: event.id,
+        error: messageOf(err),
+      });
     },
-    split(options, ownKeys),
   );
 }

@@ -5,12 +5,10 @@ import {
   type ErrorInsertFunc,
   invalidArgument,
   type Logger,
-  newConsumer,
-  noopLogger,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
-import { checkCount, checkKeys, consumerOptionKeys, messageOf, split } from './options.js';
-import { mustReturn, RetryBudget } from './retry-budget.js';
+import { messageOf } from './options.js';
+import { budgetedConsumer } from './retry-budget.js';
 
 export type { ErrorInsertFunc } from '../core/index.js';
 
@@ -48,41 +46,33 @@ export function newDeadLetterConsumer(
   insertError: ErrorInsertFunc,
   options: DeadLetterOptions = {},
 ): Consumer {
-  checkKeys('dead-letter consumer', options, [...ownKeys, ...consumerOptionKeys]);
-  if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
   if (typeof insertError !== 'function') {
     throw invalidArgument('dead-letter consumer insertError must be a function');
   }
-  const budget = new RetryBudget(checkCount('dead-letter consumer retries', options.retries, 0));
-  const logger = options.logger ?? noopLogger;
-  return newConsumer(
+  return budgetedConsumer(
+    'dead-letter consumer',
     name,
-    async (event, signal) => {
+    fn,
+    options,
+    ownKeys,
+    async (event, err, signal, logger) => {
+      const message = messageOf(err);
       try {
-        await fn(event, signal);
-      } catch (err) {
-        if (mustReturn(err, signal) || !budget.failed(event)) throw err;
-        const message = messageOf(err);
-        try {
-          await abortable(insertError(name, event.id, message, signal), signal);
-        } catch (insertErr) {
-          logger.error('reflex dead-letter consumer: recording the failure failed', {
-            consumer: name,
-            eventId: event.id,
-            error: message,
-            insertError: messageOf(insertErr),
-          });
-          throw err;
-        }
-        logger.warn('reflex dead-letter consumer: event recorded as a dead letter and skipped', {
+        await abortable(insertError(name, event.id, message, signal), signal);
+      } catch (insertErr) {
+        logger.error('reflex dead-letter consumer: recording the failure failed', {
           consumer: name,
           eventId: event.id,
           error: message,
+          insertError: messageOf(insertErr),
         });
-        return;
+        throw err;
       }
-      budget.succeeded();
+      logger.warn('reflex dead-letter consumer: event recorded as a dead letter and skipped', {
+        consumer: name,
+        eventId: event.id,
+        error: message,
+      });
     },
-    split(options, ownKeys),
   );
 }

@@ -1,5 +1,16 @@
 // The per-event failure count shared by the best-effort and dead-letter consumers.
-import { type Event, isExpected } from '../core/index.js';
+import {
+  type Consumer,
+  type ConsumerFunc,
+  type ConsumerOptions,
+  type Event,
+  invalidArgument,
+  isExpected,
+  type Logger,
+  newConsumer,
+  noopLogger,
+} from '../core/index.js';
+import { checkCount, checkKeys, consumerOptionKeys, split } from './options.js';
 
 /**
  * Counts consecutive failures of the same event. `shouldGiveUp` is true once `retries` failures
@@ -40,4 +51,37 @@ export class RetryBudget {
  */
 export function mustReturn(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || isExpected(err);
+}
+
+/**
+ * The shared body of the best-effort and dead-letter consumers: `fn` with a per-event retry
+ * budget; once it is spent, `giveUp` decides what becomes of the failure (return to swallow it,
+ * throw to keep it). A shutdown is always returned (see {@link mustReturn}).
+ */
+export function budgetedConsumer<O extends ConsumerOptions & { retries?: number; logger?: Logger }>(
+  kind: string,
+  name: string,
+  fn: ConsumerFunc,
+  options: O,
+  ownKeys: readonly string[],
+  giveUp: (event: Event, err: unknown, signal: AbortSignal, logger: Logger) => Promise<void> | void,
+): Consumer {
+  checkKeys(kind, options, [...ownKeys, ...consumerOptionKeys]);
+  if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
+  const budget = new RetryBudget(checkCount(`${kind} retries`, options.retries, 0));
+  const logger = options.logger ?? noopLogger;
+  return newConsumer(
+    name,
+    async (event, signal) => {
+      try {
+        await fn(event, signal);
+      } catch (err) {
+        if (mustReturn(err, signal) || !budget.failed(event)) throw err;
+        await giveUp(event, err, signal, logger);
+        return;
+      }
+      budget.succeeded();
+    },
+    split(options, ownKeys),
+  );
 }
