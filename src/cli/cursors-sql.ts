@@ -81,13 +81,3 @@ function nowSql(db: Db): string {
 function toRow(r: Record<string, unknown>): CursorRow {
   return { consumer: String(r.c), cursor: String(r.v ?? ''), updatedAt: toDate(r.t) };
 }
-
-/** Compares two cursors: numerically when both are integers, as text otherwise. */
-export function compareCursors(a: string, b: string): number {
-  if (/^-?\d+$/.test(a) && /^-?\d+$/.test(b)) {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}

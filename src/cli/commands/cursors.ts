@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { ErrorCode, hasCode, parseInt64 } from '../../core/index.js';
+import { newCursorsTable } from '../../rsql/index.js';
 import { type CliContext, examples } from '../context.js';
-import { CursorsSql, compareCursors } from '../cursors-sql.js';
-import { openDb } from '../db.js';
+import { CursorsSql, type CursorsTableNames } from '../cursors-sql.js';
+import { type Db, openDb } from '../db.js';
 import { runtimeError, usageError } from '../errors.js';
 import { Output } from '../output.js';
 import { parseDbUrl } from '../url.js';
@@ -12,7 +14,7 @@ type Flags = Record<string, unknown> & { table: string; json?: boolean };
 async function withCursors<T>(
   url: string,
   flags: Flags,
-  fn: (sql: CursorsSql) => Promise<T>,
+  fn: (sql: CursorsSql, db: Db, names: CursorsTableNames) => Promise<T>,
 ): Promise<T> {
   const source = parseDbUrl(url);
   const names = cursorsNames(flags, flags.table);
@@ -20,7 +22,7 @@ async function withCursors<T>(
   try {
     const sql = new CursorsSql(db, names);
     try {
-      return await fn(sql);
+      return await fn(sql, db, names);
     } catch (err) {
       if (err instanceof Error && err.name === 'CliError') throw err;
       throw runtimeError(`cursors table ${names.table} on ${db.display}`, err);
@@ -91,14 +93,30 @@ export function registerCursors(program: Command, ctx: CliContext): void {
     .option('--force', 'allow moving the cursor back (the consumer will see events again)')
     .action(async (url: string, consumer: string, cursor: string, flags: Flags) => {
       if (cursor === '') throw usageError('the cursor must not be empty (use reset)');
-      const before = await withCursors(url, flags, async (sql) => {
+      const before = await withCursors(url, flags, async (sql, db, names) => {
         const row = await sql.get(consumer);
-        if (row !== undefined && flags.force !== true && compareCursors(cursor, row.cursor) < 0) {
-          throw runtimeError(
-            `cursor ${cursor} is behind the stored ${row.cursor} of ${consumer}: pass --force to move it back`,
-          );
+        if (flags.force === true) {
+          await sql.set(consumer, cursor);
+          return row;
         }
-        await sql.set(consumer, cursor);
+        // Forward only, in one conditional statement (rsql's own, so a running consumer's write
+        // cannot slip in between a check and the write); integer cursors compare as integers.
+        const table = newCursorsTable(names.table, {
+          idColumn: names.idField,
+          cursorColumn: names.cursorField,
+          updatedAtColumn: names.timeField,
+          cursorType: parseInt64(cursor) === undefined ? 'string' : 'int',
+        });
+        try {
+          await table.setCursor(db.handle, consumer, cursor);
+        } catch (err) {
+          if (hasCode(err, ErrorCode.cursorNotIncreasing)) {
+            throw runtimeError(
+              `cursor ${cursor} is behind the stored ${row?.cursor ?? ''} of ${consumer}: pass --force to move it back`,
+            );
+          }
+          throw err;
+        }
         return row;
       });
       ctx.stderr.write(`${consumer}: cursor ${before?.cursor ?? '(none)'} → ${cursor}\n`);

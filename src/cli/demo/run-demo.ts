@@ -186,19 +186,23 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
     options.signal.removeEventListener('abort', onStop);
   }
 
-  // Catch up: both consumers reach the head, then stop (run flushes their cursors).
-  head = await world.head();
-  const deadline = Date.now() + (options.catchUpMs ?? 20_000);
-  while (
-    writeError === undefined &&
-    sides.some((s) => s.error === undefined && s.store.last !== head) &&
-    Date.now() < deadline
-  ) {
-    await sleep(20);
+  // Catch up: both consumers reach the head, then stop (run flushes their cursors). Whatever
+  // fails here, the consumers and the display are stopped, so nothing keeps the process up.
+  try {
+    head = await world.head();
+    const deadline = Date.now() + (options.catchUpMs ?? 20_000);
+    while (
+      writeError === undefined &&
+      sides.some((s) => s.error === undefined && s.store.last !== head) &&
+      Date.now() < deadline
+    ) {
+      await sleep(20);
+    }
+  } finally {
+    consumers.abort();
+    await Promise.allSettled(runs);
+    display.stop();
   }
-  consumers.abort();
-  await Promise.all(runs);
-  display.stop();
 
   // Check: every event each consumer should have seen, read straight from the source.
   const expected = await listEvents(world.auditStream, minCursor(sides.map((s) => s.startCursor)));
