@@ -129,12 +129,27 @@ export function sqliteExecutor(db: SqliteDatabase): Executor {
  * Runs fn between BEGIN IMMEDIATE and COMMIT on the database. The executor's calls run
  * synchronously, so only microtasks separate them.
  */
-export async function sqliteTransaction<T>(
+export function sqliteTransaction<T>(
   handle: unknown,
   fn: (ex: Executor) => Promise<T>,
   _options?: TransactionOptions,
 ): Promise<T> {
+  // One connection: transactions of this library on it run one after the other (a second BEGIN
+  // would fail, or its statements would join the first transaction).
   const db = handle as SqliteDatabase;
+  const previous = queues.get(db) ?? Promise.resolve();
+  const next = previous.catch(() => {}).then(() => runTransaction(db, fn));
+  const tail = next.catch(() => {});
+  queues.set(db, tail);
+  void tail.then(() => {
+    if (queues.get(db) === tail) queues.delete(db);
+  });
+  return next;
+}
+
+const queues = new WeakMap<SqliteDatabase, Promise<unknown>>();
+
+async function runTransaction<T>(db: SqliteDatabase, fn: (ex: Executor) => Promise<T>): Promise<T> {
   if (!db.open) throw new SqliteClosedError();
   const ex = sqliteExecutor(db);
   prepared(db, 'BEGIN IMMEDIATE').run();
