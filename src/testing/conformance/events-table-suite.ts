@@ -4,6 +4,7 @@ import { ErrorCode, type Event, hasCode, type StreamClient } from '../../core/in
 import { type EventsTable, type EventsTableOptions, newEventsTable } from '../../rsql/index.js';
 import {
   type HarnessFactory,
+  type OpenTransaction,
   type SqlHarness,
   type SuiteApi,
   stillPending,
@@ -28,6 +29,8 @@ interface Ctx {
   readonly h: SqlHarness;
   readonly table: EventsTable;
   insert(foreignId: string, type: number, metadata?: Uint8Array | null): Promise<void>;
+  /** Opens a transaction that is rolled back at the end of the test if it is still open. */
+  begin(): Promise<OpenTransaction>;
 }
 
 /**
@@ -51,9 +54,24 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
     const name = uniqueTableName('ev');
     const table = newEventsTable(name, { pollIntervalMs: 20, gapFillDelayMs: 100, ...options });
     await table.createTable(h.db);
+    const open: { tx: OpenTransaction; ended: boolean }[] = [];
     const ctx: Ctx = {
       h,
       table,
+      async begin() {
+        if (h.begin === undefined) throw new Error(`${h.name} has no concurrent writers`);
+        const entry = { tx: await h.begin(), ended: false };
+        open.push(entry);
+        const end = (f: () => Promise<void>) => () => {
+          entry.ended = true;
+          return f();
+        };
+        return {
+          tx: entry.tx.tx,
+          commit: end(() => entry.tx.commit()),
+          rollback: end(() => entry.tx.rollback()),
+        };
+      },
       insert: (foreignId, type, metadata) =>
         h.transaction(async (tx) => {
           await table.insert(
@@ -67,6 +85,8 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
     try {
       await fn(ctx);
     } finally {
+      // A failed assertion must not leave a transaction open: it would block the DROP.
+      for (const o of open) if (!o.ended) await o.tx.rollback().catch(() => {});
       await table.close();
       await h.dropTable(name);
     }
@@ -314,10 +334,10 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
 
     describe('concurrent writers', () => {
       it('an uncommitted id blocks later events until it commits (no filler needed)', async (t) => {
-        await withTable(t, undefined, async ({ table, h, insert }) => {
+        await withTable(t, undefined, async ({ table, h, insert, begin }) => {
           if (h.begin === undefined) return t.skip('writers are serialised');
           await insert('one', 1);
-          const open = await h.begin();
+          const open = await begin();
           await table.insert(open.tx, 'two', 2);
           await insert('three', 3);
           const s = await table.toStream(h.db)('');
@@ -332,10 +352,10 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
       });
 
       it('a gap that is still resolving is not the head', async (t) => {
-        await withTable(t, undefined, async ({ table, h, insert }) => {
+        await withTable(t, undefined, async ({ table, h, insert, begin }) => {
           if (h.begin === undefined) return t.skip('writers are serialised');
           await insert('one', 1);
-          const open = await h.begin();
+          const open = await begin();
           await table.insert(open.tx, 'two', 2);
           await insert('three', 3);
           const s = await table.toStream(h.db)('', { toHead: true });
@@ -351,10 +371,10 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
       });
 
       it('a rollback is resolved (MySQL: hidden noops, which includeNoops shows; PostgreSQL: no rows written)', async (t) => {
-        await withTable(t, undefined, async ({ table, h, insert }) => {
+        await withTable(t, undefined, async ({ table, h, insert, begin }) => {
           if (h.begin === undefined) return t.skip('writers are serialised');
           await insert('one', 1);
-          const open = await h.begin();
+          const open = await begin();
           await table.insert(open.tx, 'two', 2);
           await table.insert(open.tx, 'two-b', 2);
           await insert('four', 4);
