@@ -10,10 +10,12 @@ import type {
 } from '../dialect.js';
 import { quotePg, SAFE_DEFAULT_PATTERN } from './statements.js';
 import {
+  GAP_CHECK_AGE_SQL,
   isEmptyWaitSet,
   nextXidBound,
   parseSnapshot,
   stillRunning,
+  TWO32,
   type WaitSet,
   waitSetMembers,
   waitSetOf,
@@ -30,7 +32,6 @@ export const ERR_REFLEX_UNSAFE_SCHEMA = 'ERR_REFLEX_UNSAFE_SCHEMA';
 /** How long a hole waits on the snapshot alone before the lock refinement runs (ms). */
 const LOCK_REFINE_AFTER_MS = 200;
 
-const TWO32 = 1n << 32n;
 const MAX_MEMBERS = 10_000;
 
 /**
@@ -66,7 +67,7 @@ export class PgGapStrategy implements GapStrategy {
     await this.#checked;
     const t = quotePg(ctx.schema.table);
     const id = quotePg(ctx.schema.id);
-    const sql = `SELECT pg_current_snapshot()::text, age('3'::xid), EXISTS (SELECT 1 FROM ${t} WHERE ${id} > $1 AND ${id} < $2)`;
+    const sql = `SELECT ${GAP_CHECK_AGE_SQL}, EXISTS (SELECT 1 FROM ${t} WHERE ${id} > $1 AND ${id} < $2)`;
     for (let round = 0; round < 2; round++) {
       const rows = await ctx.executor.query(sql, [gap.after, gap.before]);
       const row = rows[0];

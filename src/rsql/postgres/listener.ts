@@ -34,8 +34,6 @@ export class PgListener implements WakeupSource {
   #timer: NodeJS.Timeout | undefined;
   #delay = RECONNECT_MIN_MS;
   #closed = false;
-  /** Connections made (tests and stats). */
-  connects = 0;
 
   constructor(newClient: () => PgListenClient, channel: string, wake: () => void, logger: Logger) {
     this.#newClient = newClient;
@@ -78,7 +76,6 @@ export class PgListener implements WakeupSource {
             client.end().catch(() => {});
             return;
           }
-          this.connects++;
           this.#delay = RECONNECT_MIN_MS;
           this.#wake(); // anything committed while not listening
         },

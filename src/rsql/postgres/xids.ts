@@ -30,7 +30,8 @@ export function parseSnapshot(text: string): PgSnapshot {
 
 /** The xid that `age(xid)` is measured against in {@link GAP_CHECK_AGE_SQL}. */
 const AGE_REF = 3n; // FirstNormalTransactionId: never frozen, always "normal"
-const TWO32 = 1n << 32n;
+/** 2^32: xids in pg_locks and snapshots' low words are modulo this. */
+export const TWO32 = 1n << 32n;
 
 /**
  * An upper bound of the next xid to be assigned when the snapshot was taken, from the statement's
