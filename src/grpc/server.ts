@@ -11,6 +11,7 @@ import {
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
+  BaseStreamClient,
   ErrorCode,
   invalidArgument,
   type Logger,
@@ -354,12 +355,15 @@ class Impl implements ReflexServer {
       if (writer.length === 0 || call.stream.destroyed) return;
       call.stream.write(writer.take());
     };
+    // Events the source already holds are taken without a promise each (a batch of them at most,
+    // so I/O and the abort still get in between batches).
+    const own = client instanceof BaseStreamClient ? client : undefined;
     try {
       for (;;) {
         // A flush may have filled the buffer while the source was being awaited, and 'drain'
         // may have come and gone since: ask the stream, not a flag.
         if (call.stream.writableNeedDrain) await drained(call.stream, signal);
-        const event = await client.recv();
+        const event = own?.tryRecv() ?? (await client.recv());
         this.sentEvents++;
         if (!writer.append(event)) {
           flush();
