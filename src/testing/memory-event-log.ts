@@ -124,6 +124,13 @@ class LogClient extends BaseStreamClient {
     this.#options = options;
   }
 
+  override tryRecv(): Event | undefined {
+    if ((this.#options.lag ?? 0) > 0 || this.signal.aborted || this.#log.stopped) return undefined;
+    const event = this.#log.events[this.#next];
+    if (event !== undefined) this.#next++;
+    return event;
+  }
+
   protected async pull(signal: AbortSignal): Promise<Event> {
     for (;;) {
       if (this.#log.stopped)
