@@ -1,3 +1,4 @@
+import { settled } from '../internal/settled.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ConsumerMetrics, consumerMetrics } from './consumer-metrics.js';
 import { ErrorCode, invalidArgument, isExpected, ReflexError } from './errors.js';
@@ -175,35 +176,59 @@ class InstrumentedConsumer implements Consumer {
     }
   }
 
-  async consume(event: Event, signal: AbortSignal): Promise<void> {
-    const o = this.#o;
-    const m = o.metrics;
-    const start = m === undefined ? 0 : performance.now();
-    if (m !== undefined) {
-      const now = o.clock.now();
-      const lagSeconds = (now - event.timestamp.getTime()) / 1000;
-      const activity = m.activity.get(this.name);
-      if (activity !== undefined) activity.lastMs = now;
-      m.lag.set(this.#labels, lagSeconds);
-      m.eventAge.observe(this.#labels, lagSeconds);
-      m.lagAlert.set(
-        this.#labels,
-        o.lagAlertMs !== null && lagSeconds * 1000 > o.lagAlertMs ? 1 : 0,
-      );
-    }
-    let failure: { err: unknown } | undefined;
+  consume(event: Event, signal: AbortSignal): Promise<void> {
+    const m = this.#o.metrics;
+    const start = m === undefined ? 0 : this.#observeArrival(event, m);
+    let result: Promise<void> | void;
     try {
       if (!this.#passes(event)) {
         m?.skipped.inc(this.#labels);
-        return;
+        return settled;
       }
-      const result =
+      result =
         event.trace === undefined
           ? this.#fn(event, signal)
           : withTraceParent(event.trace, () => this.#fn(event, signal));
-      if (result !== undefined) await result;
     } catch (err) {
-      failure = { err };
+      return this.#settle(undefined, { err }, event, signal, start);
+    }
+    if (result !== undefined) return this.#settle(result, undefined, event, signal, start);
+    // Done in place: no promise of our own (see `settled`).
+    if (m !== undefined) m.latency.observe(this.#labels, (performance.now() - start) / 1000);
+    return settled;
+  }
+
+  /** Lag, age and activity metrics on arrival; returns the start of the latency measure. */
+  #observeArrival(event: Event, m: ConsumerMetrics): number {
+    const start = performance.now();
+    const now = this.#o.clock.now();
+    const lagSeconds = (now - event.timestamp.getTime()) / 1000;
+    const activity = m.activity.get(this.name);
+    if (activity !== undefined) activity.lastMs = now;
+    m.lag.set(this.#labels, lagSeconds);
+    m.eventAge.observe(this.#labels, lagSeconds);
+    const alertMs = this.#o.lagAlertMs;
+    m.lagAlert.set(this.#labels, alertMs !== null && lagSeconds * 1000 > alertMs ? 1 : 0);
+    return start;
+  }
+
+  /** The asynchronous end of `consume`: awaits the function, then recovery and metrics. */
+  async #settle(
+    pending: Promise<void> | undefined,
+    thrown: { err: unknown } | undefined,
+    event: Event,
+    signal: AbortSignal,
+    start: number,
+  ): Promise<void> {
+    const o = this.#o;
+    const m = o.metrics;
+    let failure = thrown;
+    if (pending !== undefined) {
+      try {
+        await pending;
+      } catch (err) {
+        failure = { err };
+      }
     }
     if (failure !== undefined && !isExpected(failure.err) && o.recover !== undefined) {
       try {

@@ -1,11 +1,18 @@
 import { abortable, linkedController } from '../internal/abort.js';
+import { settled } from '../internal/settled.js';
 import { type Clock, systemClock } from './clock.js';
 import { ErrorCode, ReflexError, wrapError } from './errors.js';
 import type { Spec } from './spec.js';
 import type { StreamClient } from './stream.js';
 import { BaseStreamClient } from './stream-client.js';
 
-const yieldEvery = 256;
+/**
+ * A catch-up over settled promises yields to the event loop once it has held it this long (ms),
+ * checked every `yieldCheckEvery` events: timers, I/O and signals get in, and a fast catch-up
+ * does not pay a turn of the loop (a poll for I/O) every few hundred events.
+ */
+const yieldAfterMs = 5;
+const yieldCheckEvery = 256;
 
 function yieldToEventLoop(signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -68,9 +75,13 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
     // Our own clients end a pending recv when the signal aborts (only a foreign one needs the
     // race) and hand out buffered events synchronously (no promise per event on a catch-up).
     const own = stream instanceof BaseStreamClient ? stream : undefined;
+    let heldSince = performance.now();
     for (let n = 1; ; n++) {
       // A catch-up over settled promises would otherwise never let timers, I/O or signals in.
-      if (n % yieldEvery === 0) await yieldToEventLoop(inner);
+      if (n % yieldCheckEvery === 0 && performance.now() - heldSince >= yieldAfterMs) {
+        await yieldToEventLoop(inner);
+        heldSince = performance.now();
+      }
       let event: Awaited<ReturnType<StreamClient['recv']>> | undefined;
       try {
         event = own?.tryRecv();
@@ -85,12 +96,14 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
         if (wait > 0) await clock.sleep(wait, inner);
       }
       try {
-        await spec.consumer.consume(event, inner);
+        const consumed = spec.consumer.consume(event, inner);
+        if (consumed !== settled) await consumed;
       } catch (err) {
         throw wrapError(err, 'consume error', ErrorCode.consume);
       }
       try {
-        await spec.cursorStore.setCursor(spec.name, event.id);
+        const stored = spec.cursorStore.setCursor(spec.name, event.id);
+        if (stored !== settled) await stored;
       } catch (err) {
         throw wrapError(err, 'set cursor error', ErrorCode.setCursor);
       }

@@ -1,4 +1,5 @@
 import type { CursorStore } from '../core/index.js';
+import { settled } from '../internal/settled.js';
 
 /**
  * A CursorStore in memory: seeded values, last write wins, no ordering check, `flush` a no-op.
@@ -22,7 +23,7 @@ export class MemCursorStore implements CursorStore {
   setCursor(name: string, cursor: string): Promise<void> {
     this.setCount++;
     this.#cursors.set(name, cursor);
-    return Promise.resolve();
+    return settled;
   }
 
   flush(): Promise<void> {

@@ -55,6 +55,30 @@ describe('newConsumer', () => {
     assert.deepEqual(seen, ['1']);
   });
 
+  it('consume settles, never throws: synchronous failures of the function or filter reject', async () => {
+    const e = makeEvents(1)[0] as Event;
+    const cases = [
+      newConsumer('sync-throw', () => {
+        throw new Error('boom');
+      }),
+      newConsumer('filter-throw', () => {}, {
+        filter: () => {
+          throw new Error('bad filter');
+        },
+      }),
+    ];
+    for (const c of cases) {
+      let p: Promise<void> | undefined;
+      assert.doesNotThrow(() => {
+        p = c.consume(e, signal);
+      });
+      await assert.rejects(p as Promise<void>);
+    }
+    const done = newConsumer('in-place', () => {}).consume(e, signal);
+    assert.ok(done instanceof Promise);
+    assert.equal(await done, undefined);
+  });
+
   it('no filter, empty type list: every event consumed, nothing skipped', async () => {
     for (const options of [{}, { includeTypes: [] }]) {
       const reg = new Registry();

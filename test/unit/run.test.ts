@@ -261,6 +261,32 @@ describe('run', () => {
     assert.throws(() => newSpec(s, store, { name: '' } as never), /consumer/);
   });
 
+  it('a catch-up done in place still lets timers in, and an abort from a timer ends it', async () => {
+    // Every event is buffered, consumed and stored synchronously: nothing but run's own yields
+    // gives the event loop a turn.
+    const log = newMemoryEventLog();
+    const total = 200_000;
+    for (let i = 0; i < total; i++) log.insert(String(i), 1);
+    const ac = new AbortController();
+    let consumed = 0;
+    let consumedWhenTimerFired = -1;
+    const timer = setTimeout(() => {
+      consumedWhenTimerFired = consumed;
+      ac.abort();
+    }, 1);
+    const consumer = newConsumer('in-place', () => {
+      consumed++;
+    });
+    await assert.rejects(
+      run(newSpec(log.stream, new MemCursorStore(), consumer), { signal: ac.signal }),
+      (err) => err === ac.signal.reason,
+    );
+    clearTimeout(timer);
+    assert.ok(consumedWhenTimerFired >= 0, 'the timer fired while run was going');
+    assert.ok(consumedWhenTimerFired < total, 'before the catch-up ended');
+    assert.equal(consumed, consumedWhenTimerFired, 'nothing consumed after the abort');
+  });
+
   it('a process whose run was aborted exits on its own: nothing is left running', () => {
     const out = assertExitsByItself('./run-then-abort.js');
     assert.match(out, /consumed 3, run rejected: expected/);
