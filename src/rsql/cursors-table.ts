@@ -8,6 +8,7 @@ import {
   ReflexError,
 } from '../core/index.js';
 import type { MetricsRegistry } from '../core/metrics.js';
+import { settled } from '../internal/settled.js';
 import type { CursorsSchema, CursorsStatements, Dialect, SqlValue } from './dialect.js';
 import { bindHandle, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
@@ -77,11 +78,26 @@ export interface CursorsTable {
   createTable(db: SqlDatabase): Promise<void>;
 }
 
-/** A validated cursor: int cursors are kept as canonical decimal text (compared by length, then text). */
-type Cursor = { readonly text: string; readonly int: boolean };
+/**
+ * A validated cursor: int cursors are kept as canonical decimal text (compared by length, then
+ * text). A plain string, so buffering one costs no allocation; the table's cursorType says which.
+ */
+type Cursor = string;
 
-/** Canonical non-negative integers of at most 18 digits: always within int64, no BigInt needed. */
-const shortInt = /^(?:0|[1-9][0-9]{0,17})$/;
+/**
+ * A canonical non-negative integer of at most 18 digits: always within int64, no BigInt needed.
+ * A loop rather than a regular expression: it runs once per event in a catch-up, ~2× faster.
+ */
+function isShortInt(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 18) return false;
+  if (s.charCodeAt(0) === 48) return n === 1; // '0' alone; no leading zeros
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 /** Defines a cursors table (names validated; nothing is queried until used). */
 export function newCursorsTable(name: string, options?: CursorsTableOptions): CursorsTable {
@@ -112,12 +128,15 @@ class SqlCursorsTable implements CursorsTable {
   readonly #statements = new Map<Dialect, CursorsStatements>();
   readonly count: (n: number) => void;
   readonly logger: Logger;
+  /** True for int cursors. */
+  readonly int: boolean;
 
   constructor(schema: CursorsSchema, count: (n: number) => void, logger: Logger) {
     this.name = schema.table;
     this.schema = schema;
     this.count = count;
     this.logger = logger;
+    this.int = schema.cursorType === 'int';
   }
 
   statementsOf(dialect: Dialect): CursorsStatements {
@@ -135,17 +154,17 @@ class SqlCursorsTable implements CursorsTable {
       if (cursor.length > 255) {
         throw new ReflexError(ErrorCode.invalidCursor, 'cursor longer than 255 characters');
       }
-      return { text: cursor, int: false };
+      return cursor;
     }
-    if (shortInt.test(cursor)) return { text: cursor, int: true };
+    if (isShortInt(cursor)) return cursor;
     if (cursor === '') throw new ReflexError(ErrorCode.invalidCursor, 'cursor must not be empty');
-    return { text: parseIntCursor(cursor).toString(), int: true };
+    return parseIntCursor(cursor).toString();
   }
 
   bindValue(c: Cursor): SqlValue {
     // Int cursors are bound as integers (never strings or doubles) so a text column compares
     // numerically too.
-    return c.int ? BigInt(c.text) : c.text;
+    return this.int ? BigInt(c) : c;
   }
 
   async getCursor(db: SqlDatabase, consumer: string): Promise<string> {
@@ -187,14 +206,14 @@ class SqlCursorsTable implements CursorsTable {
     if (this.same(storedText, c)) return;
     throw new ReflexError(
       ErrorCode.cursorNotIncreasing,
-      `cursors table ${this.name}: attempted to set cursor ${c.text} of ${consumer} below the stored ${storedText}`,
+      `cursors table ${this.name}: attempted to set cursor ${c} of ${consumer} below the stored ${storedText}`,
     );
   }
 
   same(stored: string, c: Cursor): boolean {
-    if (!c.int) return stored === c.text;
+    if (!this.int) return stored === c;
     try {
-      return BigInt(stored) === BigInt(c.text);
+      return BigInt(stored) === BigInt(c);
     } catch {
       return false;
     }
@@ -223,11 +242,9 @@ function checkConsumer(consumer: unknown): void {
   }
 }
 
-function greater(a: Cursor, b: Cursor): number {
-  const x = a.text;
-  const y = b.text;
+function compare(x: Cursor, y: Cursor, int: boolean): number {
   // Canonical decimal integers: the longer is greater; equal lengths compare as text.
-  if (a.int && x.length !== y.length) return x.length > y.length ? 1 : -1;
+  if (int && x.length !== y.length) return x.length > y.length ? 1 : -1;
   return x > y ? 1 : x < y ? -1 : 0;
 }
 
@@ -255,25 +272,32 @@ class TableCursorStore implements SqlCursorStore {
     return this.#table.getCursor(this.#db, name);
   }
 
-  async setCursor(name: string, cursor: string): Promise<void> {
-    checkConsumer(name);
-    if (this.#closed) {
-      // Refused rather than buffered: nothing would ever flush it.
-      throw new ReflexError(ErrorCode.closed, `cursor store of ${this.#table.name} is closed`);
+  setCursor(name: string, cursor: string): Promise<void> {
+    try {
+      checkConsumer(name);
+      if (this.#closed) {
+        // Refused rather than buffered: nothing would ever flush it.
+        throw new ReflexError(ErrorCode.closed, `cursor store of ${this.#table.name} is closed`);
+      }
+      if (this.#period === 0) return this.#table.setCursor(this.#db, name, cursor);
+      this.#buffer(name, cursor);
+      // Buffered in place: no promise of our own (see `settled`).
+      return settled;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (this.#period === 0) {
-      await this.#table.setCursor(this.#db, name, cursor);
-      return;
-    }
+  }
+
+  #buffer(name: string, cursor: string): void {
     const c = this.#table.parse(cursor);
     const last = this.#last.get(name);
     if (last !== undefined) {
-      const cmp = greater(c, last);
+      const cmp = compare(c, last, this.#table.int);
       if (cmp === 0) return;
       if (cmp < 0) {
         throw new ReflexError(
           ErrorCode.cursorNotIncreasing,
-          `cursors table ${this.#table.name}: attempted to set cursor ${c.text} of ${name} below ${last.text}`,
+          `cursors table ${this.#table.name}: attempted to set cursor ${c} of ${name} below ${last}`,
         );
       }
     }
