@@ -268,12 +268,18 @@ export class Loader {
     this.#setHeadGap(result.gap);
   }
 
-  #append(chunk: Chunk): void {
+  /** Appends a loaded chunk; `atDbHead` when the load reached what the database holds now. */
+  #append(chunk: Chunk, atDbHead: boolean): void {
     if (chunk.end === chunk.after) return;
     this.#chunks.push(chunk);
     this.#cachedEvents += chunk.events.length;
+    // Behind the head (a catch-up reading ahead), only the last two pages stay: enough for
+    // streams reading side by side, and events die young instead of being promoted by the GC
+    // (a full window there tripled the GC time of a catch-up). The full window is for the head.
+    const c = this.#c;
+    const limit = atDbHead ? c.cacheSize : Math.min(c.cacheSize, 2 * c.lookupLimit);
     // Trim whole chunks from the front; the newest chunk always stays.
-    while (this.#chunks.length > 1 && this.#cachedEvents > this.#c.cacheSize) {
+    while (this.#chunks.length > 1 && this.#cachedEvents > limit) {
       const dropped = this.#chunks.shift() as Chunk;
       this.#cachedEvents -= dropped.events.length;
     }
@@ -299,8 +305,8 @@ export class Loader {
             // The cache may have been rebased meanwhile; append only when still contiguous.
             const tail = this.#chunks[this.#chunks.length - 1];
             if (tail !== undefined && tail.end === result.chunk.after) {
-              this.#append(result.chunk);
               this.#atDbHead = result.short || result.gap !== undefined;
+              this.#append(result.chunk, this.#atDbHead);
               this.#setHeadGap(result.gap);
             }
           } while (this.#pollAgain && !this.stopped);

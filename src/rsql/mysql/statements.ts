@@ -1,10 +1,11 @@
-import type {
-  CursorsSchema,
-  CursorsStatements,
-  ErrorsSchema,
-  ErrorsStatements,
-  EventsSchema,
-  EventsStatements,
+import {
+  type CursorsSchema,
+  type CursorsStatements,
+  type ErrorsSchema,
+  type ErrorsStatements,
+  type EventsSchema,
+  type EventsStatements,
+  optionalEventColumns,
 } from '../dialect.js';
 import { quoteParts } from '../identifiers.js';
 
@@ -28,8 +29,6 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
     cols.push(q(s.trace));
     vals.push('?');
   }
-  const meta = s.metadata === undefined ? 'NULL' : q(s.metadata);
-  const trace = s.trace === undefined ? 'NULL' : q(s.trace);
   const fid = s.foreignIdType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) NOT NULL';
   const ddlCols = [
     `${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT`,
@@ -45,7 +44,7 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES (?, '0', NOW(6), 0)`,
     // UNIX_TIMESTAMP reads the DATETIME in the session time zone it was written in (NOW(6)), so
     // the instant is right whatever the Node process's time zone.
-    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, UNIX_TIMESTAMP(${q(s.timestamp)}), ${q(s.type)}, ${meta}, ${trace} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
+    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, UNIX_TIMESTAMP(${q(s.timestamp)}), ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
     selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > ? AND ${q(s.id)} < ? ORDER BY ${q(s.id)}`,
     maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
     createTable: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${ddlCols.join(',\n  ')}\n) ENGINE=InnoDB`],

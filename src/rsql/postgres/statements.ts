@@ -1,10 +1,11 @@
-import type {
-  CursorsSchema,
-  CursorsStatements,
-  ErrorsSchema,
-  ErrorsStatements,
-  EventsSchema,
-  EventsStatements,
+import {
+  type CursorsSchema,
+  type CursorsStatements,
+  type ErrorsSchema,
+  type ErrorsStatements,
+  type EventsSchema,
+  type EventsStatements,
+  optionalEventColumns,
 } from '../dialect.js';
 import { quoteParts } from '../identifiers.js';
 
@@ -50,8 +51,6 @@ export function pgEventsStatements(s: EventsSchema): EventsStatements {
     cols.push(q(s.trace));
     vals.push(`$${n++}`);
   }
-  const meta = s.metadata === undefined ? 'NULL' : q(s.metadata);
-  const trace = s.trace === undefined ? 'NULL' : q(s.trace);
   const fid = s.foreignIdType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) NOT NULL';
   const seq = q(sequenceName(s));
   const ddlCols = [
@@ -72,7 +71,7 @@ export function pgEventsStatements(s: EventsSchema): EventsStatements {
         : `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES ($1, '0', statement_timestamp(), 0)`,
     // The timestamp arrives as text in the session's time zone with its offset, parsed by decodeTimestamp.
-    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}::text, ${q(s.timestamp)}, ${q(s.type)}, ${meta}, ${trace} FROM ${t} WHERE ${q(s.id)} > $1 ORDER BY ${q(s.id)} LIMIT $2`,
+    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}::text, ${q(s.timestamp)}, ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > $1 ORDER BY ${q(s.id)} LIMIT $2`,
     selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > $1 AND ${q(s.id)} < $2 ORDER BY ${q(s.id)}`,
     maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
     createTable: [

@@ -1,10 +1,11 @@
-import type {
-  CursorsSchema,
-  CursorsStatements,
-  ErrorsSchema,
-  ErrorsStatements,
-  EventsSchema,
-  EventsStatements,
+import {
+  type CursorsSchema,
+  type CursorsStatements,
+  type ErrorsSchema,
+  type ErrorsStatements,
+  type EventsSchema,
+  type EventsStatements,
+  optionalEventColumns,
 } from '../dialect.js';
 import { quoteParts } from '../identifiers.js';
 
@@ -31,8 +32,6 @@ export function sqliteEventsStatements(s: EventsSchema): EventsStatements {
     cols.push(q(s.trace));
     vals.push('?');
   }
-  const meta = s.metadata === undefined ? 'NULL' : q(s.metadata);
-  const trace = s.trace === undefined ? 'NULL' : q(s.trace);
   const ddlCols = [
     // INTEGER PRIMARY KEY without AUTOINCREMENT: the rowid, max(id)+1 at insert (see gaps.ts).
     `${q(s.id)} INTEGER PRIMARY KEY`,
@@ -45,7 +44,7 @@ export function sqliteEventsStatements(s: EventsSchema): EventsStatements {
   return {
     insert: `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES (?, '0', ${sqliteNowMs}, 0)`,
-    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}, ${meta}, ${trace} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
+    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
     selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > ? AND ${q(s.id)} < ? ORDER BY ${q(s.id)}`,
     maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
     createTable: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${ddlCols.join(',\n  ')}\n)`],
