@@ -250,14 +250,20 @@ function compare(x: Cursor, y: Cursor, int: boolean): number {
 
 const maxRowsPerStatement = 500;
 
+/** A consumer's cursor in an async store; `pending` while it waits for a flush. */
+interface Slot {
+  last: Cursor;
+  pending: boolean;
+}
+
 class TableCursorStore implements SqlCursorStore {
   readonly #table: SqlCursorsTable;
   readonly #db: SqlDatabase;
   readonly #period: number;
-  /** Written by setCursor, not yet flushed. */
-  #pending = new Map<string, Cursor>();
-  /** The last cursor set through this store per consumer (the monotonic check). */
-  readonly #last = new Map<string, Cursor>();
+  /** Per consumer: the last cursor set through this store (the monotonic check). */
+  readonly #slots = new Map<string, Slot>();
+  /** The slots set since the last flush began: what the next flush writes. */
+  #pending = new Map<string, Slot>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -290,20 +296,29 @@ class TableCursorStore implements SqlCursorStore {
 
   #buffer(name: string, cursor: string): void {
     const c = this.#table.parse(cursor);
-    const last = this.#last.get(name);
-    if (last !== undefined) {
-      const cmp = compare(c, last, this.#table.int);
-      if (cmp === 0) return;
-      if (cmp < 0) {
-        throw new ReflexError(
-          ErrorCode.cursorNotIncreasing,
-          `cursors table ${this.#table.name}: attempted to set cursor ${c} of ${name} below ${last}`,
-        );
-      }
+    const slot = this.#slots.get(name);
+    if (slot === undefined) {
+      const fresh = { last: c, pending: true };
+      this.#slots.set(name, fresh);
+      this.#pending.set(name, fresh);
+      this.#arm();
+      return;
     }
-    this.#last.set(name, c);
-    this.#pending.set(name, c);
-    this.#arm();
+    const cmp = compare(c, slot.last, this.#table.int);
+    if (cmp === 0) return;
+    if (cmp < 0) {
+      throw new ReflexError(
+        ErrorCode.cursorNotIncreasing,
+        `cursors table ${this.#table.name}: attempted to set cursor ${c} of ${name} below ${slot.last}`,
+      );
+    }
+    slot.last = c;
+    // Per event, a catch-up only updates the slot; the maps change once per flush period.
+    if (!slot.pending) {
+      slot.pending = true;
+      this.#pending.set(name, slot);
+      this.#arm();
+    }
   }
 
   /** Starts the flush timer when cursors are pending; a failed flush is logged and retried. */
@@ -334,10 +349,15 @@ class TableCursorStore implements SqlCursorStore {
 
   async #flushNow(): Promise<void> {
     if (this.#pending.size === 0) return;
+    const { dialect, executor } = bindHandle(this.#db);
     const batch = this.#pending;
     this.#pending = new Map();
-    const entries = [...batch];
-    const { dialect, executor } = bindHandle(this.#db);
+    // What is written is each slot's cursor now; a later set marks its slot pending again.
+    const entries: [string, Cursor][] = [];
+    for (const [name, slot] of batch) {
+      slot.pending = false;
+      entries.push([name, slot.last]);
+    }
     const s = this.#table.statementsOf(dialect);
     try {
       for (let i = 0; i < entries.length; i += maxRowsPerStatement) {
@@ -349,8 +369,13 @@ class TableCursorStore implements SqlCursorStore {
         for (const [name] of part) batch.delete(name);
       }
     } catch (err) {
-      // Keep what was not written, unless a newer cursor was set meanwhile.
-      for (const [name, c] of batch) if (!this.#pending.has(name)) this.#pending.set(name, c);
+      // What was not written stays pending (with the newest cursor of its slot).
+      for (const [name, slot] of batch) {
+        if (!slot.pending) {
+          slot.pending = true;
+          this.#pending.set(name, slot);
+        }
+      }
       throw databaseError(dialect, err, `cursors table ${this.#table.name}: flush`);
     }
   }
