@@ -49,6 +49,9 @@ interface LoadResult {
   readonly short: boolean;
 }
 
+/** Read-ahead pages kept per loader, for streams at different positions (see `#ahead`). */
+const aheadKept = 2;
+
 const noWakeups: WakeupSource = Object.freeze({ close() {} });
 
 const emptyEvents: readonly Event[] = Object.freeze([]);
@@ -82,6 +85,13 @@ export class Loader {
   /** First time a gap after a given id was seen. */
   readonly #gapSeen = new Map<number, number>();
   readonly #catchUp = new Map<number, Promise<LoadResult>>();
+  /**
+   * Read-ahead of catch-ups behind the head cache, by position: the next page loads while a stream
+   * reads the current one. Taken once (a page kept after its reader took it was promoted by the GC
+   * with every event in it, halving the catch-up rate); beyond `aheadKept` the oldest go. A failed
+   * read-ahead is undefined: the reader loads again.
+   */
+  readonly #ahead = new Map<number, Promise<LoadResult | undefined>>();
   #headLoad: Promise<void> | undefined;
   #pollAgain = false;
   #timer: NodeJS.Timeout | undefined;
@@ -154,6 +164,7 @@ export class Loader {
     this.#waker.wake();
     this.#chunks = [];
     this.#cachedEvents = 0;
+    this.#ahead.clear();
     await wakeups?.close();
   }
 
@@ -224,6 +235,9 @@ export class Loader {
       if (this.#chunks.length === 0 || (chunk.end === after && this.#cachedEvents === 0)) {
         // Start (or rebase an empty) head cache here.
         this.#setCache(chunk, result);
+      } else if (!result.short && result.gap === undefined && chunk.end < this.#cacheStart()) {
+        // Still behind the cache after this page: load the next one meanwhile.
+        this.#readAhead(chunk.end);
       }
       if (chunk.end > after) return { chunk, index: 0 };
       // Nothing after `after` yet: blocked by a gap, or at the head.
@@ -327,7 +341,34 @@ export class Loader {
     return this.#headLoad;
   }
 
+  /** Where the head cache starts (Infinity when empty). */
+  #cacheStart(): number {
+    return this.#chunks[0]?.after ?? Number.POSITIVE_INFINITY;
+  }
+
   #catchUpLoad(after: number): Promise<LoadResult> {
+    const ahead = this.#ahead.get(after);
+    if (ahead === undefined) return this.#coalescedLoad(after);
+    this.#ahead.delete(after);
+    return ahead.then((result) => result ?? this.#coalescedLoad(after));
+  }
+
+  #readAhead(after: number): void {
+    if (this.#ahead.has(after) || this.stopped) return;
+    this.#ahead.set(
+      after,
+      this.#coalescedLoad(after).then(
+        (r) => r,
+        () => undefined,
+      ),
+    );
+    for (const key of this.#ahead.keys()) {
+      if (this.#ahead.size <= aheadKept) break;
+      this.#ahead.delete(key);
+    }
+  }
+
+  #coalescedLoad(after: number): Promise<LoadResult> {
     let p = this.#catchUp.get(after);
     if (p === undefined) {
       p = this.#load(after).finally(() => this.#catchUp.delete(after));
