@@ -14,13 +14,13 @@ export abstract class BaseStreamClient implements StreamClient {
   #closed = false;
   #closing: Promise<void> | undefined;
 
+  /** Aborts when the stream is closed or the caller's signal aborts. */
+  protected readonly signal: AbortSignal;
+
   protected constructor(signal?: AbortSignal) {
     this.#link = linkedController(signal);
-  }
-
-  /** Aborts when the stream is closed or the caller's signal aborts. */
-  protected get signal(): AbortSignal {
-    return this.#link.controller.signal;
+    // A field, not a getter: `tryRecv` reads it once per event.
+    this.signal = this.#link.controller.signal;
   }
 
   /** Produces the next event; must honour `signal`. */

@@ -150,7 +150,7 @@ class SqlCursorsTable implements CursorsTable {
 
   parse(cursor: unknown): Cursor {
     if (typeof cursor !== 'string') throw invalidArgument('cursor must be a string');
-    if (this.schema.cursorType === 'string') {
+    if (!this.int) {
       if (cursor.length > 255) {
         throw new ReflexError(ErrorCode.invalidCursor, 'cursor longer than 255 characters');
       }

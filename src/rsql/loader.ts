@@ -14,14 +14,13 @@ import { databaseError } from './handles.js';
 import type { EventsCounters, EventsMetrics } from './metrics.js';
 
 /**
- * A run of resolved ids (after, end]: every id in it is either one of `events` (ids in `ids`,
- * same order) or will never be an event (a noop, a rolled-back id). Immutable once built.
+ * A run of resolved ids (after, end]: every id in it is either one of `events` (in id order) or
+ * will never be an event (a noop, a rolled-back id). Immutable once built.
  */
 export interface Chunk {
   readonly after: number;
   readonly end: number;
   readonly events: readonly Event[];
-  readonly ids: readonly number[];
 }
 
 /** Loader settings, from the events table options. */
@@ -55,7 +54,6 @@ const aheadKept = 2;
 const noWakeups: WakeupSource = Object.freeze({ close() {} });
 
 const emptyEvents: readonly Event[] = Object.freeze([]);
-const emptyIds: readonly number[] = Object.freeze([]);
 
 /** A position a stream reads from: the chunk and the index of its first event after the cursor. */
 export interface ReadPosition {
@@ -264,12 +262,13 @@ export class Loader {
       else hi = mid - 1;
     }
     const chunk = chunks[lo] as Chunk;
-    const ids = chunk.ids;
+    const events = chunk.events;
     let a = 0;
-    let b = ids.length;
+    let b = events.length;
     while (a < b) {
       const m = (a + b) >> 1;
-      if ((ids[m] as number) <= after) a = m + 1;
+      // Ids are safe integers in canonical decimal (checked at load): exact as numbers.
+      if (Number((events[m] as Event).id) <= after) a = m + 1;
       else b = m;
     }
     return { chunk, index: a };
@@ -447,8 +446,9 @@ export class Loader {
   async #load(after: number): Promise<LoadResult> {
     const c = this.#c;
     const limit = c.lookupLimit;
-    const events: Event[] = [];
-    const ids: number[] = [];
+    const dialect = c.dialect;
+    const optional = c.schema.metadata !== undefined || c.schema.trace !== undefined;
+    let events: Event[] = [];
     let end = after;
     for (let reloads = 0; ; ) {
       this.#throwIfStopped();
@@ -460,9 +460,14 @@ export class Loader {
       let gap: Gap | undefined;
       let reload = false;
       let verdicts: Map<number, 'wait' | 'skip' | 'reload'> | undefined;
+      // Events replace their rows in the driver's array (slot `kept` <= the row read): a page
+      // costs no second array, and nothing grows while a catch-up decodes a million rows.
+      const page = rows as unknown[];
+      let kept = 0;
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i] as unknown[];
-        const id = c.dialect.decodeId(row[0]);
+        const rawId = row[0];
+        const id = typeof rawId === 'number' ? rawId : dialect.decodeId(rawId);
         if (id !== end + 1) {
           if (!Number.isSafeInteger(id) || id <= end) {
             throw new ReflexError(
@@ -491,9 +496,14 @@ export class Loader {
         const type = Number(row[3]);
         const foreignId = String(row[1]);
         if (!c.includeNoops && type === 0 && foreignId === '0') continue;
-        events.push(this.#decode(row, id, foreignId, type));
-        ids.push(id);
+        const timestamp = dialect.decodeTimestamp(row[2]);
+        page[kept++] = optional
+          ? withOptional(String(id), type, foreignId, timestamp, row[4], row[5])
+          : { id: String(id), type, foreignId, timestamp };
       }
+      page.length = kept;
+      if (events.length === 0) events = page as Event[];
+      else for (let i = 0; i < kept; i++) events.push(page[i] as Event);
       c.metrics.loaded(
         rows.length,
         (performance.now() - t0) / 1000,
@@ -501,7 +511,7 @@ export class Loader {
       );
       if (reload && events.length < limit) continue;
       for (const k of this.#gapSeen.keys()) if (k >= after && k < end) this.#gapSeen.delete(k);
-      const chunk = this.#chunk(after, end, events, ids);
+      const chunk = this.#chunk(after, end, events);
       if (gap !== undefined) return { chunk, gap, short: true };
       return { chunk, gap: undefined, short: !reload && rows.length < limit };
     }
@@ -557,25 +567,23 @@ export class Loader {
     return out;
   }
 
-  #chunk(after: number, end: number, events: Event[], ids: number[]): Chunk {
-    if (events.length === 0) return { after, end, events: emptyEvents, ids: emptyIds };
-    return { after, end, events, ids };
+  #chunk(after: number, end: number, events: Event[]): Chunk {
+    return { after, end, events: events.length === 0 ? emptyEvents : events };
   }
+}
 
-  #decode(row: unknown[], id: number, foreignId: string, type: number): Event {
-    const timestamp = this.#c.dialect.decodeTimestamp(row[2]);
-    const metadata = row[4];
-    const trace = row[5];
-    const idText = String(id);
-    if (metadata == null && trace == null) return { id: idText, type, foreignId, timestamp };
-    const e: { -readonly [K in keyof Event]: Event[K] } = {
-      id: idText,
-      type,
-      foreignId,
-      timestamp,
-    };
-    if (metadata instanceof Uint8Array) e.metadata = metadata;
-    if (trace instanceof Uint8Array && trace.length > 0) e.trace = trace;
-    return e;
-  }
+/** An event with its metadata and trace columns (only read when the table has them). */
+function withOptional(
+  id: string,
+  type: number,
+  foreignId: string,
+  timestamp: Date,
+  metadata: unknown,
+  trace: unknown,
+): Event {
+  if (metadata == null && trace == null) return { id, type, foreignId, timestamp };
+  const e: { -readonly [K in keyof Event]: Event[K] } = { id, type, foreignId, timestamp };
+  if (metadata instanceof Uint8Array) e.metadata = metadata;
+  if (trace instanceof Uint8Array && trace.length > 0) e.trace = trace;
+  return e;
 }

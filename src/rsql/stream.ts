@@ -10,6 +10,7 @@ export class SqlStreamClient extends BaseStreamClient {
   readonly #toHead: boolean;
   readonly #lagMs: number;
   readonly #clock: Clock;
+  /** Where the next chunk starts: the cursor, then the end of each chunk read. */
   #prev: number;
   #chunk: Chunk | undefined;
   #index = 0;
@@ -36,10 +37,7 @@ export class SqlStreamClient extends BaseStreamClient {
     const chunk = this.#chunk;
     if (chunk === undefined || this.#lagMs !== 0 || this.signal.aborted) return undefined;
     const e = chunk.events[this.#index];
-    if (e !== undefined) {
-      this.#prev = chunk.ids[this.#index] as number;
-      this.#index++;
-    }
+    if (e !== undefined) this.#index++;
     return e;
   }
 
@@ -54,7 +52,6 @@ export class SqlStreamClient extends BaseStreamClient {
             if (wait > 0) await this.#clock.sleep(wait, signal);
           }
           this.#index++;
-          this.#prev = chunk.ids[this.#index - 1] as number;
           return e;
         }
         this.#prev = chunk.end;
