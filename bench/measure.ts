@@ -24,6 +24,16 @@ export function percentile(values: readonly number[], q: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
+/** The median of `values` (the mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export function rssMB(): number {
   return process.memoryUsage.rss() / 2 ** 20;
 }
