@@ -17,7 +17,7 @@ import {
   type StreamFunc,
   validateStreamCall,
 } from '../core/index.js';
-import { decodeEvent, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
+import { decodeEventAt, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
 import { reflexStreamMethod } from './server.js';
 import { decodeGrpcMessage, errorCodeKey, errorOfStatus, Status } from './status.js';
 
@@ -303,6 +303,9 @@ class RemoteStreamClient extends BaseStreamClient {
   readonly #maxEventBytes: number;
   readonly #chunks: Buffer[] = [];
   #pos = 0;
+  /** Where the message returned by `#nextMessage` starts and ends in its buffer. */
+  #msgStart = 0;
+  #msgEnd = 0;
   #buffered = 0;
   #paused = false;
   /** A local or transport failure: final at once. */
@@ -445,7 +448,10 @@ class RemoteStreamClient extends BaseStreamClient {
     if (s !== undefined && !s.closed && !s.destroyed) s.close(h2.NGHTTP2_CANCEL);
   }
 
-  /** The next complete message, or undefined when more bytes are needed. */
+  /**
+   * The buffer holding the next complete message, from `#msgStart` to `#msgEnd` (positions rather
+   * than a slice: no Buffer object per event), or undefined when more bytes are needed.
+   */
   #nextMessage(): Buffer | undefined {
     if (this.#buffered < 5) return undefined;
     let head = this.#chunks[0] as Buffer;
@@ -475,7 +481,9 @@ class RemoteStreamClient extends BaseStreamClient {
       this.#chunks.shift();
       this.#pos = 0;
     }
-    return head.subarray(start, start + len);
+    this.#msgStart = start;
+    this.#msgEnd = start + len;
+    return head;
   }
 
   /** Joins the first chunks so that the first holds at least `n` unread bytes. */
@@ -530,7 +538,7 @@ class RemoteStreamClient extends BaseStreamClient {
       this.#stream.resume();
     }
     try {
-      return decodeEvent(message);
+      return decodeEventAt(message, this.#msgStart, this.#msgEnd);
     } catch (err) {
       this.#cancel();
       this.#fail(errorOfStatus(Status.internal, (err as Error).message, undefined));

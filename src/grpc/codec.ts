@@ -75,6 +75,21 @@ function writeVarint(buf: Uint8Array, pos: number, v: number): number {
   return pos;
 }
 
+/** The length of `s` when it is short ASCII (1 byte per character), else -1. */
+function shortAsciiLength(s: string): number {
+  const n = s.length;
+  if (n > 32) return -1;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return -1;
+  return n;
+}
+
+/** Writes `s` at `pos` (`len` bytes, `ascii` when measured by shortAsciiLength); returns the end. */
+function writeText(buf: Buffer, pos: number, s: string, len: number, ascii: boolean): number {
+  if (!ascii) return pos + buf.write(s, pos, len, 'utf8');
+  for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
+  return pos + len;
+}
+
 /** Encodes (seconds, nanos) of a Timestamp or Duration body; returns its size when `buf` is null. */
 function secondsNanosSize(seconds: number, nanos: number): number {
   return (seconds === 0 ? 0 : 1 + varintSize(seconds)) + (nanos === 0 ? 0 : 1 + varintSize(nanos));
@@ -130,8 +145,10 @@ export class FrameWriter {
     const seconds = Math.floor(ms / 1000);
     const nanos = Math.round((ms - seconds * 1000) * 1e6);
     const tsSize = secondsNanosSize(seconds, nanos);
-    const fidLen = Buffer.byteLength(e.foreignId);
-    const idLen = Buffer.byteLength(e.id);
+    const fidAscii = shortAsciiLength(e.foreignId);
+    const fidLen = fidAscii >= 0 ? fidAscii : Buffer.byteLength(e.foreignId);
+    const idAscii = shortAsciiLength(e.id);
+    const idLen = idAscii >= 0 ? idAscii : Buffer.byteLength(e.id);
     const meta = e.metadata;
     const trace = e.trace;
     const metaLen = meta === undefined ? 0 : meta.length;
@@ -154,8 +171,10 @@ export class FrameWriter {
     }
     let p = this.#len;
     buf[p++] = 0;
-    buf.writeUInt32BE(size, p);
-    p += 4;
+    buf[p++] = size >>> 24;
+    buf[p++] = (size >>> 16) & 0xff;
+    buf[p++] = (size >>> 8) & 0xff;
+    buf[p++] = size & 0xff;
     if (type !== 0) {
       buf[p++] = 0x18;
       p = writeVarint(buf, p, type);
@@ -166,12 +185,12 @@ export class FrameWriter {
     if (fidLen !== 0) {
       buf[p++] = 0x2a;
       p = writeVarint(buf, p, fidLen);
-      p += buf.write(e.foreignId, p, fidLen, 'utf8');
+      p = writeText(buf, p, e.foreignId, fidLen, fidAscii >= 0);
     }
     if (idLen !== 0) {
       buf[p++] = 0x32;
       p = writeVarint(buf, p, idLen);
-      p += buf.write(e.id, p, idLen, 'utf8');
+      p = writeText(buf, p, e.id, idLen, idAscii >= 0);
     }
     if (meta !== undefined && metaLen !== 0) {
       buf[p++] = 0x3a;
@@ -364,67 +383,161 @@ function copyBytes(buf: Buffer, start: number, len: number): Uint8Array {
 }
 
 /**
+ * The position after the last varint read by {@link varintAt} (a module variable rather than a
+ * result object: decoding an event allocates nothing but the event).
+ */
+let next = 0;
+
+/** Reads the varint at `pos` (before `end`); the position after it is left in `next`. */
+function varintAt(buf: Uint8Array, pos: number, end: number): number {
+  // Up to 7 bytes (< 2^49: ids, lengths, Timestamp seconds and nanos) in arithmetic; longer ones
+  // (negative int64s) and truncated ones go to the Reader, which checks everything.
+  let value = 0;
+  let scale = 1;
+  for (let p = pos; p < end && p < pos + 7; p++) {
+    const b = buf[p] as number;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      next = p + 1;
+      return value;
+    }
+    scale *= 128;
+  }
+  const r = new Reader(buf as Buffer, pos, end);
+  const v = r.varint();
+  next = r.pos;
+  return v;
+}
+
+/** The end of the length-delimited value whose length varint is at `pos`; it starts at `next`. */
+function delimitedAt(buf: Uint8Array, pos: number, end: number): number {
+  const len = varintAt(buf, pos, end);
+  if (len < 0 || next + len > end) throw corrupt('truncated length-delimited field');
+  return next + len;
+}
+
+/**
+ * The text of UTF-8 bytes [start, end). Short ASCII text (ids, short foreign ids) is built here:
+ * Buffer's toString costs more than the string itself at these lengths. Up to 12 characters V8
+ * keeps such a concatenation flat (longer ones would become chains of cons strings).
+ */
+function textAt(buf: Buffer, start: number, end: number): string {
+  if (end - start > 12) return buf.toString('utf8', start, end);
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c >= 0x80) return buf.toString('utf8', start, end);
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/** Skips the value of a field of wire type `wire` at `pos`; returns the position after it. */
+function skipAt(buf: Buffer, pos: number, end: number, wire: number): number {
+  const r = new Reader(buf, pos, end);
+  r.skip(wire);
+  return r.pos;
+}
+
+/** Milliseconds of the Timestamp body in [pos, end) (sub-millisecond nanos are dropped). */
+function timestampMsAt(buf: Buffer, pos: number, end: number): number {
+  let seconds = 0;
+  let nanos = 0;
+  let p = pos;
+  while (p < end) {
+    const tag = varintAt(buf, p, end);
+    p = next;
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 1) {
+      expectWire('seconds', wire, 0);
+      seconds = varintAt(buf, p, end);
+      p = next;
+    } else if (field === 2) {
+      expectWire('nanos', wire, 0);
+      nanos = varintAt(buf, p, end) | 0;
+      p = next;
+    } else {
+      p = skipAt(buf, p, end, wire);
+    }
+  }
+  if (p !== end) throw corrupt('field overruns its message');
+  return seconds * 1000 + Math.floor(nanos / 1e6);
+}
+
+/**
  * Decodes a `reflexpb.Event`. Unknown fields are skipped (a newer writer may add some); malformed
  * bytes throw an `ERR_REFLEX_INVALID_ARGUMENT` error. `metadata`/`trace` are absent when empty,
  * as proto3 cannot tell empty from unset.
  */
 export function decodeEvent(buf: Buffer): Event {
-  const r = new Reader(buf, 0, buf.length);
+  return decodeEventAt(buf, 0, buf.length);
+}
+
+/** {@link decodeEvent} of the message in `buf` from `start` to `end`, without slicing it out. */
+export function decodeEventAt(buf: Buffer, start: number, end: number): Event {
   let type = 0;
   let ms = 0;
   let foreignId = '';
   let id = '';
   let metadata: Uint8Array | undefined;
   let trace: Uint8Array | undefined;
-  while (r.pos < r.end) {
-    const tag = r.varint();
+  let p = start;
+  while (p < end) {
+    const tag = varintAt(buf, p, end);
+    p = next;
     const wire = tag & 7;
     switch (tag >>> 3) {
       case 3:
         expectWire('type', wire, 0);
-        type = r.varint() | 0;
+        type = varintAt(buf, p, end) | 0;
+        p = next;
         break;
       case 4: {
         expectWire('timestamp', wire, 2);
-        const [s, n] = readSecondsNanos(r, r.delimited());
-        ms = s * 1000 + Math.floor(n / 1e6);
+        const to = delimitedAt(buf, p, end);
+        ms = timestampMsAt(buf, next, to);
+        p = to;
         break;
       }
       case 5: {
         expectWire('foreign_id', wire, 2);
-        const len = r.delimited();
-        foreignId = buf.toString('utf8', r.pos, r.pos + len);
-        r.pos += len;
+        const to = delimitedAt(buf, p, end);
+        foreignId = textAt(buf, next, to);
+        p = to;
         break;
       }
       case 6: {
         expectWire('id', wire, 2);
-        const len = r.delimited();
-        id = buf.toString('utf8', r.pos, r.pos + len);
-        r.pos += len;
+        const to = delimitedAt(buf, p, end);
+        id = textAt(buf, next, to);
+        p = to;
         break;
       }
       case 7: {
         expectWire('metadata', wire, 2);
-        const len = r.delimited();
-        metadata = len === 0 ? undefined : copyBytes(buf, r.pos, len);
-        r.pos += len;
+        const to = delimitedAt(buf, p, end);
+        metadata = to === next ? undefined : copyBytes(buf, next, to - next);
+        p = to;
         break;
       }
       case 8: {
         expectWire('trace', wire, 2);
-        const len = r.delimited();
-        trace = len === 0 ? undefined : copyBytes(buf, r.pos, len);
-        r.pos += len;
+        const to = delimitedAt(buf, p, end);
+        trace = to === next ? undefined : copyBytes(buf, next, to - next);
+        p = to;
         break;
       }
       case 0:
         throw corrupt('field number 0');
       default:
-        r.skip(wire);
+        p = skipAt(buf, p, end, wire);
     }
   }
-  if (r.pos !== r.end) throw corrupt('field overruns its message');
+  if (p !== end) throw corrupt('field overruns its message');
+  if (metadata === undefined && trace === undefined) {
+    return { id, type, foreignId, timestamp: new Date(ms) };
+  }
   const event: { -readonly [K in keyof Event]: Event[K] } = {
     id,
     type,

@@ -7,6 +7,7 @@ import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import type { Event } from '../../src/core/index.js';
 import {
   decodeEvent,
+  decodeEventAt,
   decodeStreamRequest,
   encodeEvent,
   encodeStreamRequest,
@@ -39,6 +40,9 @@ const events: Event[] = [
     metadata: new Uint8Array([0, 1, 2, 255]),
     trace: new Uint8Array(200).fill(7),
   },
+  // Short text takes a fast path when ASCII: a short non-ASCII one and a 13-character ASCII one.
+  { id: 'é1', type: 3, foreignId: 'ñ', timestamp: new Date(1_700_000_000_001) },
+  { id: '1234567890123', type: 300, foreignId: 'abcdefghijklm', timestamp: new Date(999) },
   {
     id: '7',
     type: -2147483648,
@@ -88,6 +92,24 @@ describe('grpc codec', () => {
     assert.equal(w.append(events[3] as Event), true, 'an empty writer grows for a big event');
     const big = w.take();
     assert.deepEqual(decodeEvent(big.subarray(5)), events[3]);
+  });
+
+  it('decodes each frame of a batch in place, from its offsets', () => {
+    const w = new FrameWriter(4096);
+    const batch = events.slice(0, 3).concat(events.slice(4, 6));
+    for (const e of batch) assert.equal(w.append(e), true);
+    const bytes = w.take();
+    const decoded: Event[] = [];
+    for (let p = 0; p < bytes.length; ) {
+      const len = bytes.readUInt32BE(p + 1);
+      decoded.push(decodeEventAt(bytes, p + 5, p + 5 + len));
+      p += 5 + len;
+    }
+    assert.deepEqual(decoded, batch);
+    // A varint cut short at the end of its frame is refused, not read from the next frame.
+    assert.throws(() => decodeEventAt(Buffer.from([0x18, 0x80, 0x18, 0x01]), 0, 2), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
   });
 
   it('encodes stream requests as protobufjs reads them; zero lag is dropped', () => {
