@@ -26,7 +26,8 @@ export interface MysqlConnection extends MysqlQueryable {
   beginTransaction(): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
-  readonly connection: object;
+  /** The callback connection inside; always there at runtime, declared by mysql2 on PoolConnection only. */
+  readonly connection?: object;
 }
 
 /** A mysql2/promise `PoolConnection` (structural). */

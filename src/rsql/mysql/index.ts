@@ -44,8 +44,8 @@ export const mysqlDialect: Dialect = Object.freeze({
   decodeId: decodeNumber,
   decodeTimestamp(value: unknown): Date {
     if (value instanceof Date) return value;
-    // UNIX_TIMESTAMP(DATETIME(6)) arrives as a decimal string of seconds.
-    return new Date(decodeNumber(value) * 1000);
+    // Milliseconds since the epoch (BIGINT: a number, or a string with bigNumberStrings).
+    return new Date(decodeNumber(value));
   },
   classifyError: classifyMysqlError,
   gapStrategy: mysqlGapStrategy,

@@ -43,8 +43,10 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
     insert: `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES (?, '0', NOW(6), 0)`,
     // UNIX_TIMESTAMP reads the DATETIME in the session time zone it was written in (NOW(6)), so
-    // the instant is right whatever the Node process's time zone.
-    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, UNIX_TIMESTAMP(${q(s.timestamp)}), ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
+    // the instant is right whatever the Node process's time zone. Whole milliseconds (microseconds
+    // truncated) as BIGINT: mysql2 reads that as a number, where the DECIMAL of UNIX_TIMESTAMP
+    // would come as a string to parse again.
+    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, CAST(FLOOR(UNIX_TIMESTAMP(${q(s.timestamp)}) * 1000) AS SIGNED), ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
     selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > ? AND ${q(s.id)} < ? ORDER BY ${q(s.id)}`,
     maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
     createTable: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${ddlCols.join(',\n  ')}\n) ENGINE=InnoDB`],

@@ -224,6 +224,45 @@ describe('postgres events table', () => {
     await events.close();
   });
 
+  it('timestamps come back to the millisecond in any session time zone, truncated; infinity is an invalid Date', async (t) => {
+    const pool = await setup(t, 2);
+    if (pool === undefined) return;
+    const name = table('pg_ts');
+    const events = newEventsTable(name);
+    await events.createTable(pool);
+    const stored = [
+      '2026-11-28 06:20:00.123999+00',
+      '2026-11-28 11:50:00.5+05:30',
+      '1969-12-31 23:59:59.1239+00',
+      '2026-11-28 06:20:00+00',
+      'infinity',
+    ];
+    const client = await pool.connect();
+    try {
+      // The reader's session time zone must not matter.
+      await client.query(`SET TIME ZONE 'America/St_Johns'`);
+      for (const [i, ts] of stored.entries()) {
+        await client.query(
+          `INSERT INTO "${name}" (foreign_id, timestamp, type) VALUES ($1, $2::timestamptz, 1)`,
+          [String(i), ts],
+        );
+      }
+      const stream = await events.toStream(client)('', { toHead: true });
+      const got: number[] = [];
+      for await (const e of stream) got.push(e.timestamp.getTime());
+      assert.deepEqual(got, [
+        Date.UTC(2026, 10, 28, 6, 20, 0, 123),
+        Date.UTC(2026, 10, 28, 6, 20, 0, 500),
+        -877,
+        Date.UTC(2026, 10, 28, 6, 20, 0, 0),
+        Number.NaN,
+      ]);
+    } finally {
+      client.release();
+      await events.close();
+    }
+  });
+
   it('NOTIFY wakes a stream in another table instance at once (poll interval 60 s), also after its LISTEN connection is terminated', async (t) => {
     const pool = await setup(t, 4);
     const adm = admin;
