@@ -1,5 +1,6 @@
 // MariaDB/MySQL through mysql2/promise: one pool; each insert writer holds its own connection.
 import mysql from 'mysql2/promise';
+import { mysqlEventsStatements } from '../../src/rsql/mysql/statements.js';
 import { wallMs } from '../measure.js';
 import { countingPool, type SqlDriver } from './sql.js';
 
@@ -42,10 +43,11 @@ export async function mysqlDriver(): Promise<SqlDriver> {
       await (tx as mysql.PoolConnection).query(sql, [...params] as (string | number)[]);
     },
     insertEvent: (table, tx, foreignId) => table.insert(tx, foreignId, 1),
-    async scanPage(table, after, limit) {
+    selectAfter: (schema) => mysqlEventsStatements(schema).selectAfter,
+    async scanPage(sql, after, limit) {
       const [rows] = await pool.query(
         {
-          sql: `SELECT id, foreign_id, UNIX_TIMESTAMP(timestamp), type FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`,
+          sql,
           rowsAsArray: true,
         },
         [after, limit],

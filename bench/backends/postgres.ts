@@ -1,5 +1,6 @@
 // PostgreSQL through pg: one pool; each insert writer holds its own client.
 import pg from 'pg';
+import { pgEventsStatements } from '../../src/rsql/postgres/statements.js';
 import { wallMs } from '../measure.js';
 import { countingPool, type SqlDriver } from './sql.js';
 
@@ -13,6 +14,7 @@ function dollars(sql: string): string {
 }
 
 export async function postgresDriver(): Promise<SqlDriver> {
+  const rawText = { getTypeParser: () => (value: string) => value };
   const pool = new pg.Pool({ connectionString: postgresUrl, max: 12 });
   const vres = await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
   const version = vres.rows[0]?.v ?? 'unknown';
@@ -49,11 +51,14 @@ export async function postgresDriver(): Promise<SqlDriver> {
       await (tx as pg.PoolClient).query(dollars(sql), [...params]);
     },
     insertEvent: (table, tx, foreignId) => table.insert(tx, foreignId, 1),
-    async scanPage(table, after, limit) {
+    selectAfter: (schema) => pgEventsStatements(schema).selectAfter,
+    async scanPage(sql, after, limit) {
       const res = await pool.query<[string, ...unknown[]]>({
-        text: `SELECT id, foreign_id::text, timestamp, type FROM ${table} WHERE id > $1 ORDER BY id LIMIT $2`,
+        text: sql,
         values: [after, limit],
         rowMode: 'array',
+        // The cheapest read of the page: values as the server's text, nothing parsed.
+        types: rawText,
       });
       const last = res.rows[res.rows.length - 1]?.[0];
       return { rows: res.rows.length, last: last === undefined ? after : Number(last) };

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { sqliteNowMs } from '../../src/rsql/sqlite/statements.js';
+import { sqliteEventsStatements, sqliteNowMs } from '../../src/rsql/sqlite/statements.js';
 import { wallMs } from '../measure.js';
 import type { SqlDriver } from './sql.js';
 
@@ -55,12 +55,9 @@ export function sqliteDriver(config?: SqliteConfig): SqlDriver {
       stmt(sql).run(...params);
     },
     insertEvent: (table, tx, foreignId) => table.insertSync(tx, foreignId, 1),
-    async scanPage(table, after, limit) {
-      const rows = stmt(
-        `SELECT id, foreign_id, timestamp, type FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`,
-      )
-        .raw(true)
-        .all(after, limit) as [number, ...unknown[]][];
+    selectAfter: (schema) => sqliteEventsStatements(schema).selectAfter,
+    async scanPage(sql, after, limit) {
+      const rows = stmt(sql).raw(true).all(after, limit) as [number, ...unknown[]][];
       return { rows: rows.length, last: rows[rows.length - 1]?.[0] ?? after };
     },
     async bulkInsert(table, n, log) {
