@@ -203,6 +203,7 @@ export class Loader {
           // Read ahead: a reader in the newest chunk gets the next batch loading meanwhile.
           if (pos.chunk === last && !this.#atDbHead && this.#headLoad === undefined) {
             this.#loadHead().catch(() => {});
+            await this.#dispatch();
           }
           return pos;
         }
@@ -210,7 +211,9 @@ export class Loader {
         // or opened from head): refresh once now rather than after a poll interval.
         if (!this.#atDbHead || (after > last.end && !refreshed)) {
           refreshed = after > last.end;
-          await this.#loadHead();
+          // A load in flight (the read-ahead) brings what comes next: wait for it alone. Asking
+          // for one more (#loadHead's poll-again) would make a catch-up wait for two pages.
+          await (this.#headLoad ?? this.#loadHead());
           continue;
         }
         if (toHead) {
@@ -236,6 +239,7 @@ export class Loader {
       } else if (!result.short && result.gap === undefined && chunk.end < this.#cacheStart()) {
         // Still behind the cache after this page: load the next one meanwhile.
         this.#readAhead(chunk.end);
+        await this.#dispatch();
       }
       if (chunk.end > after) return { chunk, index: 0 };
       // Nothing after `after` yet: blocked by a gap, or at the head.
@@ -338,6 +342,17 @@ export class Loader {
       this.#pollAgain = true;
     }
     return this.#headLoad;
+  }
+
+  /**
+   * Lets a read-ahead's query leave now. Drivers send it from a process.nextTick (mysql2's and
+   * pg's pools), and a reader taking buffered events in place holds the microtask queue until
+   * its page is done: the query would only leave when the page it was meant to overlap with is
+   * consumed. A synchronous driver has already run it.
+   */
+  #dispatch(): Promise<void> | undefined {
+    if (this.#c.dialect.executeSync !== undefined) return undefined;
+    return new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Where the head cache starts (Infinity when empty). */
