@@ -106,7 +106,7 @@ const atMostMs = (limit: number, what = 'p99'): Target => ({
 });
 
 /** Rounds of each catch-up measure; the median is reported. */
-const catchUpRounds = 3;
+const catchUpRounds = 5;
 
 /** What one backend measured, kept for the peer comparison rows. */
 interface BackendFigures {
