@@ -48,8 +48,11 @@ interface LoadResult {
   readonly short: boolean;
 }
 
-/** Read-ahead pages kept per loader, for streams at different positions (see `#ahead`). */
-const aheadKept = 2;
+/**
+ * Read-ahead pages kept per loader, one per stream catching up at its own position (see `#ahead`);
+ * beyond it the oldest go (a closed stream's page, or one of a ninth stream, loaded again).
+ */
+const aheadKept = 8;
 
 const noWakeups: WakeupSource = Object.freeze({ close() {} });
 

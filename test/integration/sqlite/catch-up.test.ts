@@ -36,6 +36,20 @@ test('a catch-up behind the head cache reads each page once, the next one ahead,
     // a page read ahead and then loaded again by its reader would make it 10 or more.
     assert.ok(pages <= 9, `${pages} queries for 7 pages behind the cache`);
 
+    // Four streams catching up side by side from different places: each page is still read once
+    // per stream (a read-ahead evicted by another stream's before its reader took it would be
+    // read twice).
+    const before = table.stats().queries;
+    const starts = [0, 200, 400, 600];
+    const readers = await Promise.all(starts.map((at) => stream(String(at), { toHead: true })));
+    const got = await Promise.all(readers.map((r) => drain(r)));
+    starts.forEach((at, i) => {
+      assert.deepEqual(ids(got[i] ?? []), range(at + 1, 1000));
+    });
+    const loads = table.stats().queries - before;
+    // 7 + 5 + 3 + 1 pages up to the cache, and at most two head checks per stream.
+    assert.ok(loads <= 16 + 2 * starts.length, `${loads} queries for 16 pages behind the cache`);
+
     // Mid-table cursors resume exactly after themselves, ahead of the cache or in it.
     assert.deepEqual(ids(await drain(await stream('450', { toHead: true }))), range(451, 1000));
     assert.deepEqual(ids(await drain(await stream('950', { toHead: true }))), range(951, 1000));
