@@ -72,8 +72,9 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       ...(toHead === true ? { toHead } : {}),
       signal: inner,
     });
-    // Our own clients end a pending recv when the signal aborts (only a foreign one needs the
-    // race) and hand out buffered events synchronously (no promise per event on a catch-up).
+    // Clients built on BaseStreamClient hand out buffered events synchronously (no promise per
+    // event on a catch-up). A recv that waits is raced with the signal for every client: a
+    // subclass need not have been given the signal.
     const own = stream instanceof BaseStreamClient ? stream : undefined;
     let heldSince = performance.now();
     for (let n = 1; ; n++) {
@@ -82,12 +83,9 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
         await yieldToEventLoop(inner);
         heldSince = performance.now();
       }
-      let event: Awaited<ReturnType<StreamClient['recv']>> | undefined;
+      let event: Awaited<ReturnType<StreamClient['recv']>>;
       try {
-        event = own?.tryRecv();
-        if (event === undefined) {
-          event = await (own !== undefined ? own.recv() : abortable(stream.recv(), inner));
-        }
+        event = own?.tryRecv() ?? (await abortable(stream.recv(), inner));
       } catch (err) {
         throw wrapError(err, 'recv error', ErrorCode.recv);
       }

@@ -287,6 +287,31 @@ describe('run', () => {
     assert.equal(consumed, consumedWhenTimerFired, 'nothing consumed after the abort');
   });
 
+  it('abort ends a waiting recv of a BaseStreamClient subclass that was not given the signal', async () => {
+    let pulled = false;
+    class Deaf extends BaseStreamClient {
+      constructor() {
+        super(); // the call's signal deliberately not passed on
+      }
+      protected pull(): Promise<Event> {
+        pulled = true;
+        return new Promise<Event>(() => {}); // never settles
+      }
+    }
+    const ac = new AbortController();
+    const p = run(
+      newSpec(
+        async () => new Deaf(),
+        new MemCursorStore(),
+        newConsumer('deaf', () => {}),
+      ),
+      { signal: ac.signal },
+    );
+    setImmediate(() => ac.abort());
+    await assert.rejects(p, (err) => err === ac.signal.reason);
+    assert.equal(pulled, true, 'run was waiting in recv');
+  });
+
   it('a process whose run was aborted exits on its own: nothing is left running', () => {
     const out = assertExitsByItself('./run-then-abort.js');
     assert.match(out, /consumed 3, run rejected: expected/);
