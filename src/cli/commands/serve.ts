@@ -23,7 +23,9 @@ interface Flags {
   requireClientCert?: boolean;
   token?: string;
   tokenFile?: string;
-  metricsAddress: string | false;
+  metricsAddress: string;
+  /** False with --no-metrics (commander's negated option). */
+  metrics: boolean;
 }
 
 /** The method a table is served as: `table` alone is reflexpb.Reflex/Stream, `table=pkg.Svc/Method` names it. */
@@ -92,7 +94,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const tables = parseTableSpecs(([] as string[]).concat(flags.table));
       const grpcAddress = splitHostPort(flags.address, '--address');
       const metricsAddress =
-        flags.metricsAddress === false
+        flags.metrics === false
           ? undefined
           : splitHostPort(flags.metricsAddress, '--metrics-address');
       const metadataColumn =

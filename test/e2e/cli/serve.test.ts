@@ -15,7 +15,7 @@ interface Serving {
   readonly grpc: string;
   readonly metrics: string | undefined;
   /** Sends the signal and resolves with the exit code and stderr. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; stderr: string }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; stderr: string; stdout: string }>;
 }
 
 /** Starts `reflex serve …` and waits (bounded) for the addresses it prints. */
@@ -53,7 +53,7 @@ function serve(args: readonly string[]): Promise<Serving> {
         async stop(signal = 'SIGTERM') {
           child.kill(signal);
           const code = await exited;
-          return { code, stderr };
+          return { code, stderr, stdout };
         },
       });
     });
@@ -270,6 +270,7 @@ describe('reflex serve with TLS and a token', () => {
     } finally {
       const stopped = await s.stop('SIGINT');
       assert.equal(stopped.code, 0, stopped.stderr);
+      assert.doesNotMatch(stopped.stdout, /^metrics /m, '--no-metrics serves no metrics');
     }
   });
 
