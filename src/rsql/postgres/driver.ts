@@ -137,26 +137,16 @@ function params(values: readonly SqlValue[] | undefined): unknown[] {
 
 /** An Executor over a pg pool, pool client or client. */
 export function pgExecutor(h: PgQueryable): Executor {
+  const run = (sql: string, values?: readonly SqlValue[]): Promise<PgQueryResult> => {
+    if (closedPool(h)) return Promise.reject(new PgClosedError());
+    return h.query({ text: sql, values: params(values), rowMode: 'array', types: pgTypes });
+  };
   return {
-    async query(sql: string, values?: readonly SqlValue[]): Promise<unknown[][]> {
-      if (closedPool(h)) throw new PgClosedError();
-      const r = await h.query({
-        text: sql,
-        values: params(values),
-        rowMode: 'array',
-        types: pgTypes,
-      });
-      return r.rows as unknown[][];
+    async query(sql, values) {
+      return (await run(sql, values)).rows as unknown[][];
     },
-    async execute(sql: string, values?: readonly SqlValue[]): Promise<ExecResult> {
-      if (closedPool(h)) throw new PgClosedError();
-      const r = await h.query({
-        text: sql,
-        values: params(values),
-        rowMode: 'array',
-        types: pgTypes,
-      });
-      return { affectedRows: r.rowCount ?? 0 };
+    async execute(sql, values) {
+      return { affectedRows: (await run(sql, values)).rowCount ?? 0 };
     },
   };
 }
