@@ -75,15 +75,19 @@ export class Waker {
   wait(signal?: AbortSignal, ms?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
+      const cleanUp = (): void => {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         const i = this.#waiters.indexOf(done);
         if (i >= 0) this.#waiters.splice(i, 1);
+      };
+      const done = (): void => {
+        cleanUp();
         resolve();
       };
       const onAbort = (): void => {
-        done();
+        // Rejects: cleaning up must not resolve first (a settled promise ignores the reject).
+        cleanUp();
         reject(signal?.reason);
       };
       if (signal?.aborted) {
