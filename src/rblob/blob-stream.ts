@@ -364,7 +364,13 @@ class BlobStreamClient extends BaseStreamClient {
     this.#r.readTotal?.inc();
     const raw = readErrors(blob.body, key);
     const body = isGzip(blob.info) ? gunzip(raw) : raw;
-    const records = this.#r.decoder(body, blob.info)[Symbol.asyncIterator]();
+    let records: AsyncIterator<Uint8Array>;
+    try {
+      records = this.#records(body, blob.info);
+    } catch (err) {
+      blob.close();
+      throw err;
+    }
     const current: Current = {
       info: blob.info,
       blob,
@@ -381,6 +387,29 @@ class BlobStreamClient extends BaseStreamClient {
     current.lookahead = first;
     current.offset = 0;
     return current;
+  }
+
+  /**
+   * The decoder's records of `body`. A decoder that throws at once fails like one that throws
+   * from its iteration (a corrupt first record); one that returns no AsyncIterable is a bug.
+   */
+  #records(body: AsyncIterable<Uint8Array>, info: BlobInfo): AsyncIterator<Uint8Array> {
+    let iterable: AsyncIterable<Uint8Array>;
+    let iterator: AsyncIterator<Uint8Array> | undefined;
+    try {
+      iterable = this.#r.decoder(body, info);
+      const open = (iterable as Partial<AsyncIterable<Uint8Array>> | null | undefined)?.[
+        Symbol.asyncIterator
+      ];
+      if (typeof open === 'function') iterator = open.call(iterable);
+    } catch (err) {
+      const where = `rblob: blob ${JSON.stringify(info.key)} in bucket ${this.#r.bucket.name}, record 0`;
+      throw wrapError(err, where, ErrorCode.deserialization);
+    }
+    if (typeof iterator?.next !== 'function') {
+      throw invalidArgument('decoder must return an AsyncIterable');
+    }
+    return iterator;
   }
 
   /** The next non-empty record of the blob, or undefined at its end. */

@@ -197,6 +197,40 @@ describe('rblob stream', () => {
     await client.close();
   });
 
+  it('closes the blob and fails clearly when the decoder throws at once or returns no AsyncIterable', async () => {
+    const b = new TrackingBucket();
+    b.inner.put('a', '1');
+    const throwing: Decoder = () => {
+      throw new Error('bad header');
+    };
+    const notIterable = (() => ({})) as unknown as Decoder;
+    const cases: [Decoder, (e: unknown) => boolean][] = [
+      [
+        throwing,
+        (e) =>
+          hasCode(e, ErrorCode.deserialization) &&
+          /blob "a" in bucket tracking, record 0: bad header/.test(String(e)),
+      ],
+      [
+        notIterable,
+        (e) =>
+          hasCode(e, ErrorCode.invalidArgument) &&
+          /decoder must return an AsyncIterable/.test(String(e)),
+      ],
+    ];
+    for (const [decoder, check] of cases) {
+      const stream = newBlobStream(b, { decoder });
+      const client = await stream('', { toHead: true });
+      await assert.rejects(client.recv(), check);
+      await assert.rejects(client.recv(), check, 'sticky');
+      assert.equal(b.closed, b.opened, 'the blob is closed');
+      await client.close();
+      await assert.rejects(stream('a|01|0'), check, 'resuming inside the blob');
+      assert.equal(b.closed, b.opened, 'the blob is closed');
+    }
+    assert.equal(b.opened, 4);
+  });
+
   it('validates its arguments at construction', () => {
     const b = new MemoryBucket();
     const bad = (f: () => unknown): void =>
