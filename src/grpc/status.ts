@@ -57,6 +57,7 @@ const statusOfCode: Readonly<Record<string, number>> = {
   [ErrorCode.deadlineExceeded]: Status.deadlineExceeded,
   [ErrorCode.unauthenticated]: Status.unauthenticated,
   [ErrorCode.permissionDenied]: Status.permissionDenied,
+  [ErrorCode.internal]: Status.internal,
 };
 
 const codeOfStatus: Readonly<Record<number, string>> = {

@@ -329,6 +329,19 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     );
   });
 
+  it('ERR_REFLEX_INTERNAL goes out as gRPC INTERNAL, not UNKNOWN', async () => {
+    const failing: StreamFunc = async () => {
+      throw new ReflexError(ErrorCode.internal, 'broken invariant');
+    };
+    await using server = await serveStream(failing);
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('');
+    await assert.rejects(
+      s.recv(),
+      (e) => hasCode(e, ErrorCode.internal) && /INTERNAL: broken invariant/.test(String(e)),
+    );
+  });
+
   it('serves several named streams on one server, and sends the options (lag ms ↔ Duration)', async () => {
     const one = counting(fill(2).stream);
     const two = counting(fill(5).stream);
