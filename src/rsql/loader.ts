@@ -93,6 +93,8 @@ export class Loader {
    * read-ahead is undefined: the reader loads again.
    */
   readonly #ahead = new Map<number, Promise<LoadResult | undefined>>();
+  /** The gap resolution in progress (see `#resolve`). */
+  #resolving: Promise<unknown> = Promise.resolve();
   #headLoad: Promise<void> | undefined;
   #pollAgain = false;
   #timer: NodeJS.Timeout | undefined;
@@ -555,7 +557,18 @@ export class Loader {
     return holes;
   }
 
-  async #resolve(holes: readonly Gap[]): Promise<Map<number, 'wait' | 'skip' | 'reload'>> {
+  /**
+   * Judges holes one batch at a time: the head load, catch-ups and read-aheads can each meet a
+   * gap at once, and a strategy keeps state between calls (PostgreSQL's wait set), which the
+   * dialect contract says is never used concurrently.
+   */
+  #resolve(holes: readonly Gap[]): Promise<Map<number, 'wait' | 'skip' | 'reload'>> {
+    const next = this.#resolving.then(() => this.#resolveNow(holes));
+    this.#resolving = next.catch(() => {});
+    return next;
+  }
+
+  async #resolveNow(holes: readonly Gap[]): Promise<Map<number, 'wait' | 'skip' | 'reload'>> {
     const out = new Map<number, 'wait' | 'skip' | 'reload'>();
     const strategy = this.#c.gaps;
     try {
@@ -568,7 +581,8 @@ export class Loader {
         for (const g of holes) {
           const v = await strategy.resolve(g, this.#gapCtx);
           out.set(g.after, v);
-          if (v === 'wait') break;
+          // The load stops at the first hole that is not skipped: judging later ones is wasted.
+          if (v !== 'skip') break;
         }
       }
     } catch (err) {
