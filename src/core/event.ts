@@ -24,7 +24,15 @@ export type EventType = number | { reflexType(): number };
 
 /** The integer of an event type. */
 export function typeNumber(t: EventType): number {
-  return typeof t === 'number' ? t : t.reflexType();
+  if (typeof t === 'number') return t;
+  const reflexType = (t as { reflexType?: unknown } | null | undefined)?.reflexType;
+  if (typeof reflexType !== 'function') {
+    throw new ReflexError(
+      ErrorCode.invalidArgument,
+      `event type must be an integer or have reflexType(), got ${String(t)}`,
+    );
+  }
+  return t.reflexType();
 }
 
 /** True when both types have the same integer. */
