@@ -357,7 +357,8 @@ class SqlEventsTable implements EventsTable {
 
   #loaderFor(db: SqlDatabase): Loader {
     if (this.#closed) {
-      throw new ReflexError(ErrorCode.stopped, `events table ${this.name} is closed`);
+      // Closed, not stopped: `stopped` is an expected error that runForever retries for ever.
+      throw new ReflexError(ErrorCode.closed, `events table ${this.name} is closed`);
     }
     const { dialect } = bindHandle(db);
     const key = db as object;

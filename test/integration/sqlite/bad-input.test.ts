@@ -22,6 +22,13 @@ test('sqlite bad input and a closed database: clear ReflexErrors, nothing writte
       () => table.insertSync(db, 'x', 1, { metadata: new Uint8Array(1) }),
       (e) => hasCode(e, ErrorCode.invalidArgument),
     );
+    for (const type of [null, '1', {}, 1.5]) {
+      assert.throws(
+        () => table.insertSync(db, 'x', type as never),
+        (e) => hasCode(e, ErrorCode.invalidArgument),
+        String(type),
+      );
+    }
     await assert.rejects(cursors.setCursor(db, 'c', '-5'), (e) =>
       hasCode(e, ErrorCode.invalidCursor),
     );
@@ -47,5 +54,7 @@ test('sqlite bad input and a closed database: clear ReflexErrors, nothing writte
   );
   await assert.rejects(cursors.getCursor(db, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
   await table.close();
+  // A closed table is closed (not "stopped", which runForever would retry for ever).
+  await assert.rejects(table.toStream(db)(''), (e) => hasCode(e, ErrorCode.closed));
   dir.cleanup();
 });
