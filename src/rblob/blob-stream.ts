@@ -475,11 +475,26 @@ async function* readErrors(
   }
 }
 
-/** The gunzipped bytes of `body` (concatenated gzip members included). */
+/**
+ * The gunzipped bytes of `body` (concatenated gzip members included). A zero-byte body is an
+ * empty blob, as a plain one is (zlib would call it truncated).
+ */
 async function* gunzip(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  let first: IteratorResult<Uint8Array>;
+  do {
+    first = await it.next();
+  } while (first.done !== true && first.value.length === 0);
+  if (first.done === true) return;
+  const head = first.value;
+  const rest = (async function* () {
+    yield head;
+    // The body stays open until the reader is done with it, as `yield* body` would leave it.
+    yield* { [Symbol.asyncIterator]: () => it };
+  })();
   const gz = createGunzip();
   // The callback form keeps pipeline from rejecting unobserved; errors reach the reader via gz.
-  pipeline(Readable.from(body, { objectMode: false }), gz, () => {});
+  pipeline(Readable.from(rest, { objectMode: false }), gz, () => {});
   try {
     yield* gz;
   } catch (err) {

@@ -433,6 +433,28 @@ export function blobStreamSuite(name: string, make: () => Promise<BucketHarness>
       );
     });
 
+    it('skips a zero-byte .gz blob as it skips an empty plain one', async () => {
+      const x = await fresh();
+      await x.put('2020/05/01/empty.gz', '', { modified: modifiedAt(1) });
+      await x.put('2020/05/02/empty.json', '', { modified: modifiedAt(2) });
+      await x.put('2020/05/03/after.gz', gzipSync('{"z":1}'), { modified: modifiedAt(3) });
+      const events = await drain(newBlobStream(x.bucket));
+      assert.deepEqual(
+        events.map((e) => e.id),
+        ['2020/05/03/after.gz|eof'],
+      );
+      assert.deepEqual(events.map(meta), ['{"z":1}']);
+      // An empty gzip member is still a valid (empty) blob; a cut one is still corrupt.
+      await x.put('2020/05/04/member.gz', gzipSync(''), { modified: modifiedAt(4) });
+      await x.put('2020/05/05/cut.gz', gzipSync('{"z":2}').subarray(0, 5), {
+        modified: modifiedAt(5),
+      });
+      await assert.rejects(
+        drain(newBlobStream(x.bucket), '2020/05/03/after.gz|eof'),
+        (e) => hasCode(e, ErrorCode.deserialization) && /cut\.gz/.test(String(e)),
+      );
+    });
+
     it('gunzips blobs whose content encoding or type says gzip', async (t) => {
       if (!h.meta) {
         t.skip('this bucket keeps no content type or encoding');
