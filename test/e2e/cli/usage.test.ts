@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { reflex } from '../../support/cli.js';
 
@@ -62,10 +65,18 @@ describe('reflex: bad arguments and failures', { concurrency: 4 }, () => {
   });
 
   it('a missing SQLite file → exit code 1, not a new empty file', async () => {
-    const r = await reflex(['cursors', 'list', 'sqlite:/nonexistent/dir/none.db']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot open sqlite:\/nonexistent\/dir\/none\.db: no such file/);
-    assertOneLine(r.stderr);
+    // In a folder that exists, so that creating the file would have been possible.
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-usage-'));
+    try {
+      const file = join(dir, 'none.db');
+      const r = await reflex(['cursors', 'list', `sqlite:${file}`]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /cannot open sqlite:.*none\.db: no such file/);
+      assertOneLine(r.stderr);
+      assert.equal(existsSync(file), false, 'no file was created');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a missing subcommand → the help on stderr, exit code 2', async () => {
