@@ -23,6 +23,8 @@ export function corrupt(message: string): ReflexError {
 // Writing
 
 const two32 = 2 ** 32;
+/** The largest |ms| a Date holds (±100,000,000 days from the epoch). */
+const maxDateMs = 8.64e15;
 
 /** Bytes of the varint of a non-negative integer < 2^53, or of a negative int64 (always 10). */
 function varintSize(v: number): number {
@@ -138,10 +140,19 @@ export class FrameWriter {
   /**
    * Appends the frame of `e`. Returns false, writing nothing, when it does not fit after what is
    * already collected (take() first, then append again); an event larger than the capacity gets a
-   * buffer of its own when the writer is empty.
+   * buffer of its own when the writer is empty. An invalid timestamp (an Invalid Date, or beyond
+   * what a Date holds) throws an `ERR_REFLEX_INVALID_ARGUMENT` error, writing nothing.
    */
   append(e: Event): boolean {
     const ms = e.timestamp.getTime();
+    // Checked first: NaN would make the measured size and the written bytes disagree, corrupting
+    // this frame and every later one in the batch.
+    if (typeof ms !== 'number' || !(Math.abs(ms) <= maxDateMs)) {
+      throw new ReflexError(
+        ErrorCode.invalidArgument,
+        `event ${JSON.stringify(e.id)} has an invalid timestamp (${String(ms)} ms)`,
+      );
+    }
     const seconds = Math.floor(ms / 1000);
     const nanos = Math.round((ms - seconds * 1000) * 1e6);
     const tsSize = secondsNanosSize(seconds, nanos);
@@ -366,7 +377,7 @@ function readSecondsNanos(r: Reader, len: number): [number, number] {
       seconds = sub.varint();
     } else if (field === 2) {
       expectWire('nanos', wire, 0);
-      nanos = sub.varint() | 0;
+      nanos = sub.varint(); // not | 0: an out-of-range value must be refused, not wrapped
     } else {
       sub.skip(wire);
     }
@@ -455,14 +466,18 @@ function timestampMsAt(buf: Buffer, pos: number, end: number): number {
       p = next;
     } else if (field === 2) {
       expectWire('nanos', wire, 0);
-      nanos = varintAt(buf, p, end) | 0;
+      nanos = varintAt(buf, p, end);
       p = next;
     } else {
       p = skipAt(buf, p, end, wire);
     }
   }
   if (p !== end) throw corrupt('field overruns its message');
-  return seconds * 1000 + Math.floor(nanos / 1e6);
+  if (!(nanos >= 0 && nanos < 1e9)) throw corrupt(`timestamp nanos ${nanos} outside [0, 1e9)`);
+  const ms = seconds * 1000 + Math.floor(nanos / 1e6);
+  if (!(Math.abs(ms) <= maxDateMs))
+    throw corrupt(`timestamp of ${seconds} s beyond a Date's range`);
+  return ms;
 }
 
 /**

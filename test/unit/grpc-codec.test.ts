@@ -52,6 +52,24 @@ const events: Event[] = [
   },
 ];
 
+/** The varint of `v` (a negative one as its 64-bit two's complement, as protobuf does). */
+function varint(v: bigint): number[] {
+  let x = BigInt.asUintN(64, v);
+  const out: number[] = [];
+  while (x > 0x7fn) {
+    out.push(Number(x & 0x7fn) | 0x80);
+    x >>= 7n;
+  }
+  out.push(Number(x));
+  return out;
+}
+
+/** An Event message holding only a Timestamp of (seconds, nanos), each sent even when zero. */
+function eventWithTimestamp(seconds: bigint, nanos: bigint): Buffer {
+  const body = [0x08, ...varint(seconds), 0x10, ...varint(nanos)];
+  return Buffer.from([0x22, body.length, ...body, 0x32, 0x01, 0x31]);
+}
+
 describe('grpc codec', () => {
   it('encodes events that protobufjs decodes to the same fields', () => {
     for (const e of events) {
@@ -179,5 +197,72 @@ describe('grpc codec', () => {
       code: 'ERR_REFLEX_INVALID_ARGUMENT',
     });
     assert.throws(() => decodeEvent(Buffer.from([0x18])), { code: 'ERR_REFLEX_INVALID_ARGUMENT' });
+  });
+
+  it('refuses an invalid timestamp before writing anything, naming the event', () => {
+    const w = new FrameWriter(4096);
+    const first = events[0] as Event;
+    assert.equal(w.append(first), true);
+    const before = w.length;
+    const bad: Event[] = [
+      { id: 'nan-1', type: 1, foreignId: 'f', timestamp: new Date(Number.NaN) },
+      { id: 'big-2', type: 1, foreignId: 'f', timestamp: { getTime: () => 9e15 } as Date },
+      { id: 'neg-3', type: 1, foreignId: 'f', timestamp: { getTime: () => -8.64e15 - 1 } as Date },
+    ];
+    for (const e of bad) {
+      assert.throws(
+        () => w.append(e),
+        (err: unknown) =>
+          (err as { code?: string }).code === 'ERR_REFLEX_INVALID_ARGUMENT' &&
+          String(err).includes(e.id),
+        e.id,
+      );
+      assert.equal(w.length, before, `${e.id}: nothing written`);
+    }
+    // The batch goes on intact after the refusals.
+    const last = events[2] as Event;
+    assert.equal(w.append(last), true);
+    const bytes = w.take();
+    const decoded: Event[] = [];
+    for (let p = 0; p < bytes.length; ) {
+      const len = bytes.readUInt32BE(p + 1);
+      decoded.push(decodeEventAt(bytes, p + 5, p + 5 + len));
+      p += 5 + len;
+    }
+    assert.deepEqual(decoded, [first, last]);
+    // The bounds of a Date are fine.
+    for (const ms of [8.64e15, -8.64e15]) {
+      const e: Event = { id: '1', type: 1, foreignId: '', timestamp: new Date(ms) };
+      assert.deepEqual(decodeEvent(encodeEvent(e)), e);
+    }
+  });
+
+  it('refuses timestamps with nanos outside [0, 1e9) or beyond the range of a Date', () => {
+    assert.deepEqual(decodeEvent(eventWithTimestamp(1n, 999_999_999n)).timestamp.getTime(), 1999);
+    assert.equal(
+      decodeEvent(eventWithTimestamp(-8_640_000_000_000n, 0n)).timestamp.getTime(),
+      -8.64e15,
+    );
+    const bad: [bigint, bigint][] = [
+      [1n, -1n], // negative nanos (a 10-byte varint)
+      [1n, 1_000_000_000n],
+      [1n, 2n ** 32n + 5n], // wrapped to 5 by | 0 before
+      [8_640_000_000_001n, 0n],
+      [-8_640_000_000_001n, 0n],
+      [2n ** 62n, 0n],
+    ];
+    for (const [seconds, nanos] of bad) {
+      assert.throws(
+        () => decodeEvent(eventWithTimestamp(seconds, nanos)),
+        { code: 'ERR_REFLEX_INVALID_ARGUMENT' },
+        `${seconds}s ${nanos}ns`,
+      );
+    }
+    // A lag Duration's nanos are not wrapped either.
+    const lag = [0x08, 0x01, 0x10, ...varint(2n ** 32n + 5n)];
+    const options = [0x0a, lag.length, ...lag];
+    assert.throws(() => decodeStreamRequest(Buffer.from([0x12, options.length, ...options])), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
   });
 });
