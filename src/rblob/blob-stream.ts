@@ -171,6 +171,8 @@ class BlobStreamClient extends BaseStreamClient {
   /** Keys after this one are still to be read. */
   #lastKey = '';
   #page: readonly string[] = [];
+  /** The `#lastKey` that `#page` was listed after. */
+  #listedAfter = '';
   #pageAt = 0;
   #current: Current | undefined;
   #inflight: Promise<void> = Promise.resolve();
@@ -203,7 +205,8 @@ class BlobStreamClient extends BaseStreamClient {
       for (;;) {
         const page = await this.#list(signal);
         const last = page.at(-1);
-        if (last === undefined) return;
+        // A page that does not move past the last key (a bucket ignoring startAfter) ends too.
+        if (last === undefined || compareKeys(last, this.#lastKey) <= 0) return;
         this.#lastKey = last;
       }
     }
@@ -314,20 +317,24 @@ class BlobStreamClient extends BaseStreamClient {
         }
         return key;
       }
+      // A page whose every key was skipped moved nothing on: listing again at once would get the
+      // same page (a busy loop on a bucket that ignores startAfter or prefix), so back off.
+      if (this.#page.length > 0 && this.#lastKey === this.#listedAfter) await this.#backOff(signal);
+      this.#listedAfter = this.#lastKey;
       const page = await this.#list(signal);
       this.#page = page;
       this.#pageAt = 0;
-      if (page.length === 0) {
-        if (this.#toHead) {
-          throw new ReflexError(
-            ErrorCode.headReached,
-            'head reached: no blob after the last one read',
-          );
-        }
-        await this.#r.clock.sleep(this.#r.backoffMs, signal);
-        signal.throwIfAborted();
-      }
+      if (page.length === 0) await this.#backOff(signal);
     }
+  }
+
+  /** Ends the stream at the head (toHead), or waits before listing again. */
+  async #backOff(signal: AbortSignal): Promise<void> {
+    if (this.#toHead) {
+      throw new ReflexError(ErrorCode.headReached, 'head reached: no blob after the last one read');
+    }
+    await this.#r.clock.sleep(this.#r.backoffMs, signal);
+    signal.throwIfAborted();
   }
 
   async #list(signal: AbortSignal): Promise<readonly string[]> {

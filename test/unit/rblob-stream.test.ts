@@ -11,6 +11,7 @@ import {
   newBlobStream,
   type OpenedBlob,
 } from '../../src/rblob/index.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 /** A bucket around a MemoryBucket that counts opens and closes and can misbehave on demand. */
 class TrackingBucket implements Bucket {
@@ -136,6 +137,42 @@ describe('rblob stream', () => {
     const text = await registry.metrics();
     assert.match(text, /reflex_rblob_list_skip_total\{bucket="tracking"\} 3\b/);
     assert.match(text, /reflex_rblob_read_total\{bucket="tracking"\} 2\b/);
+  });
+
+  it('backs off when every key of a listed page is skipped, instead of listing again at once', async () => {
+    const b = new TrackingBucket();
+    b.inner.put('k1', '1');
+    let calls = 0;
+    // A bucket that ignores startAfter and prefix: the same page for ever.
+    b.listHook = async () => {
+      calls++;
+      if (calls > 20) throw new Error('listed again without backing off');
+      return ['j9', 'k1'];
+    };
+    const check = (e: unknown): boolean => isHeadReachedErr(e);
+    const toHead = await newBlobStream(b, { prefix: 'k' })('1|eof', { toHead: true });
+    await assert.rejects(toHead.recv(), check);
+    assert.equal(calls, 1, 'toHead ends at the head after one fruitless page');
+    await toHead.close();
+
+    calls = 0;
+    const clock = new ManualClock();
+    const client = await newBlobStream(b, { prefix: 'k', clock, backoffMs: 5000 })('1|eof');
+    const pending = client.recv();
+    assert.equal(await clock.nextSleep(), 5000);
+    assert.equal(calls, 1);
+    clock.release();
+    assert.equal(await clock.nextSleep(), 5000);
+    assert.equal(calls, 2, 'one listing per back-off');
+    await client.close();
+    await assert.rejects(pending, (e) => hasCode(e, ErrorCode.closed));
+
+    // fromHead stops listing when a page does not move past the newest key.
+    calls = 0;
+    const head = await newBlobStream(b)('', { fromHead: true, toHead: true });
+    assert.equal(calls, 2);
+    await assert.rejects(head.recv(), check);
+    await head.close();
   });
 
   it('reports a failed listing as ERR_REFLEX_BLOB_READ, keeping the cause; sticky', async () => {
