@@ -358,6 +358,15 @@ class Reader {
   }
 }
 
+/**
+ * A field tag as read: field numbers end at 2^29 - 1, so a tag is below 2^32. A larger (or a
+ * negative 64-bit) one is refused: `tag >>> 3` would wrap it onto some other field.
+ */
+function tagOf(tag: number): number {
+  if (tag < 0 || tag >= two32) throw corrupt(`field tag ${tag} out of range`);
+  return tag;
+}
+
 function expectWire(field: string, wire: number, want: number): void {
   if (wire !== want) throw corrupt(`field ${field} has wire type ${wire}, want ${want}`);
 }
@@ -369,7 +378,7 @@ function readSecondsNanos(r: Reader, len: number): [number, number] {
   let seconds = 0;
   let nanos = 0;
   while (sub.pos < end) {
-    const tag = sub.varint();
+    const tag = tagOf(sub.varint());
     const wire = tag & 7;
     const field = tag >>> 3;
     if (field === 1) {
@@ -456,7 +465,7 @@ function timestampMsAt(buf: Buffer, pos: number, end: number): number {
   let nanos = 0;
   let p = pos;
   while (p < end) {
-    const tag = varintAt(buf, p, end);
+    const tag = tagOf(varintAt(buf, p, end));
     p = next;
     const wire = tag & 7;
     const field = tag >>> 3;
@@ -499,7 +508,7 @@ export function decodeEventAt(buf: Buffer, start: number, end: number): Event {
   let trace: Uint8Array | undefined;
   let p = start;
   while (p < end) {
-    const tag = varintAt(buf, p, end);
+    const tag = tagOf(varintAt(buf, p, end));
     p = next;
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -572,7 +581,7 @@ function decodeOptions(
   const end = r.pos + len;
   const sub = new Reader(r.buf, r.pos, end);
   while (sub.pos < end) {
-    const tag = sub.varint();
+    const tag = tagOf(sub.varint());
     const wire = tag & 7;
     const field = tag >>> 3;
     if (field === 1) {
@@ -613,7 +622,7 @@ export function decodeStreamRequest(buf: Buffer): StreamRequestMessage {
     after: '',
   };
   while (r.pos < r.end) {
-    const tag = r.varint();
+    const tag = tagOf(r.varint());
     const wire = tag & 7;
     const field = tag >>> 3;
     if (field === 2) {

@@ -265,4 +265,31 @@ describe('grpc codec', () => {
       code: 'ERR_REFLEX_INVALID_ARGUMENT',
     });
   });
+
+  it('refuses field tags of 2^32 and more (they wrapped onto other fields)', () => {
+    // 2^32 + 0x32 wrapped to field 6 (id), wire type 2; 2^35 + 0x18 to field 3 (type).
+    const wrappedId = Buffer.from([...varint(2n ** 32n + 0x32n), 0x01, 0x31]);
+    const wrappedType = Buffer.from([...varint(2n ** 35n + 0x18n), 0x05]);
+    const negative = Buffer.from([...varint(-1n), 0x00]);
+    for (const b of [wrappedId, wrappedType, negative]) {
+      assert.throws(
+        () => decodeEvent(b),
+        { code: 'ERR_REFLEX_INVALID_ARGUMENT' },
+        b.toString('hex'),
+      );
+      assert.throws(
+        () => decodeStreamRequest(b),
+        { code: 'ERR_REFLEX_INVALID_ARGUMENT' },
+        b.toString('hex'),
+      );
+    }
+    // In a Timestamp: 2^32 + 0x08 wrapped to seconds.
+    const ts = [...varint(2n ** 32n + 0x08n), 0x05];
+    assert.throws(() => decodeEvent(Buffer.from([0x22, ts.length, ...ts])), {
+      code: 'ERR_REFLEX_INVALID_ARGUMENT',
+    });
+    // The largest tag (field 2^29 - 1, wire type 0) is an unknown field, skipped.
+    const largest = Buffer.from([...varint(2n ** 32n - 8n), 0x01, 0x32, 0x01, 0x31]);
+    assert.equal(decodeEvent(largest).id, '1');
+  });
 });
