@@ -7,8 +7,10 @@ import {
   newErrorsTable,
   newEventsTable,
 } from '../../../src/rsql/index.js';
+import { stillPending } from '../../../src/testing/index.js';
 import { mysqlServer, requireServer, uniqueName } from '../../support/servers.js';
 import { mysqlPool } from '../../support/sql-harness.js';
+import { waitFor } from '../../support/wait.js';
 
 test('mysql bad input: each a clear ReflexError, nothing written', async (t) => {
   const url = await requireServer(t, mysqlServer);
@@ -51,6 +53,8 @@ test('mysql bad input: each a clear ReflexError, nothing written', async (t) => 
     await assert.rejects(cursors.setCursor(pool, 'c', 'ten'), (e) =>
       hasCode(e, ErrorCode.invalidCursor),
     );
+    const [cursorRows] = await pool.query(`SELECT COUNT(*) AS n FROM \`${cursors.name}\``);
+    assert.equal((cursorRows as { n: number }[])[0]?.n, 0, 'no cursor written');
     assert.throws(
       () => newErrorsTable({ table: 'x y' }),
       (e) => hasCode(e, ErrorCode.invalidArgument),
@@ -66,9 +70,12 @@ test('mysql bad input: each a clear ReflexError, nothing written', async (t) => 
   }
   // A stream waiting at the head when the pool closes fails fast instead of waiting forever.
   const waiting = await table.toStream(pool)('');
+  const queriesBefore = table.stats().queries;
   const pending = waiting.recv();
   pending.catch(() => {});
-  await new Promise((r) => setTimeout(r, 100));
+  // Waiting at the head: its first read is done and it still waits.
+  await waitFor('the stream read the head', () => table.stats().queries > queriesBefore);
+  assert.ok(await stillPending(pending, 20));
   await pool.end();
   // A closed pool.
   await assert.rejects(table.insert(pool, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));

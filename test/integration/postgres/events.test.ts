@@ -6,13 +6,14 @@ import { after, describe, it } from 'node:test';
 import type pg from 'pg';
 import {
   type Event,
+  hasCode,
   newConsumer,
   newSpec,
   run,
   type StreamClient,
 } from '../../../src/core/index.js';
-import { newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
-import { within } from '../../../src/testing/index.js';
+import { ERR_REFLEX_DB_CLOSED, newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { stillPending, within } from '../../../src/testing/index.js';
 import { pgPool } from '../../support/pg-pool.js';
 import { postgresServer, requireServer, uniqueName } from '../../support/servers.js';
 import { waitFor } from '../../support/wait.js';
@@ -259,6 +260,42 @@ describe('postgres events table', () => {
       ]);
     } finally {
       client.release();
+      await events.close();
+    }
+  });
+
+  it('a closed pool: ERR_REFLEX_DB_CLOSED for insert, streams and cursors, also for a stream waiting at the head', async (t) => {
+    const url = await requireServer(t, postgresServer);
+    if (url === undefined) return;
+    admin ??= pgPool(url, 2); // drops the tables at the end
+    const pool = pgPool(url, 2); // ended here, so not in `pools`
+    const name = table('pg_closed');
+    const events = newEventsTable(name);
+    const cursors = newCursorsTable(table('pg_closed_cur'));
+    try {
+      await events.createTable(pool);
+      await cursors.createTable(pool);
+      const queriesBefore = events.stats().queries;
+      const pending = (await events.toStream(pool)('')).recv();
+      pending.catch(() => {});
+      await waitFor('the stream read the head', () => events.stats().queries > queriesBefore);
+      // Still waiting, a turn later: pg-pool 3.14 strands a query whose pool ends in the same
+      // tick as it was sent (it never settles), which would hang this test, not the library.
+      assert.ok(await stillPending(pending, 20));
+      await pool.end();
+      await assert.rejects(events.insert(pool, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+      await assert.rejects(
+        events
+          .toStream(pool)('', { toHead: true })
+          .then((s) => s.recv()),
+        (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
+      );
+      await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+      await assert.rejects(cursors.setCursor(pool, 'c', '1'), (e) =>
+        hasCode(e, ERR_REFLEX_DB_CLOSED),
+      );
+      await assert.rejects(pending, (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+    } finally {
       await events.close();
     }
   });
