@@ -1,5 +1,5 @@
 import type { Consumer } from './consumer.js';
-import type { CursorStore } from './cursor-store.js';
+import { type CursorStore, checkCursorStore } from './cursor-store.js';
 import { invalidArgument } from './errors.js';
 import { type StreamFunc, type StreamOptions, validateStreamOptions } from './stream.js';
 
@@ -33,15 +33,7 @@ export function newSpec(
   options?: StreamOptions,
 ): Spec {
   if (typeof stream !== 'function') throw invalidArgument('spec stream must be a StreamFunc');
-  if (
-    typeof cursorStore !== 'object' ||
-    cursorStore === null ||
-    typeof cursorStore.getCursor !== 'function' ||
-    typeof cursorStore.setCursor !== 'function' ||
-    typeof cursorStore.flush !== 'function'
-  ) {
-    throw invalidArgument('spec cursor store must implement getCursor, setCursor and flush');
-  }
+  checkCursorStore(cursorStore, 'spec cursor store');
   if (
     typeof consumer !== 'object' ||
     consumer === null ||

@@ -1,3 +1,4 @@
+import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Consumer,
   type ConsumerOptions,
@@ -11,6 +12,7 @@ import {
   type StreamOptions,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
+import { settled } from '../internal/settled.js';
 
 /** An event that the consumer acknowledges itself: `ack` moves the cursor to this event. */
 export interface AckEvent extends Event {
@@ -55,7 +57,7 @@ export function newAckConsumer(
   fn: AckConsumerFunc,
   options: ConsumerOptions = {},
 ): AckConsumer {
-  checkStore(store);
+  checkCursorStore(store);
   if (typeof fn !== 'function') throw invalidArgument('ack consumer function must be a function');
   const inner = newConsumer(name, (e, signal) => fn(ackEvent(e, name, store), signal), options);
   return Object.freeze({
@@ -79,7 +81,7 @@ export function newAckSpec(
   consumer: AckConsumer,
   options?: StreamOptions,
 ): Spec {
-  return newSpec(stream, noSetCursorStore(consumer.cursorStore), consumer, options);
+  return newSpec(stream, consumerStore(consumer), consumer, options);
 }
 
 /** Builds the AckEvent of `event`. */
@@ -94,23 +96,23 @@ export function ackEvent(event: Event, name: string, store: CursorStore): AckEve
   };
 }
 
-/** A view of `store` whose `setCursor` does nothing (the consumer moves the cursor itself). */
+/**
+ * A view of `store` whose `setCursor` does nothing (the consumer moves the cursor itself); it
+ * returns the shared settled promise, which `run` does not await.
+ */
 export function noSetCursorStore(store: CursorStore): CursorStore {
+  checkCursorStore(store, 'consumer cursorStore');
   return Object.freeze({
     getCursor: (name: string) => store.getCursor(name),
-    setCursor: () => Promise.resolve(),
+    setCursor: () => settled,
     flush: () => store.flush(),
   });
 }
 
-export function checkStore(store: CursorStore): void {
-  if (
-    typeof store !== 'object' ||
-    store === null ||
-    typeof store.getCursor !== 'function' ||
-    typeof store.setCursor !== 'function' ||
-    typeof store.flush !== 'function'
-  ) {
-    throw invalidArgument('cursor store must implement getCursor, setCursor and flush');
+/** The cursor store of the consumer given to an ack, batch or concurrent spec, checked. */
+export function consumerStore(consumer: { readonly cursorStore: CursorStore }): CursorStore {
+  if (typeof consumer !== 'object' || consumer === null) {
+    throw invalidArgument('spec consumer must be an object with a cursorStore');
   }
+  return noSetCursorStore(consumer.cursorStore);
 }

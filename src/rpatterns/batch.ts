@@ -1,3 +1,4 @@
+import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Clock,
   type Consumer,
@@ -17,7 +18,7 @@ import {
   systemClock,
 } from '../core/index.js';
 import { abortable, linkedController } from '../internal/abort.js';
-import { type AckConsumer, checkStore, noSetCursorStore } from './ack.js';
+import { type AckConsumer, consumerStore } from './ack.js';
 import { checkCount, checkKeys, checkMs, consumerOptionKeys, messageOf, split } from './options.js';
 
 /** Processes a batch of events, in stream order. It is acknowledged only if this resolves. */
@@ -75,7 +76,7 @@ export function newBatchConsumer(
   options: BatchConsumerOptions = {},
 ): BatchConsumer {
   checkKeys('batch consumer', options, [...ownKeys, ...consumerOptionKeys]);
-  checkStore(store);
+  checkCursorStore(store);
   if (typeof fn !== 'function') throw invalidArgument('batch function must be a function');
   const periodMs = checkMs('batch consumer periodMs', options.periodMs, 0);
   const maxLength = checkCount('batch consumer maxLength', options.maxLength, 0);
@@ -104,7 +105,7 @@ export function newBatchSpec(
   consumer: BatchConsumer,
   options?: StreamOptions,
 ): Spec {
-  return newSpec(stream, noSetCursorStore(consumer.cursorStore), consumer, options);
+  return newSpec(stream, consumerStore(consumer), consumer, options);
 }
 
 interface Config {

@@ -1,3 +1,4 @@
+import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Consumer,
   type CursorStore,
@@ -15,7 +16,7 @@ import {
   wrapError,
 } from '../core/index.js';
 import { Waker } from '../internal/abort.js';
-import { type AckConsumer, checkStore, noSetCursorStore } from './ack.js';
+import { type AckConsumer, consumerStore } from './ack.js';
 import { type GapSequence, newGapSequence } from './gap-sequence.js';
 import { checkKeys, messageOf } from './options.js';
 
@@ -59,7 +60,7 @@ export function newConcurrentConsumer(
   options: ConcurrentConsumerOptions = {},
 ): ConcurrentConsumer {
   checkKeys('concurrent consumer', options, ['logger']);
-  checkStore(store);
+  checkCursorStore(store);
   if (typeof consumer !== 'object' || consumer === null || typeof consumer.consume !== 'function') {
     throw invalidArgument('concurrent consumer needs a consumer');
   }
@@ -80,7 +81,7 @@ export function newConcurrentSpec(
   consumer: ConcurrentConsumer,
   options?: StreamOptions,
 ): Spec {
-  return newSpec(stream, noSetCursorStore(consumer.cursorStore), consumer, options);
+  return newSpec(stream, consumerStore(consumer), consumer, options);
 }
 
 interface Round {

@@ -1,5 +1,5 @@
+import { checkCursorStore } from '../core/cursor-store.js';
 import type { CursorStore } from '../core/index.js';
-import { checkStore } from './ack.js';
 
 /**
  * A cursor store that reads through to `fallback` when `primary` has no cursor: the fallback's
@@ -15,8 +15,8 @@ import { checkStore } from './ack.js';
  * const store = readThroughCursorStore(cursors.toStore(newDb), cursors.toStore(oldDb));
  */
 export function readThroughCursorStore(primary: CursorStore, fallback: CursorStore): CursorStore {
-  checkStore(primary);
-  checkStore(fallback);
+  checkCursorStore(primary);
+  checkCursorStore(fallback);
   return Object.freeze({
     async getCursor(name: string): Promise<string> {
       const cursor = await primary.getCursor(name);

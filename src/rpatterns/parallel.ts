@@ -1,3 +1,4 @@
+import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Consumer,
   type ConsumerFunc,
@@ -11,7 +12,8 @@ import {
   type StreamFunc,
   type StreamOptions,
 } from '../core/index.js';
-import { type AckConsumer, type AckConsumerFunc, checkStore, newAckConsumer } from './ack.js';
+import { settled } from '../internal/settled.js';
+import { type AckConsumer, type AckConsumerFunc, newAckConsumer } from './ack.js';
 import { checkKeys } from './options.js';
 import { type RunForeverOptions, runForever, runForeverKeys } from './run-forever.js';
 
@@ -203,7 +205,7 @@ export function parallelSpecs(name: string, count: number, options: ParallelSpec
     'streamOptions',
     'consumerOptions',
   ]);
-  checkStore(options.cursorStore);
+  checkCursorStore(options.cursorStore);
   if (typeof options.stream !== 'function')
     throw invalidArgument('parallelSpecs stream must be a StreamFunc');
   const shards = consumerShards(name, count, {
@@ -257,13 +259,13 @@ export async function parallel(
   if (typeof stream !== 'function') throw invalidArgument('parallel stream must be a StreamFunc');
   if (typeof consumerFor !== 'function')
     throw invalidArgument('parallel consumerFor must be a function');
-  checkStore(cursorStore);
+  checkCursorStore(cursorStore);
   const shards = consumerShards('parallel', count, hash === undefined ? {} : { hash });
   const specs = shards.map((shard) => {
     const inner = consumerFor(shard.index);
     const consumer: Consumer = {
       name: inner.name,
-      consume: (e, signal) => (shard.owns(e) ? inner.consume(e, signal) : Promise.resolve()),
+      consume: (e, signal) => (shard.owns(e) ? inner.consume(e, signal) : settled),
       ...(inner.reset === undefined
         ? {}
         : { reset: (signal: AbortSignal) => inner.reset?.(signal) ?? Promise.resolve() }),

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { run } from '../../../src/core/index.js';
-import { type AckEvent, newAckConsumer, newAckSpec } from '../../../src/rpatterns/index.js';
+import { settled } from '../../../src/internal/settled.js';
+import {
+  type AckConsumer,
+  type AckEvent,
+  type BatchConsumer,
+  type ConcurrentConsumer,
+  newAckConsumer,
+  newAckSpec,
+  newBatchSpec,
+  newConcurrentSpec,
+} from '../../../src/rpatterns/index.js';
 import { MemCursorStore, newMockStream } from '../../../src/testing/index.js';
 import { makeEvents } from '../../support/events.js';
 
@@ -67,5 +77,34 @@ describe('ack consumer', () => {
     });
     assert.deepEqual(store.sets, []);
     assert.equal(consumer.cursorStore, store);
+  });
+
+  it('ack, batch and concurrent specs check the consumer and its cursor store', () => {
+    const stream = newMockStream([]);
+    const good = newAckConsumer('ack', new MemCursorStore(), () => {});
+    const invalid = { code: 'ERR_REFLEX_INVALID_ARGUMENT' };
+    for (const cursorStore of [undefined, null, {}, { getCursor: () => {}, flush: () => {} }]) {
+      const bad = { ...good, cursorStore } as unknown;
+      assert.throws(() => newAckSpec(stream, bad as AckConsumer), {
+        ...invalid,
+        message: /cursorStore must implement getCursor, setCursor and flush/,
+      });
+      assert.throws(() => newBatchSpec(stream, bad as BatchConsumer), invalid);
+      assert.throws(() => newConcurrentSpec(stream, bad as ConcurrentConsumer), invalid);
+    }
+    assert.throws(() => newAckSpec(stream, null as unknown as AckConsumer), invalid);
+    assert.throws(() => newAckSpec(stream, undefined as unknown as AckConsumer), invalid);
+  });
+
+  it("the spec's setCursor does nothing and returns the shared settled promise (run skips it)", async () => {
+    const store = new RecordingStore();
+    const spec = newAckSpec(
+      newMockStream([]),
+      newAckConsumer('ack', store, () => {}),
+    );
+    assert.equal(spec.cursorStore.setCursor('ack', '9'), settled);
+    await spec.cursorStore.flush();
+    assert.deepEqual(store.sets, []);
+    assert.equal(store.flushCount, 1);
   });
 });
