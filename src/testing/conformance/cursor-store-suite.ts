@@ -160,6 +160,8 @@ export function cursorStoreSuite(api: SuiteApi, factory: HarnessFactory): void {
         await record('consumer-a', '2', 'boom');
         await record('consumer-b', '1', 'boom');
         await record('consumer-a', '1', 'another message'); // same pair: no-op
+        // Refused before writing: the counts below would include it otherwise.
+        await assert.rejects(record('', '1', 'x'), (e) => hasCode(e, ErrorCode.invalidArgument));
         const reader = newEventsTable(errors.events.name, { metadataColumn: 'metadata' });
         const events = [];
         for await (const e of await reader.toStream(h.db)('', { toHead: true })) events.push(e);
@@ -173,7 +175,6 @@ export function cursorStoreSuite(api: SuiteApi, factory: HarnessFactory): void {
             [1, 'consumer-b'],
           ],
         );
-        await assert.rejects(record('', '1', 'x'), (e) => hasCode(e, ErrorCode.invalidArgument));
       } finally {
         await h.dropTable(name);
         await h.dropTable(errors.events.name);
