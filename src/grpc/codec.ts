@@ -115,13 +115,14 @@ function writeSecondsNanos(buf: Uint8Array, pos: number, seconds: number, nanos:
  * events goes to the transport in one write with no allocation per event.
  */
 export class FrameWriter {
+  /** Where frames are collected: `#home`, or a buffer of its own for one event too big for it. */
   #buf: Buffer;
+  readonly #home: Buffer;
   #len = 0;
-  readonly #capacity: number;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
-    this.#buf = Buffer.allocUnsafeSlow(capacity);
+    this.#home = Buffer.allocUnsafeSlow(capacity);
+    this.#buf = this.#home;
   }
 
   /** Bytes collected so far. */
@@ -129,11 +130,21 @@ export class FrameWriter {
     return this.#len;
   }
 
-  /** The frames collected so far; the writer goes on in a fresh buffer. */
+  /**
+   * The frames collected so far, in a buffer of their own size (a queued write of one small event
+   * holds its bytes, not the capacity); the writer goes on reusing its buffer.
+   */
   take(): Buffer {
-    const out = this.#buf.subarray(0, this.#len);
-    this.#buf = Buffer.allocUnsafeSlow(this.#capacity);
+    const len = this.#len;
     this.#len = 0;
+    if (this.#buf !== this.#home) {
+      // A buffer made for one big event, exactly its size: handed over as it is.
+      const out = this.#buf.subarray(0, len);
+      this.#buf = this.#home;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(len);
+    this.#home.copy(out, 0, 0, len);
     return out;
   }
 

@@ -292,4 +292,26 @@ describe('grpc codec', () => {
     const largest = Buffer.from([...varint(2n ** 32n - 8n), 0x01, 0x32, 0x01, 0x31]);
     assert.equal(decodeEvent(largest).id, '1');
   });
+
+  it('take() hands out the bytes in a buffer of their size and reuses its own', () => {
+    const w = new FrameWriter(64 * 1024);
+    const small = events[0] as Event;
+    const big = events[6] as Event; // 70,000 B of metadata: larger than the capacity
+    assert.equal(w.append(small), true);
+    const a = w.take();
+    // Not a view of the 64 KiB buffer: a queued write of one event holds about its own size.
+    assert.ok(a.buffer.byteLength <= Buffer.poolSize, `holds ${a.buffer.byteLength} B`);
+    assert.equal(w.length, 0);
+    assert.equal(w.append(events[2] as Event), true, 'written over the reused buffer');
+    const b = w.take();
+    assert.deepEqual(decodeEvent(a.subarray(5)), small, 'a taken batch is not overwritten');
+    assert.deepEqual(decodeEvent(b.subarray(5)), events[2]);
+    assert.equal(w.append(big), true);
+    assert.equal(w.append(small), false, 'the buffer of the big event holds nothing more');
+    const c = w.take();
+    assert.deepEqual(decodeEvent(c.subarray(5)), big);
+    assert.equal(w.append(small), true, 'back to the reused buffer');
+    assert.deepEqual(decodeEvent(w.take().subarray(5)), small);
+    assert.deepEqual(decodeEvent(c.subarray(5)), big);
+  });
 });
