@@ -212,9 +212,11 @@ class Batcher implements BatchConsumer {
         this.#timer = undefined;
         const p = this.#flushInBackground(lifeSignal);
         this.#background = p;
-        void p.finally(() => {
+        // Handles both outcomes: this chain can never reject unhandled.
+        const clear = (): void => {
           if (this.#background === p) this.#background = undefined;
-        });
+        };
+        p.then(clear, clear);
       },
       () => timer.dispose(),
     );
@@ -229,12 +231,18 @@ class Batcher implements BatchConsumer {
       const state = this.#state;
       if (state.kind === 'running') this.#state = { kind: 'failed', life: state.life, err };
       if (!lifeSignal.aborted) {
-        this.#c.logger.error('reflex batch consumer: background batch failed', {
-          consumer: this.name,
-          firstEventId: batch[0]?.id,
-          lastEventId: batch.at(-1)?.id,
-          error: messageOf(err),
-        });
+        // A throwing logger must not turn the recorded failure into a rejection of the flush
+        // (awaited by the next consume and by stop): the failure is reported there anyway.
+        try {
+          this.#c.logger.error('reflex batch consumer: background batch failed', {
+            consumer: this.name,
+            firstEventId: batch[0]?.id,
+            lastEventId: batch.at(-1)?.id,
+            error: messageOf(err),
+          });
+        } catch {
+          // ignored: see above
+        }
       }
     }
   }

@@ -279,6 +279,49 @@ describe('batch consumer', () => {
     assert.equal(await store.getCursor('b'), '100');
   });
 
+  it('a logger that throws on a failed background batch leaves no unhandled rejection', async (t) => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    t.after(() => process.off('unhandledRejection', onUnhandled));
+    const clock = new ManualClock();
+    let logged = 0;
+    const consumer = newBatchConsumer(
+      'b',
+      new MemCursorStore(),
+      () => {
+        throw new Error('downstream unavailable');
+      },
+      {
+        periodMs: 1_000,
+        clock,
+        logger: {
+          debug() {},
+          info() {},
+          warn() {},
+          error() {
+            logged++;
+            throw new Error('logger broke');
+          },
+        },
+      },
+    );
+    const signal = new AbortController().signal;
+    await consumer.reset(signal);
+    const [e1, e2] = makeEvents(2);
+    await consumer.consume(e1 as Event, signal);
+    await clock.advance(1_000);
+    await settle();
+    assert.equal(logged, 1);
+    assert.deepEqual(unhandled, []);
+    await assert.rejects(consumer.consume(e2 as Event, signal), {
+      code: 'ERR_REFLEX_BATCH_STATE',
+      message: /failed in the background: downstream unavailable/,
+    });
+    await consumer.stop();
+    assert.deepEqual(unhandled, []);
+  });
+
   it('under runForever with runs ending mid-batch (stream stops, cancelled batches), all 100 once', async () => {
     const log = newMemoryEventLog();
     for (let i = 0; i < 100; i++) log.insert('x', 1);
