@@ -93,6 +93,8 @@ const knownOptions = new Set([
 const batchBytes = 8 * 1024;
 /** The largest request accepted (a StreamRequest is a cursor and three options). */
 const maxRequestBytes = 64 * 1024;
+/** The longest delay setTimeout takes (about 24.8 days): Node fires a longer one after 1 ms. */
+const maxTimerMs = 2_147_483_647;
 
 /**
  * Serves one stream as the original's `reflexpb.Reflex/Stream`, so Go and TypeScript reflex
@@ -299,8 +301,10 @@ class Impl implements ReflexServer {
     };
     stream.once('close', onClose);
     const timeoutMs = parseTimeout(headers['grpc-timeout']);
+    // A deadline beyond what a timer holds (grpc-timeout allows 99,999,999 hours) gets no timer:
+    // Node would fire it after 1 ms. The call outlives such a deadline only if it runs ~25 days.
     const timer =
-      timeoutMs === undefined
+      timeoutMs === undefined || timeoutMs > maxTimerMs
         ? undefined
         : setTimeout(() => {
             controller.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));

@@ -18,6 +18,7 @@ import {
   type StreamClient,
   type StreamFunc,
 } from '../../../src/core/index.js';
+import { encodeStreamRequest, frame } from '../../../src/grpc/codec.js';
 import {
   bearerTokenAuth,
   newReflexClient,
@@ -83,6 +84,38 @@ function counting(stream: StreamFunc): {
       return client;
     },
   };
+}
+
+/** One call made with raw HTTP/2 (any headers): its gRPC status and how many messages came. */
+async function rawCall(
+  address: string,
+  extraHeaders: Record<string, string>,
+  request: Parameters<typeof encodeStreamRequest>[0],
+): Promise<{ status: string | undefined; messages: number }> {
+  const session = connect(`http://${address}`);
+  try {
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/reflexpb.Reflex/Stream',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...extraHeaders,
+    });
+    req.end(frame(encodeStreamRequest(request)));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      req.once('response', (h) => (h['grpc-status'] !== undefined ? resolve(h) : undefined));
+      req.once('trailers', resolve);
+      req.once('error', reject);
+    });
+    const body = Buffer.concat(chunks);
+    let messages = 0;
+    for (let p = 0; p + 5 <= body.length; p += 5 + body.readUInt32BE(p + 1)) messages++;
+    return { status: headers['grpc-status'] as string | undefined, messages };
+  } finally {
+    session.close();
+  }
 }
 
 function fill(n: number, metadata?: (i: number) => Uint8Array): MemoryEventLog {
@@ -284,6 +317,42 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     assert.ok(isExpected(err));
     await s.close();
     await waitFor('the source closed', () => src.open() === 0);
+  });
+
+  it('a grpc-timeout beyond what a timer holds (2^31 - 1 ms) does not end the call at once', async () => {
+    const log = fill(3);
+    // Each event takes a moment, as from a database: a timer clamped to 1 ms would fire first.
+    const slow: StreamFunc = async (after, options) => {
+      const inner = await log.stream(after, options);
+      return {
+        recv: async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          return inner.recv();
+        },
+        close: () => inner.close(),
+        [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      };
+    };
+    await using server = await serveStream(slow);
+    // 3,000,000 s (about 35 days) and 99,999,999 hours: grpc-timeout's own units allow both.
+    for (const timeout of ['3000000S', '99999999H']) {
+      const got = await rawCall(
+        server.address,
+        { 'grpc-timeout': timeout },
+        {
+          after: '',
+          toHead: true,
+        },
+      );
+      assert.deepEqual(got, { status: '11', messages: 3 }, timeout); // OUT_OF_RANGE: head reached
+    }
+    // A short deadline still ends the call.
+    const short = await rawCall(
+      server.address,
+      { 'grpc-timeout': '5m' },
+      { after: '', toHead: true },
+    );
+    assert.equal(short.status, '4');
   });
 
   it('error codes survive the hop: head reached, invalid cursor, unknown method', async () => {
