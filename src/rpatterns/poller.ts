@@ -91,6 +91,7 @@ class PollerClient extends BaseStreamClient {
         );
       }
       if (page.length > 0) {
+        page.forEach(checkItem);
         this.#buffer = [...page];
         continue;
       }
@@ -99,5 +100,24 @@ class PollerClient extends BaseStreamClient {
       }
       await this.#clock.sleep(this.#backoffMs, signal);
     }
+  }
+}
+
+/**
+ * Refuses a page item that is not an event: the poller reads its `id` as the next cursor (a hole
+ * such as `[undefined]` would otherwise be polled again at once, for ever; an empty id would
+ * restart from the beginning).
+ */
+function checkItem(item: unknown, index: number): void {
+  if (typeof item !== 'object' || item === null) {
+    throw invalidArgument(
+      `poll function must resolve to an array of events: item ${index} is ${item === null ? 'null' : typeof item}`,
+    );
+  }
+  const id = (item as { id?: unknown }).id;
+  if (typeof id !== 'string' || id === '') {
+    throw invalidArgument(
+      `poll function must resolve to an array of events: item ${index} has no id (a non-empty string)`,
+    );
   }
 }

@@ -99,4 +99,30 @@ describe('poller', () => {
     });
     await client.close();
   });
+
+  it('refuses a page item that is not an event instead of polling again at once', async () => {
+    const [e1] = makeEvents(1);
+    const pages: [unknown[], RegExp][] = [
+      [[undefined], /item 0 is undefined/],
+      [[null], /item 0 is null/],
+      [[7], /item 0 is number/],
+      [[{}], /item 0 has no id/],
+      [[{ ...e1, id: '' }], /item 0 has no id/],
+      [[e1, undefined], /item 1 is undefined/],
+    ];
+    for (const [page, message] of pages) {
+      let polls = 0;
+      const stream = newPoller(() => {
+        polls++;
+        if (polls > 5) return Promise.reject(new Error('polled again without backing off'));
+        return Promise.resolve(page as Event[]);
+      });
+      const client = await stream('');
+      const check = { code: 'ERR_REFLEX_INVALID_ARGUMENT', message };
+      await assert.rejects(client.recv(), check);
+      await assert.rejects(client.recv(), check, 'sticky');
+      assert.equal(polls, 1);
+      await client.close();
+    }
+  });
 });
