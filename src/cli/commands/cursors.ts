@@ -91,8 +91,26 @@ export function registerCursors(program: Command, ctx: CliContext): void {
       "move a consumer's cursor (forward only, unless --force); the consumer must be stopped, or it overwrites it",
     )
     .option('--force', 'allow moving the cursor back (the consumer will see events again)')
+    .option(
+      '--cursor-type <type>',
+      'int (event ids, compared as integers) or string (compared byte-wise)',
+      'int',
+    )
     .action(async (url: string, consumer: string, cursor: string, flags: Flags) => {
       if (cursor === '') throw usageError('the cursor must not be empty (use reset)');
+      const cursorType = flags.cursorType;
+      if (cursorType !== 'int' && cursorType !== 'string') {
+        throw usageError(`--cursor-type must be int or string, got ${String(cursorType)}`);
+      }
+      // Checked before anything is written, on both paths (--force writes as given).
+      if (cursorType === 'int') {
+        const n = parseInt64(cursor);
+        if (n === undefined || n < 0n || String(n) !== cursor) {
+          throw usageError(
+            `the cursor must be a non-negative event id (canonical decimal), got ${JSON.stringify(cursor)}; pass --cursor-type string for string cursors`,
+          );
+        }
+      }
       const before = await withCursors(url, flags, async (sql, db, names) => {
         const row = await sql.get(consumer);
         if (flags.force === true) {
@@ -105,7 +123,7 @@ export function registerCursors(program: Command, ctx: CliContext): void {
           idColumn: names.idField,
           cursorColumn: names.cursorField,
           updatedAtColumn: names.timeField,
-          cursorType: parseInt64(cursor) === undefined ? 'string' : 'int',
+          cursorType,
         });
         try {
           await table.setCursor(db.handle, consumer, cursor);

@@ -74,7 +74,12 @@ export function registerLag(program: Command, ctx: CliContext): void {
               ? undefined
               : new Set(flags.consumer.flatMap((c) => c.split(',')));
           const now = Date.now();
-          for (const c of await cursorsSql.list()) {
+          const listed = await cursorsSql.list();
+          const unknown = [...(wanted ?? [])].filter((w) => !listed.some((c) => c.consumer === w));
+          if (unknown.length > 0) {
+            throw runtimeError(`no cursor in ${flags.cursors} for ${unknown.join(', ')}`);
+          }
+          for (const c of listed) {
             if (wanted !== undefined && !wanted.has(c.consumer)) continue;
             const after = c.cursor === '' ? 0 : c.cursor;
             const count = (

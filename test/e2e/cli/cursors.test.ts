@@ -203,6 +203,22 @@ for (const make of [sqlite, mysql, postgres]) {
         jsonLines(r.stdout).map((x) => x.consumer),
         ['mailer'],
       );
+      // A consumer with no cursor (a typo) is an error naming it, not an empty table.
+      r = await reflex([
+        'lag',
+        url,
+        '--events',
+        events,
+        '--cursors',
+        cursors,
+        '--consumer',
+        'mailer,mialer',
+      ]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /no cursor in \S+ for mialer/);
+      // Cursor values are checked before the database is touched.
+      r = await reflex(['cursors', 'set', url, 'mailer', 'abc', ...tbl]);
+      assert.equal(r.code, 2, r.stderr);
 
       r = await reflex(['cursors', 'reset', url, 'mailer', ...tbl]);
       assert.equal(r.code, 0, r.stderr);

@@ -79,6 +79,16 @@ describe('reflex: bad arguments and failures', { concurrency: 4 }, () => {
     }
   });
 
+  it('cursors set: a malformed int cursor or cursor type → exit code 2 before the database is opened', async () => {
+    // The file does not exist: a usage error comes first, so nothing is opened or written.
+    for (const args of [['abc'], ['007'], ['-5'], ['4', '--cursor-type', 'float']]) {
+      const r = await reflex(['cursors', 'set', 'sqlite:/nonexistent/none.db', 'mailer', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /cursor/);
+      assertOneLine(r.stderr);
+    }
+  });
+
   it('a missing subcommand → the help on stderr, exit code 2', async () => {
     for (const args of [[], ['cursors']]) {
       const r = await reflex(args);
