@@ -465,13 +465,14 @@ async function readRequest(
   headers: IncomingHttpHeaders,
   signal: AbortSignal,
 ): Promise<StreamRequestMessage> {
+  signal.throwIfAborted();
   const chunks: Buffer[] = [];
   let size = 0;
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
+  let cleanup = (): void => {};
+  const ended = new Promise<void>((resolve, reject) => {
+    cleanup = (): void => {
       stream.off('data', onData);
       stream.off('end', onEnd);
-      signal.removeEventListener('abort', onAbort);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -490,18 +491,14 @@ async function readRequest(
       cleanup();
       resolve();
     };
-    const onAbort = (): void => {
-      cleanup();
-      reject(signal.reason);
-    };
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
     stream.on('data', onData);
     stream.on('end', onEnd);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
+  try {
+    await abortable(ended, signal);
+  } finally {
+    cleanup();
+  }
   const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   if (body.length < 5 || body.length !== 5 + body.readUInt32BE(1)) {
     throw new ReflexError(ErrorCode.invalidArgument, 'want exactly one stream request message');
@@ -549,28 +546,29 @@ async function authenticate(
   if (!ok) throw new ReflexError(ErrorCode.unauthenticated, 'unauthenticated call');
 }
 
-function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+/**
+ * Resolves once the stream takes more writes ('drain', or 'close': the next write is a no-op), or
+ * rejects with the signal's reason as soon as it aborts.
+ */
+async function drained(stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  if (!stream.writableNeedDrain) return;
+  let cleanup = (): void => {};
+  const ready = new Promise<void>((resolve) => {
     const done = (): void => {
+      cleanup();
+      resolve();
+    };
+    cleanup = (): void => {
       stream.off('drain', done);
       stream.off('close', done);
-      signal.removeEventListener('abort', onAbort);
-      resolve();
     };
-    const onAbort = (): void => {
-      done();
-      reject(signal.reason);
-    };
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    if (!stream.writableNeedDrain) {
-      resolve();
-      return;
-    }
     stream.on('drain', done);
     stream.on('close', done);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
+  try {
+    await abortable(ready, signal);
+  } finally {
+    cleanup();
+  }
 }

@@ -355,6 +355,45 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     assert.equal(short.status, '4');
   });
 
+  it('an abort while waiting for a stalled client to drain ends the call: no pull after it', async () => {
+    // An endless source of 64 KiB events that notes every pull made after the call's abort.
+    let pulled = 0;
+    let pulledAfterAbort = 0;
+    let closed = false;
+    const endless: StreamFunc = async (_after, options) => {
+      const signal = options?.signal as AbortSignal;
+      return {
+        recv: () => {
+          if (signal.aborted) pulledAfterAbort++;
+          pulled++;
+          return Promise.resolve({
+            id: String(pulled),
+            type: 1,
+            foreignId: 'f',
+            timestamp: new Date(0),
+            metadata: new Uint8Array(64 * 1024),
+          });
+        },
+        close: async () => {
+          closed = true;
+        },
+        [Symbol.asyncIterator]: () => {
+          throw new Error('not used');
+        },
+      };
+    };
+    await using server = await serveStream(endless);
+    await using client = newReflexClient(server.address, { timeoutMs: 400 });
+    const s = await client.stream('');
+    await s.recv();
+    // The client reads no more: the server fills the window and waits for a drain until the
+    // deadline aborts the call.
+    await waitFor('the call ended and its source closed', () => closed);
+    assert.ok(pulled > 1, `pulled ${pulled}`);
+    assert.equal(pulledAfterAbort, 0, 'pulled from the source after the abort');
+    await s.close();
+  });
+
   it('error codes survive the hop: head reached, invalid cursor, unknown method', async () => {
     const log = fill(3);
     await using server = await serveStreams({ 'reflexpb.Reflex/Stream': log.stream });
