@@ -18,7 +18,8 @@ export interface DirBucketOptions {
 /**
  * A bucket on a local directory: the key of a file is its path relative to `dir`, with `/`
  * between path segments (`2026/11/28/13/a.json`). Only regular files are blobs; the listing
- * walks the tree in key order and skips subtrees that cannot hold a wanted key. A blob's
+ * walks the tree in key order and skips subtrees that cannot hold a wanted key. Files and
+ * folders whose name contains a backslash are not listed (no key may hold one). A blob's
  * modification time is the file's mtime.
  *
  * Writers must make each file appear complete (write it under another name, then rename it into
@@ -66,9 +67,11 @@ class DirBucket implements Bucket {
       throw err;
     }
     const { prefix, startAfter } = options;
+    // A name with a backslash is no key open() accepts (it refuses `\\`): listing it would end
+    // the stream, so it is not a blob (nor a folder of blobs).
     // A directory's keys all start with `name/`: sorting it as such gives global key order.
     const children = entries
-      .filter((e) => e.isFile() || e.isDirectory())
+      .filter((e) => (e.isFile() || e.isDirectory()) && !e.name.includes('\\'))
       .map((e) => ({
         dir: e.isDirectory(),
         key: `${dirKey}${e.name}${e.isDirectory() ? '/' : ''}`,

@@ -29,6 +29,26 @@ describe('directory bucket', () => {
     }
   });
 
+  it('does not list files or folders whose name holds a backslash (open refuses such keys)', async () => {
+    const h = await dirHarness();
+    try {
+      await h.put('a\\b.json', '1');
+      await h.put('b.json', '2');
+      await h.put('c\\d/e.json', '3');
+      await h.put('f.json', '4');
+      assert.deepEqual(
+        [...(await h.bucket.list({ prefix: '', startAfter: '', limit: 10 }))],
+        ['b.json', 'f.json'],
+      );
+      const client = await newBlobStream(h.bucket)('', { toHead: true });
+      const ids: string[] = [];
+      for await (const e of client) ids.push(e.id);
+      assert.deepEqual(ids, ['b.json|eof', 'f.json|eof']);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
   it('treats a missing directory as an empty bucket', async () => {
     const root = await mkdtemp(join(tmpdir(), 'rblob-none-'));
     try {
