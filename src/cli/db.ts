@@ -190,13 +190,16 @@ function openSqlite(path: string, display: string, create: boolean): Db {
   if (!create && path !== ':memory:' && !existsSync(path)) {
     throw runtimeError(`cannot open ${display}: no such file`);
   }
+  // WAL is set only on a file created here: it persists in the file, and an existing database
+  // keeps the journal mode its application chose.
+  const creating = create && path !== ':memory:' && !existsSync(path);
   let db: SqliteDatabase;
   try {
     db = new Database(path, { fileMustExist: !create && path !== ':memory:', timeout: 5000 });
   } catch (err) {
     throw runtimeError(`cannot open ${display}`, err);
   }
-  if (create) db.pragma('journal_mode = WAL');
+  if (creating) db.pragma('journal_mode = WAL');
   const sqliteParam = (v: unknown): unknown => (typeof v === 'boolean' ? Number(v) : v);
   let closed = false;
   return {

@@ -11,7 +11,6 @@ interface Flags {
   errors: string | false;
   metadataColumn?: string;
   traceColumn?: string;
-  durability: string;
 }
 
 /** `reflex migrate`: create the events, cursors and errors tables (idempotent). */
@@ -26,18 +25,8 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--cursors <table>', 'the cursors table', 'cursors')
     .option('--errors <table>', 'the consumer errors table (and <table>_events)', 'consumer_errors')
     .option('--no-errors', 'no consumer errors table')
-    .option(
-      '--durability <mode>',
-      "SQLite: 'full' (commits survive power loss) or 'normal'",
-      'full',
-    )
     .action(async (url: string, flags: Flags) => {
       const source = parseDbUrl(url);
-      if (flags.durability !== 'full' && flags.durability !== 'normal') {
-        throw usageError(
-          `--durability must be full or normal, got ${JSON.stringify(flags.durability)}`,
-        );
-      }
       const events = flags.events
         .flatMap((e) => e.split(','))
         .map((e) => checkIdentifier(e, '--events'));
@@ -63,9 +52,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
       try {
         for (const name of events) {
           const table = newEventsTable(name, columns);
-          await step(`events table ${name}`, () =>
-            table.createTable(db.handle, { durability: flags.durability as 'full' | 'normal' }),
-          );
+          await step(`events table ${name}`, () => table.createTable(db.handle));
           await table.close();
         }
         await step(`cursors table ${cursors}`, () =>

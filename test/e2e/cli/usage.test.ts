@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { reflex } from '../../support/cli.js';
 
 /** One line on stderr, no stack trace. */
@@ -86,6 +87,33 @@ describe('reflex: bad arguments and failures', { concurrency: 4 }, () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /cursor/);
       assertOneLine(r.stderr);
+    }
+  });
+
+  it('migrate puts a SQLite file it creates in WAL mode and leaves an existing one as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-migrate-'));
+    try {
+      const existing = join(dir, 'app.db');
+      const app = new Database(existing);
+      app.pragma('journal_mode = DELETE');
+      app.close();
+      const created = join(dir, 'new.db');
+      for (const file of [existing, created]) {
+        const r = await reflex(['migrate', `sqlite:${file}`]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const mode = (file: string): unknown => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.pragma('journal_mode', { simple: true });
+        } finally {
+          db.close();
+        }
+      };
+      assert.equal(mode(existing), 'delete');
+      assert.equal(mode(created), 'wal');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
