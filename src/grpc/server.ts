@@ -213,6 +213,10 @@ function stoppedError(): ReflexError {
   return new ReflexError(ErrorCode.stopped, 'event stream has been stopped');
 }
 
+function cancelledError(): ReflexError {
+  return new ReflexError(ErrorCode.canceled, 'call cancelled by the client');
+}
+
 /** grpc-timeout: up to 8 digits and a unit. */
 function parseTimeout(value: string | string[] | undefined): number | undefined {
   if (typeof value !== 'string') return undefined;
@@ -296,9 +300,7 @@ class Impl implements ReflexServer {
       return call.end({ code: Status.unimplemented, message: `unknown method ${path}` });
     }
     const controller = new AbortController();
-    const onClose = (): void => {
-      controller.abort(new ReflexError(ErrorCode.canceled, 'call cancelled by the client'));
-    };
+    const onClose = (): void => controller.abort(cancelledError());
     stream.once('close', onClose);
     const timeoutMs = parseTimeout(headers['grpc-timeout']);
     // A deadline beyond what a timer holds (grpc-timeout allows 99,999,999 hours) gets no timer:
@@ -350,14 +352,22 @@ class Impl implements ReflexServer {
    */
   async #pump(call: Call, client: StreamClient, signal: AbortSignal): Promise<void> {
     const writer = new FrameWriter(batchBytes);
+    /** Events in the writer, counted in sentEvents once handed to the transport. */
+    let batched = 0;
     let scheduled: NodeJS.Immediate | undefined;
+    // Always empties the writer (the next append then succeeds); a destroyed stream takes nothing.
     const flush = (): void => {
       if (scheduled !== undefined) {
         clearImmediate(scheduled);
         scheduled = undefined;
       }
-      if (writer.length === 0 || call.stream.destroyed) return;
-      call.stream.write(writer.take());
+      if (writer.length === 0) return;
+      const bytes = writer.take();
+      const n = batched;
+      batched = 0;
+      if (call.stream.destroyed) return;
+      call.stream.write(bytes);
+      this.sentEvents += n;
     };
     // Events the source already holds are taken without a promise each (a batch of them at most,
     // so I/O and the abort still get in between batches).
@@ -368,11 +378,16 @@ class Impl implements ReflexServer {
         // may have come and gone since: ask the stream, not a flag.
         if (call.stream.writableNeedDrain) await drained(call.stream, signal);
         const event = own?.tryRecv() ?? (await client.recv());
-        this.sentEvents++;
+        // The call is over (its 'close', which aborts the signal, is on its way): pull no more.
+        if (call.stream.destroyed) throw cancelledError();
         if (!writer.append(event)) {
           flush();
-          writer.append(event);
+          // An empty writer takes any event (it grows for a big one).
+          if (!writer.append(event)) {
+            throw new ReflexError(ErrorCode.internal, 'an empty frame writer refused an event');
+          }
         }
+        batched++;
         if (writer.length >= batchBytes) flush();
         else scheduled ??= setImmediate(flush);
       }

@@ -394,6 +394,33 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     await s.close();
   });
 
+  it('an event the codec refuses ends the call with INVALID_ARGUMENT and is not counted as sent', async () => {
+    const log = fill(2);
+    const withBad: StreamFunc = async (after, options) => {
+      const inner = await log.stream(after, options);
+      let n = 0;
+      return {
+        recv: async () =>
+          ++n <= 2
+            ? inner.recv()
+            : { id: 'bad-3', type: 1, foreignId: 'f', timestamp: new Date(Number.NaN) },
+        close: () => inner.close(),
+        [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      };
+    };
+    await using server = await serveStream(withBad);
+    await using client = newReflexClient(server.address);
+    const s = await client.stream('');
+    assert.equal((await s.recv()).id, '1');
+    assert.equal((await s.recv()).id, '2');
+    await assert.rejects(
+      s.recv(),
+      (e) => hasCode(e, ErrorCode.invalidArgument) && /bad-3/.test(String(e)),
+    );
+    await waitFor('the call ended', () => server.openStreams === 0);
+    assert.equal(server.sentEvents, 2);
+  });
+
   it('error codes survive the hop: head reached, invalid cursor, unknown method', async () => {
     const log = fill(3);
     await using server = await serveStreams({ 'reflexpb.Reflex/Stream': log.stream });
