@@ -5,6 +5,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from '../dialect.js';
+import { oneAtATime } from '../one-at-a-time.js';
 
 /** What reflex-events uses of a mysql2/promise pool, pool connection or connection. */
 export interface MysqlQueryable {
@@ -138,7 +139,17 @@ export async function mysqlTransaction<T>(
 ): Promise<T> {
   const h = promiseHandle(handle);
   if (closedPool(h)) throw new MysqlClosedError();
-  const conn: MysqlConnection = isPromisePool(h) ? await h.getConnection() : h;
+  // A pool lends a connection per transaction; a single connection takes them one at a time.
+  if (!isPromisePool(h)) return oneAtATime(h, () => inTransaction(h, h, fn, options));
+  return inTransaction(h, await h.getConnection(), fn, options);
+}
+
+async function inTransaction<T>(
+  h: MysqlPool | MysqlConnection,
+  conn: MysqlConnection,
+  fn: (ex: Executor) => Promise<T>,
+  options?: TransactionOptions,
+): Promise<T> {
   // A connection whose transaction did not end cleanly (or that kept a pending isolation level)
   // must not go back to the pool: it is destroyed instead.
   let clean = false;

@@ -5,6 +5,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from '../dialect.js';
+import { oneAtATime } from '../one-at-a-time.js';
 
 /** A pg query config (the subset reflex-events passes). */
 export interface PgQueryConfig {
@@ -159,7 +160,16 @@ export async function pgTransaction<T>(
 ): Promise<T> {
   const h = handle as PgQueryable;
   if (closedPool(h)) throw new PgClosedError();
-  const conn: PgQueryable = isPgPool(h) ? await h.connect() : h;
+  // A pool lends a client per transaction; a single client takes them one at a time.
+  if (!isPgPool(h)) return oneAtATime(h, () => inTransaction(h, h, fn));
+  return inTransaction(h, await h.connect(), fn);
+}
+
+async function inTransaction<T>(
+  h: PgQueryable,
+  conn: PgQueryable,
+  fn: (ex: Executor) => Promise<T>,
+): Promise<T> {
   let broken: unknown;
   try {
     const ex = pgExecutor(conn);

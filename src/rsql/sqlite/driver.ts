@@ -5,6 +5,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from '../dialect.js';
+import { oneAtATime } from '../one-at-a-time.js';
 
 /** What reflex-events uses of a better-sqlite3 prepared statement (structural). */
 export interface SqliteStatement {
@@ -134,20 +135,9 @@ export function sqliteTransaction<T>(
   fn: (ex: Executor) => Promise<T>,
   _options?: TransactionOptions,
 ): Promise<T> {
-  // One connection: transactions of this library on it run one after the other (a second BEGIN
-  // would fail, or its statements would join the first transaction).
   const db = handle as SqliteDatabase;
-  const previous = queues.get(db) ?? Promise.resolve();
-  const next = previous.catch(() => {}).then(() => runTransaction(db, fn));
-  const tail = next.catch(() => {});
-  queues.set(db, tail);
-  void tail.then(() => {
-    if (queues.get(db) === tail) queues.delete(db);
-  });
-  return next;
+  return oneAtATime(db, () => runTransaction(db, fn));
 }
-
-const queues = new WeakMap<SqliteDatabase, Promise<unknown>>();
 
 async function runTransaction<T>(db: SqliteDatabase, fn: (ex: Executor) => Promise<T>): Promise<T> {
   if (!db.open) throw new SqliteClosedError();
