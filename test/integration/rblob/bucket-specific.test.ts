@@ -133,8 +133,10 @@ describe('S3 bucket', () => {
     assert.throws(() => newS3Bucket('b', { client: {} as never }), invalid);
     const b = newS3Bucket('b', { endpoint: 'http://127.0.0.1:1', forcePathStyle: true });
     await b.close();
+    // The message tells it from an unreachable endpoint (same code): refused before any request.
     await assert.rejects(b.list({ prefix: '', startAfter: '', limit: 1 }), {
       code: BlobErrorCode.read,
+      message: /is closed/,
     });
   });
 
