@@ -39,7 +39,7 @@ export interface ReflexClientOptions {
   readonly tls?: ClientTlsOptions | boolean;
   /** Sent as `authorization: Bearer <token>` on every call (use with TLS). */
   readonly token?: string;
-  /** Extra request headers sent on every call (lower-case keys). */
+  /** Extra request headers sent on every call (lower-case keys; not grpc-* nor connection-specific ones such as connection or upgrade). */
   readonly headers?: Readonly<Record<string, string>>;
   /**
    * A deadline for every stream, in ms from its opening: the call then ends with
@@ -68,6 +68,16 @@ const methodPattern =
   /^\/?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 /** Received bytes a stream holds before it stops reading from the connection. */
 const highWaterBytes = 16 * 1024;
+
+/** Connection-specific headers, which HTTP/2 forbids (`te` is allowed only as `trailers`). */
+const connectionHeaders = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 
 /** grpc-timeout carries at most 8 digits. */
 const maxTimeoutMs = 99_999_999;
@@ -132,6 +142,11 @@ export function newReflexClient(address: string, options: ReflexClientOptions = 
     ) {
       throw invalidArgument(
         `header ${JSON.stringify(k)} must be a lower-case name (not grpc-*) with a one-line string value`,
+      );
+    }
+    if (connectionHeaders.has(k) || (k === 'te' && v !== 'trailers')) {
+      throw invalidArgument(
+        `header ${JSON.stringify(k)} is connection-specific, which HTTP/2 forbids (te may only be "trailers")`,
       );
     }
     headers[k] = v;
@@ -238,6 +253,8 @@ class Connection {
       stream = s.request(headers, { endStream: false });
     } catch (err) {
       if (this.#session === s) this.#session = undefined;
+      // Nothing else uses it (a session just opened, or an idle one): closed, not leaked.
+      if (this.#open === 0) s.close();
       throw new ReflexError(ErrorCode.unavailable, `remote stream: ${(err as Error).message}`, {
         cause: err,
       });

@@ -421,6 +421,37 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     assert.equal(server.sentEvents, 2);
   });
 
+  it('refuses connection-specific headers at construction; te: trailers and custom ones go out', async () => {
+    for (const [k, v] of [
+      ['connection', 'close'],
+      ['keep-alive', 'timeout=5'],
+      ['proxy-connection', 'keep-alive'],
+      ['transfer-encoding', 'chunked'],
+      ['upgrade', 'h2c'],
+      ['http2-settings', 'AAMAAABkAAQAAP__'],
+      ['te', 'gzip'],
+    ] as const) {
+      assert.throws(
+        () => newReflexClient('127.0.0.1:1', { headers: { [k]: v } }),
+        (e) => hasCode(e, ErrorCode.invalidArgument) && e instanceof Error && e.message.includes(k),
+        k,
+      );
+    }
+    const seen: (string | undefined)[] = [];
+    const log = fill(2);
+    await using server = await serveStream(log.stream, {
+      authenticate: (call) => {
+        seen.push(call.header('x-tenant'));
+        return true;
+      },
+    });
+    await using client = newReflexClient(server.address, {
+      headers: { te: 'trailers', 'x-tenant': 'acme' },
+    });
+    assert.equal((await readToHead(client.stream)).length, 2);
+    assert.deepEqual(seen, ['acme']);
+  });
+
   it('error codes survive the hop: head reached, invalid cursor, unknown method', async () => {
     const log = fill(3);
     await using server = await serveStreams({ 'reflexpb.Reflex/Stream': log.stream });
