@@ -129,10 +129,12 @@ class Concurrent implements ConcurrentConsumer {
       await Promise.all(round.inFlight);
       await round.writes;
       await this.cursorStore.flush().catch((err: unknown) => {
-        this.#logger.warn('reflex concurrent consumer: flush failed', {
-          consumer: this.name,
-          error: messageOf(err),
-        });
+        try {
+          this.#logger.warn('reflex concurrent consumer: flush failed', {
+            consumer: this.name,
+            error: messageOf(err),
+          });
+        } catch {}
       });
     }
     await this.#inner.stop?.();
@@ -186,11 +188,14 @@ class Concurrent implements ConcurrentConsumer {
     round.written = max;
     round.writes = round.writes.then(() =>
       this.cursorStore.setCursor(this.name, max.toString()).catch((err: unknown) => {
-        this.#logger.error('reflex concurrent consumer: set cursor failed', {
-          consumer: this.name,
-          cursor: max.toString(),
-          error: messageOf(err),
-        });
+        // A logger that throws must not reject the chain: nobody may await its last link.
+        try {
+          this.#logger.error('reflex concurrent consumer: set cursor failed', {
+            consumer: this.name,
+            cursor: max.toString(),
+            error: messageOf(err),
+          });
+        } catch {}
       }),
     );
   }

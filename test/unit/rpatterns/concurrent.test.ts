@@ -60,6 +60,39 @@ describe('concurrent consumer', () => {
     assert.equal(await store.getCursor('conc'), '5');
   });
 
+  it('a failing cursor write with a logger that throws: stop still settles, nothing rejects unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => {
+      unhandled.push(err);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const store = new MemCursorStore();
+      const throwing = () => {
+        throw new Error('logger down');
+      };
+      const logger = { debug: throwing, info: throwing, warn: throwing, error: throwing };
+      const consumer = newConcurrentConsumer(
+        store,
+        newConsumer('conc', () => {}),
+        4,
+        { logger },
+      );
+      const signal = new AbortController().signal;
+      await consumer.reset(signal);
+      // The store fails from now on (reset itself flushes, and must have worked).
+      store.setCursor = () => Promise.reject(new Error('store down'));
+      store.flush = () => Promise.reject(new Error('store down'));
+      for (const e of makeEvents(3)) await consumer.consume(e, signal);
+      await settle();
+      await consumer.stop();
+      await settle();
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('the failure fails run with the cursor before the failed event', async () => {
     const store = new MemCursorStore();
     const inner = newConsumer('conc', async (e) => {
