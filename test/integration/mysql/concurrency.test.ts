@@ -110,10 +110,21 @@ test('8 writers committing, rolling back, holding and killed: every consumer get
       );
       throw err;
     });
-    await sleep(300); // anything extra would arrive now
+    // A last event after everything: once each consumer has it, anything extra (a duplicate, a
+    // rolled-back event) would have arrived before it.
+    await table.insert(writers, 'sentinel', 1);
+    table.notify();
+    await within(
+      (async () => {
+        while (consumers.some((c) => c.got.at(-1)?.foreignId !== 'sentinel')) await sleep(20);
+      })(),
+      15_000,
+      'consumers receive the sentinel',
+    );
     ac.abort();
     await Promise.all(reading);
     for (const c of consumers) {
+      assert.equal(c.got.pop()?.foreignId, 'sentinel', 'the sentinel comes last');
       const ids = c.got.map((e) => Number(e.id));
       assert.ok(
         ids.every((id, i) => i === 0 || id > (ids[i - 1] as number)),

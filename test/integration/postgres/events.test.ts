@@ -136,7 +136,10 @@ describe('postgres events table', () => {
         `the stream to reach id ${lastId}`,
         () => Number(got[got.length - 1]?.id ?? 0) >= lastId,
       );
-      await new Promise((r) => setTimeout(r, 100)); // nothing more may arrive (a duplicate would)
+      // A last event: once it is in, anything extra (a duplicate) would have arrived before it.
+      await events.insert(writePool, 'sentinel', 1);
+      await waitFor('the sentinel', () => got[got.length - 1]?.foreignId === 'sentinel');
+      assert.equal(got.pop()?.foreignId, 'sentinel', 'the sentinel comes last');
       assert.deepEqual(
         got.map((e) => `${e.id}:${e.foreignId}`),
         final.rows.map((r) => `${r.sid}:${r.foreign_id}`),

@@ -109,9 +109,19 @@ test('SQLite: interleaved writers on 4 connections committing and rolling back; 
       10_000,
       'all committed events streamed',
     );
-    await sleep(100);
+    // A last event: once it is in, anything extra (a duplicate) would have arrived before it.
+    table.insertSync(reader, 'sentinel', 1);
+    table.notify();
+    await within(
+      (async () => {
+        while (got.at(-1)?.foreignId !== 'sentinel') await sleep(10);
+      })(),
+      10_000,
+      'the sentinel streamed',
+    );
     ac.abort();
     await reading;
+    assert.equal(got.pop()?.foreignId, 'sentinel');
     assert.ok(committed.length > 20);
     assert.deepEqual(
       got.map((e) => e.foreignId),
