@@ -290,6 +290,7 @@ describe('run', () => {
   it('abort ends a waiting recv of a BaseStreamClient subclass that was not given the signal', async () => {
     let pulled = false;
     class Deaf extends BaseStreamClient {
+      // biome-ignore lint/complexity/noUselessConstructor: public, over the base's protected one
       constructor() {
         super(); // the call's signal deliberately not passed on
       }

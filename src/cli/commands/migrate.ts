@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { newCursorsTable, newErrorsTable, newEventsTable } from '../../rsql/index.js';
 import { type CliContext, examples } from '../context.js';
 import { checkIdentifier, openDb } from '../db.js';
-import { runtimeError, usageError } from '../errors.js';
+import { runtimeError } from '../errors.js';
 import { parseDbUrl } from '../url.js';
 
 interface Flags {

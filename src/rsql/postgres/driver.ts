@@ -1,10 +1,4 @@
-import type {
-  DriverErrorKind,
-  ExecResult,
-  Executor,
-  SqlValue,
-  TransactionOptions,
-} from '../dialect.js';
+import type { DriverErrorKind, Executor, SqlValue, TransactionOptions } from '../dialect.js';
 import { oneAtATime } from '../one-at-a-time.js';
 
 /** A pg query config (the subset reflex-events passes). */
