@@ -314,11 +314,13 @@ class Impl implements ReflexServer {
     this.#active.add(controller);
     let client: StreamClient | undefined;
     try {
-      const request = await readRequest(stream, headers, controller.signal);
-      if (this.#stopped) throw stoppedError();
+      // Authenticated on its headers before its body is read: an unauthenticated peer gets no
+      // buffering and no word about its request.
       if (this.#authenticate !== undefined) {
         await abortable(authenticate(this.#authenticate, stream, headers, path), controller.signal);
       }
+      const request = await readRequest(stream, headers, controller.signal);
+      if (this.#stopped) throw stoppedError();
       controller.signal.throwIfAborted();
       client = await fn(request.after, {
         ...(request.lagMs === undefined ? {} : { lag: request.lagMs }),

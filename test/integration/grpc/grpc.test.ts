@@ -90,7 +90,7 @@ function counting(stream: StreamFunc): {
 async function rawCall(
   address: string,
   extraHeaders: Record<string, string>,
-  request: Parameters<typeof encodeStreamRequest>[0],
+  request: Parameters<typeof encodeStreamRequest>[0] | Buffer,
 ): Promise<{ status: string | undefined; messages: number }> {
   const session = connect(`http://${address}`);
   try {
@@ -101,7 +101,7 @@ async function rawCall(
       te: 'trailers',
       ...extraHeaders,
     });
-    req.end(frame(encodeStreamRequest(request)));
+    req.end(frame(Buffer.isBuffer(request) ? request : encodeStreamRequest(request)));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -623,6 +623,10 @@ describe('grpc security', { timeout: 60_000 }, () => {
       await assert.rejects(s.recv(), (e) => hasCode(e, ErrorCode.unauthenticated));
     }
     assert.equal(src.calls.length, 0);
+    // Judged on its headers before its body: a malformed request without a token is
+    // UNAUTHENTICATED (16), not INVALID_ARGUMENT (3).
+    const oldCursorField = Buffer.from([0x08, 0x01]);
+    assert.equal((await rawCall(server.address, {}, oldCursorField)).status, '16');
     await using ok = newReflexClient(server.address, { token: 's3cret' });
     assert.equal((await readToHead(ok.stream)).length, 3);
   });
