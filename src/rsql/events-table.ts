@@ -6,6 +6,7 @@ import {
   invalidArgument,
   type Logger,
   noopLogger,
+  parseInt64,
   parseIntCursor,
   ReflexError,
   type StreamCallOptions,
@@ -285,6 +286,12 @@ class SqlEventsTable implements EventsTable {
   #params(foreignId: unknown, type: EventType, options: InsertOptions | undefined): SqlValue[] {
     if (options !== undefined) checkKeys(options, ['metadata'], 'insert option');
     const fid = foreignIdText(foreignId);
+    if (this.schema.foreignIdType === 'int' && String(parseInt64(fid)) !== fid) {
+      // MySQL and PostgreSQL would refuse it as a database error; SQLite would store the text.
+      throw invalidArgument(
+        `foreign id must be an int64 in canonical decimal for an int foreign id column, got ${JSON.stringify(fid)}`,
+      );
+    }
     const t = eventTypeInt(type);
     if (fid === '0' && t === 0) {
       throw invalidArgument(

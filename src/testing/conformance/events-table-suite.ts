@@ -228,6 +228,14 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
         async ({ table, h }) => {
           await h.transaction(async (tx) => {
             for (let i = 1; i <= 25; i++) await table.insert(tx, i * 100, i);
+            // Not an int: refused before the statement (SQLite would store the text).
+            for (const bad of ['abc', '007', '1.5', '']) {
+              await assert.rejects(
+                table.insert(tx, bad, 1),
+                (e) => hasCode(e, ErrorCode.invalidArgument),
+                bad,
+              );
+            }
           });
           const before = table.stats().queries;
           const got = await drain(await table.toStream(h.db)('', { toHead: true }));
