@@ -275,6 +275,11 @@ class TableCursorStore implements SqlCursorStore {
   }
 
   getCursor(name: string): Promise<string> {
+    // A cursor set here and not yet written (a flush failed, or is due) is the newest one: a run
+    // restarted on this store resumes after it, rather than replay events it would then refuse
+    // to set (lower than its own last cursor).
+    const slot = this.#slots.get(name);
+    if (slot?.pending === true) return Promise.resolve(slot.last);
     return this.#table.getCursor(this.#db, name);
   }
 
