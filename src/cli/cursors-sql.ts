@@ -31,16 +31,22 @@ export class CursorsSql {
     this.#time = db.quote(checkIdentifier(names.timeField, '--time-field'));
   }
 
+  /** The selected columns; the cursor as text, so a BIGINT beyond 2^53 is not rounded. */
+  #columns(): string {
+    const text = this.#db.dialect === 'mysql' ? 'CHAR' : 'TEXT';
+    return `${this.#id} AS c, CAST(${this.#cursor} AS ${text}) AS v, ${this.#time} AS t`;
+  }
+
   async list(): Promise<CursorRow[]> {
     const rows = await this.#db.query(
-      `SELECT ${this.#id} AS c, ${this.#cursor} AS v, ${this.#time} AS t FROM ${this.#t} ORDER BY ${this.#id}`,
+      `SELECT ${this.#columns()} FROM ${this.#t} ORDER BY ${this.#id}`,
     );
     return rows.map(toRow);
   }
 
   async get(consumer: string): Promise<CursorRow | undefined> {
     const rows = await this.#db.query(
-      `SELECT ${this.#id} AS c, ${this.#cursor} AS v, ${this.#time} AS t FROM ${this.#t} WHERE ${this.#id} = ?`,
+      `SELECT ${this.#columns()} FROM ${this.#t} WHERE ${this.#id} = ?`,
       [consumer],
     );
     return rows[0] === undefined ? undefined : toRow(rows[0]);

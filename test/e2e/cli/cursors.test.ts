@@ -220,6 +220,15 @@ for (const make of [sqlite, mysql, postgres]) {
       r = await reflex(['cursors', 'set', url, 'mailer', 'abc', ...tbl]);
       assert.equal(r.code, 2, r.stderr);
 
+      // Beyond 2^53 the cursor is read as text, not rounded through a JS number.
+      r = await reflex(['cursors', 'set', url, 'huge', '9007199254740993', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await reflex(['cursors', 'get', url, 'huge', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /9007199254740993/);
+      r = await reflex(['cursors', 'reset', url, 'huge', ...tbl]);
+      assert.equal(r.code, 0, r.stderr);
+
       r = await reflex(['cursors', 'reset', url, 'mailer', ...tbl]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /mailer: cursor 5 removed/);
