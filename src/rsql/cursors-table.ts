@@ -15,6 +15,7 @@ import { validateIdentifier } from './identifiers.js';
 import { cursorSetCounter } from './metrics.js';
 import { checkKeys, intOption } from './options.js';
 import type { SqlDatabase } from './sql-handle.js';
+import { checkRowName, requireWellFormed } from './text.js';
 
 /** Options of {@link newCursorsTable}. */
 export interface CursorsTableOptions {
@@ -154,7 +155,7 @@ class SqlCursorsTable implements CursorsTable {
       if (cursor.length > 255) {
         throw new ReflexError(ErrorCode.invalidCursor, 'cursor longer than 255 characters');
       }
-      return cursor;
+      return requireWellFormed(cursor, 'cursor');
     }
     if (isShortInt(cursor)) return cursor;
     if (cursor === '') throw new ReflexError(ErrorCode.invalidCursor, 'cursor must not be empty');
@@ -237,9 +238,7 @@ class SqlCursorsTable implements CursorsTable {
 }
 
 function checkConsumer(consumer: unknown): void {
-  if (typeof consumer !== 'string' || consumer === '' || consumer.length > 255) {
-    throw invalidArgument('consumer name must be a non-empty string of at most 255 characters');
-  }
+  checkRowName(consumer, 'consumer name');
 }
 
 function compare(x: Cursor, y: Cursor, int: boolean): number {

@@ -1,5 +1,6 @@
 import { type ErrorInsertFunc, invalidArgument, type Logger } from '../core/index.js';
 import type { MetricsRegistry } from '../core/metrics.js';
+import { toWellFormed } from '../internal/well-formed.js';
 import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
 import { type EventsTable, newEventsTable } from './events-table.js';
 import { bindHandle, databaseError } from './handles.js';
@@ -7,6 +8,7 @@ import { validateIdentifier } from './identifiers.js';
 import { deadLetterCounter } from './metrics.js';
 import { boolOption, checkKeys } from './options.js';
 import type { SqlDatabase } from './sql-handle.js';
+import { checkRowName } from './text.js';
 
 export type { ErrorInsertFunc } from '../core/index.js';
 
@@ -122,22 +124,19 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
       const s = statementsOf(dialect);
       const insertEvent = dialect.eventsStatements(eventsSchema).insert;
       return async (consumerName: string, eventId: string, errMsg: string): Promise<void> => {
-        if (typeof consumerName !== 'string' || consumerName === '' || consumerName.length > 255) {
-          throw invalidArgument(
-            'consumer name must be a non-empty string of at most 255 characters',
-          );
-        }
-        if (typeof eventId !== 'string' || eventId === '' || eventId.length > 255) {
-          throw invalidArgument('event id must be a non-empty string of at most 255 characters');
-        }
+        checkRowName(consumerName, 'consumer name');
+        checkRowName(eventId, 'event id');
         if (typeof errMsg !== 'string') throw invalidArgument('error message must be a string');
+        // A message is diagnostics, not a key: a lone surrogate is stored as U+FFFD rather than
+        // losing the dead letter (names and ids are refused instead).
+        const message = toWellFormed(errMsg);
         let recorded = false;
         try {
           await dialect.transaction(db, async (ex) => {
             const r = await ex.execute(s.insertIfAbsent, [
               consumerName,
               eventId,
-              errMsg,
+              message,
               ErrorStatus.recorded,
             ]);
             if (r.affectedRows === 0) return; // already recorded: idempotent

@@ -30,6 +30,7 @@ import {
 import { boolOption, checkKeys, intOption } from './options.js';
 import type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 import { SqlStreamClient } from './stream.js';
+import { requireWellFormed } from './text.js';
 
 /** Options of {@link newEventsTable}. Every key is optional; unknown keys are refused. */
 export interface EventsTableOptions {
@@ -180,7 +181,7 @@ const knownOptions = [
 ];
 
 function foreignIdText(foreignId: unknown): string {
-  if (typeof foreignId === 'string') return foreignId;
+  if (typeof foreignId === 'string') return requireWellFormed(foreignId, 'foreign id');
   if (
     typeof foreignId === 'bigint' ||
     (typeof foreignId === 'number' && Number.isSafeInteger(foreignId))

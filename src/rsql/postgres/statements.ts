@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CursorsSchema,
   type CursorsStatements,
@@ -16,10 +17,21 @@ export function quotePg(identifier: string): string {
 
 const q = quotePg;
 
-/** The id sequence of an events table: `<table>_<id>_seq`, in the table's schema. */
+/**
+ * A name of at most 63 bytes (PostgreSQL's limit; identifiers are ASCII here): `base + suffix`
+ * when it fits, else `base` cut short, a hash of the whole `base` and `suffix`. Cutting alone
+ * made a 63-character table's sequence its own name, and two long names share one.
+ */
+export function fitName(base: string, suffix: string): string {
+  if (base.length + suffix.length <= 63) return base + suffix;
+  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, 63 - suffix.length - 9)}_${hash}${suffix}`;
+}
+
+/** The id sequence of an events table: `<table>_<id>_seq` (see {@link fitName}), in the table's schema. */
 export function sequenceName(s: EventsSchema): string {
   const parts = s.table.split('.');
-  const name = `${parts[parts.length - 1]}_${s.id}_seq`.slice(0, 63);
+  const name = fitName(`${parts[parts.length - 1]}_${s.id}`, '_seq');
   return parts.length === 2 ? `${parts[0]}.${name}` : name;
 }
 
@@ -122,7 +134,7 @@ export function pgCursorsStatements(s: CursorsSchema): CursorsStatements {
 export function pgErrorsStatements(s: ErrorsSchema): ErrorsStatements {
   const t = q(s.table);
   const base = s.table.split('.').pop() ?? s.table;
-  const uniq = q(`uniq_${base}_consumer_event`.slice(0, 63));
+  const uniq = q(fitName(`uniq_${base}`, '_consumer_event'));
   return {
     insertIfAbsent: `INSERT INTO ${t} (${q(s.consumer)}, ${q(s.eventId)}, ${q(s.message)}, ${q(s.createdAt)}, ${q(s.updatedAt)}, ${q(s.status)}) VALUES ($1, $2, $3, statement_timestamp(), statement_timestamp(), $4) ON CONFLICT (${q(s.consumer)}, ${q(s.eventId)}) DO NOTHING`,
     selectId: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.consumer)} = $1 AND ${q(s.eventId)} = $2`,
@@ -138,7 +150,7 @@ export function pgErrorsStatements(s: ErrorsSchema): ErrorsStatements {
  */
 function safetyCheck(s: EventsSchema): string {
   const lit = (v: string): string => `'${v.replaceAll("'", "''")}'`;
-  return `DO $reflex$
+  const body = `
 DECLARE d text; c bigint;
 BEGIN
   SELECT pg_get_expr(ad.adbin, ad.adrelid) INTO d FROM pg_attribute a
@@ -151,7 +163,18 @@ BEGIN
   IF c IS DISTINCT FROM 1 THEN
     RAISE EXCEPTION 'reflex-events: the id sequence of % has CACHE %, want 1 (see docs/postgres.md)', ${lit(s.table)}, c;
   END IF;
-END $reflex$`;
+END `;
+  return `DO ${dollarQuote(body)}`;
+}
+
+/**
+ * `body` as a dollar-quoted string whose tag it does not contain: names may hold `$`, and a
+ * `$reflex$` inside one would have ended a fixed tag's string early.
+ */
+export function dollarQuote(body: string): string {
+  let tag = '$reflex$';
+  for (let i = 1; body.includes(tag); i++) tag = `$reflex${i}$`;
+  return `${tag}${body}${tag}`;
 }
 
 /**

@@ -70,6 +70,44 @@ export function cursorStoreSuite(api: SuiteApi, factory: HarnessFactory): void {
       }
     });
 
+    it('a name or string cursor with a lone surrogate is refused (it would be stored as U+FFFD)', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curu');
+      const table = newCursorsTable(name, { cursorType: 'string' });
+      await table.createTable(h.db);
+      const errors = newErrorsTable({ table: uniqueTableName('erru') });
+      await errors.createTable(h.db);
+      const store = table.toStore(h.db, { asyncPeriodMs: 3_600_000 });
+      try {
+        const surrogate = (e: unknown): boolean =>
+          hasCode(e, ErrorCode.invalidArgument) && /surrogate/.test(String(e));
+        await assert.rejects(table.setCursor(h.db, 'a\uD800', 'x'), surrogate);
+        await assert.rejects(table.getCursor(h.db, 'a\uDC00'), surrogate);
+        await assert.rejects(table.setCursor(h.db, 'a', 'x\uD800'), surrogate);
+        await assert.rejects(store.setCursor('a\uD800', 'x'), surrogate);
+        await assert.rejects(store.setCursor('a', '\uDFFFx'), surrogate);
+        await store.flush();
+        assert.equal(await table.getCursor(h.db, 'a'), '', 'nothing written');
+        const record = errors.toErrorInsertFunc(h.db);
+        await assert.rejects(record('c\uD800', '1', 'boom'), surrogate);
+        await assert.rejects(record('c', '1\uD800', 'boom'), surrogate);
+        // A message is text for people: its lone surrogate becomes U+FFFD, the dead letter stays.
+        await record('c', '1', 'bad \uD800 text');
+        const reader = newEventsTable(errors.events.name, { metadataColumn: 'metadata' });
+        const events = [];
+        for await (const e of await reader.toStream(h.db)('', { toHead: true })) events.push(e);
+        await reader.close();
+        assert.equal(events.length, 1, 'only the well-formed dead letter');
+      } finally {
+        await store.close().catch(() => {});
+        await errors.events.close();
+        await h.dropTable(name);
+        await h.dropTable(errors.name);
+        await h.dropTable(errors.events.name);
+      }
+    });
+
     it('async mode coalesces, flushes every pending cursor, never lowers one', async (t) => {
       const h = await factory.setup(t);
       if (h === undefined) return;

@@ -201,6 +201,24 @@ export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
       });
     });
 
+    it('foreign ids come back exactly; one with a lone surrogate is refused, nothing written', async (t) => {
+      await withTable(t, undefined, async ({ table, h, insert }) => {
+        const exact = ['Mailer', 'mailer', 'mailer ', 'm\u00e4iler', 'x\u{1F600}'];
+        for (const fid of exact) await insert(fid, 1);
+        for (const bad of ['a\uD800', '\uDC00b', 'x\uDE00\uD83D']) {
+          await assert.rejects(
+            h.transaction((tx) => table.insert(tx, bad, 1).then(() => {})),
+            (e) => hasCode(e, ErrorCode.invalidArgument) && /surrogate/.test(String(e)),
+          );
+        }
+        const got = await drain(await table.toStream(h.db)('', { toHead: true }));
+        assert.deepEqual(
+          got.map((e) => e.foreignId),
+          exact,
+        );
+      });
+    });
+
     it('metadata round-trips (bytes, and null → none)', async (t) => {
       await withTable(t, { metadataColumn: 'metadata' }, async ({ table, h, insert }) => {
         const bytes = new Uint8Array(3000).map((_, i) => i % 251);
