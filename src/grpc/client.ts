@@ -217,11 +217,21 @@ function connectOptions(tls: ClientTlsOptions | undefined): SecureClientSessionO
   };
 }
 
+/** What a stream knows of its connection's fate: why it failed, when it did. */
+interface SessionState {
+  /** The session's error (a failed TLS handshake, a reset socket), once there is one. */
+  error?: Error;
+}
+
+/** How long `close()` lets the connection end gracefully before cutting it. */
+const closeGraceMs = 1000;
+
 /** One HTTP/2 connection, opened on demand, kept referenced only while streams are open. */
 class Connection {
   readonly #authority: string;
   readonly #options: SecureClientSessionOptions;
   #session: ClientHttp2Session | undefined;
+  #state: SessionState = {};
   #open = 0;
   #closed = false;
   readonly #clients = new Set<{ close(): Promise<void> }>();
@@ -232,13 +242,15 @@ class Connection {
   }
 
   /** Opens a call; the caller must call `done()` once it is over. */
-  request(headers: Record<string, string>): ClientHttp2Stream {
+  request(headers: Record<string, string>): { stream: ClientHttp2Stream; state: SessionState } {
     if (this.#closed) throw new ReflexError(ErrorCode.closed, 'reflex client is closed');
     let s = this.#session;
     if (s === undefined || s.closed || s.destroyed) {
       const session = connect(this.#authority, this.#options);
-      session.on('error', () => {
-        // Reported by the streams of this session.
+      const state: SessionState = {};
+      session.on('error', (err: Error) => {
+        // Reported by the streams of this session, which the error ends.
+        state.error ??= err;
       });
       const forget = (): void => {
         if (this.#session === session) this.#session = undefined;
@@ -247,6 +259,7 @@ class Connection {
       session.once('goaway', forget);
       session.once('close', forget);
       this.#session = s = session;
+      this.#state = state;
     }
     let stream: ClientHttp2Stream;
     try {
@@ -260,7 +273,7 @@ class Connection {
       });
     }
     if (this.#open++ === 0) s.ref();
-    return stream;
+    return { stream, state: this.#state };
   }
 
   done(): void {
@@ -273,14 +286,21 @@ class Connection {
     return () => this.#clients.delete(client);
   }
 
+  /** Ends the streams and the connection; settles within `closeGraceMs` whatever the peer does. */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#clients].map((c) => c.close()));
     const s = this.#session;
     this.#session = undefined;
-    if (s === undefined || s.closed || s.destroyed) return;
+    if (s === undefined || s.destroyed) return;
     await new Promise<void>((resolve) => {
-      s.close(() => resolve());
+      // A peer that stopped reading never lets a graceful close finish: it is cut after the grace.
+      const timer = setTimeout(() => s.destroy(), closeGraceMs);
+      s.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (!s.closed) s.close();
     });
   }
 }
@@ -332,6 +352,8 @@ class RemoteStreamClient extends BaseStreamClient {
   #readEnded = false;
   #done = false;
   #released = false;
+  /** This side cancelled the call (close, abort, deadline). */
+  #cancelled = false;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #untrack: () => void;
@@ -347,9 +369,9 @@ class RemoteStreamClient extends BaseStreamClient {
     this.#connection = connection;
     this.#untrack = connection.track(this);
     this.#maxEventBytes = options.maxEventBytes;
-    let stream: ClientHttp2Stream;
+    let opened: { stream: ClientHttp2Stream; state: SessionState };
     try {
-      stream = connection.request({
+      opened = connection.request({
         ...headers,
         ':method': 'POST',
         ':path': path,
@@ -366,6 +388,8 @@ class RemoteStreamClient extends BaseStreamClient {
       void super.close(); // detaches from the caller's signal
       throw err;
     }
+    const stream = opened.stream;
+    const session = opened.state;
     this.#stream = stream;
     stream.on('response', (h: IncomingHttpHeaders) => {
       const http = Number(h[':status']);
@@ -401,14 +425,7 @@ class RemoteStreamClient extends BaseStreamClient {
     stream.once('close', () => {
       this.#readEnded = true;
       if (this.#final === undefined && this.#error === undefined) {
-        const rst = stream.rstCode;
-        this.#fail(
-          rst === h2.NGHTTP2_CANCEL
-            ? errorOfStatus(Status.cancelled, 'stream cancelled by the server', undefined)
-            : rst === h2.NGHTTP2_REFUSED_STREAM || rst === undefined || rst === h2.NGHTTP2_NO_ERROR
-              ? errorOfStatus(Status.unavailable, `connection lost (RST_STREAM ${rst})`, undefined)
-              : errorOfStatus(Status.internal, `stream reset with code ${rst}`, undefined),
-        );
+        this.#fail(this.#lostError(stream.rstCode, session.error));
       }
       this.#finish();
     });
@@ -420,6 +437,39 @@ class RemoteStreamClient extends BaseStreamClient {
     }
     this.signal.addEventListener('abort', () => this.#cancel(), { once: true });
     stream.end(frame(encodeStreamRequest(request)));
+  }
+
+  /**
+   * Why a call ended without a status. Only a cancellation this side asked for is CANCELLED: a
+   * stream cancelled because its connection died (a killed server, a failed TLS handshake, a
+   * keepalive timeout) or reset by the peer is a lost connection, UNAVAILABLE (not expected).
+   */
+  #lostError(rst: number | undefined, sessionError: Error | undefined): ReflexError {
+    if (this.#cancelled && rst === h2.NGHTTP2_CANCEL) {
+      return errorOfStatus(Status.cancelled, 'call cancelled', undefined);
+    }
+    if (sessionError !== undefined) {
+      return new ReflexError(
+        ErrorCode.unavailable,
+        `remote stream: UNAVAILABLE: connection failed: ${sessionError.message}`,
+        { cause: sessionError },
+      );
+    }
+    const lost =
+      rst === undefined ||
+      rst === h2.NGHTTP2_NO_ERROR ||
+      rst === h2.NGHTTP2_REFUSED_STREAM ||
+      rst === h2.NGHTTP2_CANCEL ||
+      rst === h2.NGHTTP2_ENHANCE_YOUR_CALM;
+    if (!lost) {
+      // PROTOCOL_ERROR, FLOW_CONTROL_ERROR, …: the peer broke the protocol.
+      return errorOfStatus(Status.internal, `stream reset with code ${rst}`, undefined);
+    }
+    return errorOfStatus(
+      Status.unavailable,
+      `connection lost (RST_STREAM ${rst ?? 'none'})`,
+      undefined,
+    );
   }
 
   #wakeUp(): void {
@@ -460,6 +510,7 @@ class RemoteStreamClient extends BaseStreamClient {
   }
 
   #cancel(): void {
+    this.#cancelled = true;
     // Undefined only when the request could not be made (close() from the constructor).
     const s = this.#stream as ClientHttp2Stream | undefined;
     if (s !== undefined && !s.closed && !s.destroyed) s.close(h2.NGHTTP2_CANCEL);
@@ -588,6 +639,10 @@ class RemoteStreamClient extends BaseStreamClient {
   protected override release(): Promise<void> {
     this.#released = true;
     this.#cancel();
+    // A stream the server already finished, with unread data, is closed at the HTTP/2 level but
+    // would never emit 'close' while paused: destroyed, so that the connection can close.
+    const s = this.#stream as ClientHttp2Stream | undefined;
+    if (s !== undefined && !s.destroyed) s.destroy();
     return Promise.resolve();
   }
 }
