@@ -19,7 +19,7 @@ import type { MetricsRegistry } from '../core/metrics.js';
 import type { Dialect, Durability, EventsSchema, EventsStatements, SqlValue } from './dialect.js';
 import { bindHandle, databaseError, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
-import { Loader } from './loader.js';
+import { Loader, type WakeupStarter } from './loader.js';
 import {
   EventsCounters,
   type EventsMetrics,
@@ -387,10 +387,23 @@ class SqlEventsTable implements EventsTable {
         logger: c.logger,
         metrics: this.#metrics,
         counters: this.#counters,
+        wakeups: this.#wakeupsFor(dialect, db),
       });
       this.#loaders.set(key, loader);
     }
     return loader;
+  }
+
+  /**
+   * The wake-up sources of a loader on `db` (see `WakeupStarter`): where a notifier plugs in.
+   * Today the dialect's own (PostgreSQL's LISTEN), when the table has `notify` on.
+   */
+  #wakeupsFor(dialect: Dialect, db: SqlDatabase): WakeupStarter[] {
+    const starters: WakeupStarter[] = [];
+    if (this.schema.notify === true && dialect.wakeups !== undefined) {
+      starters.push((wake) => dialect.wakeups?.(db, this.schema, wake, this.#config.logger));
+    }
+    return starters;
   }
 
   toStream(db: SqlDatabase, defaults?: StreamCallOptions): StreamFunc {

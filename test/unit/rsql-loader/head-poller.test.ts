@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Logger, noopLogger } from '../../../src/core/index.js';
+import { HeadPoller, type WakeupStarter } from '../../../src/rsql/loader/head-poller.js';
+import { waitFor } from '../../support/wait.js';
+
+/** A poller whose head loads are counted and end when the test says so. */
+function pollerWith(options: {
+  intervalMs?: number;
+  wakeups?: readonly WakeupStarter[];
+  logger?: Logger;
+}) {
+  const stop = new AbortController();
+  const loads: ((error?: Error) => void)[] = [];
+  let inFlight = false;
+  const poller: HeadPoller = new HeadPoller({
+    intervalMs: options.intervalMs ?? 60_000,
+    wakeups: options.wakeups ?? [],
+    logger: options.logger ?? noopLogger,
+    table: 'events',
+    signal: stop.signal,
+    poll: () => {
+      inFlight = true;
+      return new Promise<void>((resolve, reject) => {
+        loads.push((error) => {
+          inFlight = false;
+          poller.polled(error === undefined ? undefined : { error });
+          if (error === undefined) resolve();
+          else reject(error);
+        });
+      });
+    },
+    polling: () => inFlight,
+  });
+  /** Ends the head load in flight. */
+  const endLoad = (error?: Error): void => {
+    const end = loads.shift();
+    assert.ok(end !== undefined, 'a head load is in flight');
+    end(error);
+  };
+  return { poller, stop, loads, endLoad };
+}
+
+describe('HeadPoller', () => {
+  it('polls once per interval whatever the number of waiters, and wakes them all', async () => {
+    const { poller, stop, loads, endLoad } = pollerWith({ intervalMs: 5 });
+    const waiters = [1, 2, 3].map(() => poller.wait(new AbortController().signal));
+    assert.equal(poller.waiting, 3);
+    await waitFor('the timed poll', () => loads.length === 1);
+    endLoad();
+    await Promise.all(waiters);
+    assert.equal(poller.waiting, 0);
+    assert.equal(loads.length, 0, 'one load for three waiters');
+    stop.abort();
+    await poller.stop();
+  });
+
+  it('notify polls at once while someone waits, and not otherwise', async () => {
+    const { poller, stop, loads, endLoad } = pollerWith({});
+    poller.notify();
+    assert.equal(loads.length, 0, 'nobody waits: no query');
+    const waiting = poller.wait(new AbortController().signal);
+    poller.notify();
+    assert.equal(loads.length, 1);
+    endLoad();
+    await waiting;
+    stop.abort();
+    await poller.stop();
+  });
+
+  it('a head load that fails while streams wait rejects them, not the ones that come after', async () => {
+    const warnings: unknown[] = [];
+    const logger: Logger = { ...noopLogger, warn: (_m, fields) => warnings.push(fields?.error) };
+    const { poller, stop, endLoad } = pollerWith({ logger });
+    const waiting = poller.wait(new AbortController().signal);
+    poller.notify();
+    const lost = new Error('connection lost');
+    endLoad(lost);
+    await assert.rejects(waiting, (err) => err === lost);
+    await waitFor('the failure logged', () => warnings.length === 1);
+    assert.equal(warnings[0], lost, 'logged with the error object');
+    // A later waiter waits for the next load.
+    const later = poller.wait(new AbortController().signal);
+    poller.notify();
+    endLoad();
+    await later;
+    stop.abort();
+    await poller.stop();
+  });
+
+  it('a waiter leaves on its own signal; stop rejects the others with the stop reason', async () => {
+    const { poller, stop } = pollerWith({ intervalMs: 60_000 });
+    const mine = new AbortController();
+    const leaving = poller.wait(mine.signal);
+    const staying = poller.wait(new AbortController().signal);
+    mine.abort(new Error('mine'));
+    await assert.rejects(leaving, /mine/);
+    assert.equal(poller.waiting, 1);
+    const reason = new Error('stopped');
+    stop.abort(reason);
+    await poller.stop(); // clears the interval timer: the test process exits at once
+    await assert.rejects(staying, (err) => err === reason);
+  });
+
+  it('starts the wake-up sources at the first wait, polls on their hints, closes them at stop', async () => {
+    const wakes: (() => void)[] = [];
+    let closed = 0;
+    const warnings: string[] = [];
+    const starter: WakeupStarter = (wake) => {
+      wakes.push(wake);
+      return { close: () => void closed++ };
+    };
+    const { poller, stop, loads, endLoad } = pollerWith({
+      wakeups: [
+        starter,
+        () => undefined, // nothing for this handle
+        () => {
+          throw new Error('no listener');
+        },
+        starter,
+      ],
+      logger: { ...noopLogger, warn: (message) => warnings.push(message) },
+    });
+    assert.equal(wakes.length, 0, 'not before a stream waits');
+    const first = poller.wait(new AbortController().signal);
+    assert.equal(wakes.length, 2, 'both sources started; the failing one logged');
+    assert.equal(warnings.length, 1);
+    wakes[1]?.();
+    assert.equal(loads.length, 1, 'a hint polls now');
+    endLoad();
+    await first;
+    const second = poller.wait(new AbortController().signal);
+    assert.equal(wakes.length, 2, 'started once');
+    wakes[0]?.();
+    endLoad();
+    await second;
+    stop.abort();
+    await poller.stop();
+    assert.equal(closed, 2);
+    wakes[0]?.();
+    assert.equal(loads.length, 0, 'a hint after stop does nothing');
+  });
+});
