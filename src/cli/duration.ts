@@ -5,17 +5,18 @@ const units: Readonly<Record<string, number>> = {
   s: 1000,
   m: 60_000,
   h: 3_600_000,
+  d: 86_400_000,
 };
 
 /**
- * Parses a duration of the command line into ms: `500ms`, `2s`, `1.5m`, `1h`, or a plain number of
+ * Parses a duration of the command line into ms: `500ms`, `2s`, `1.5m`, `1h`, `30d`, or a plain number of
  * seconds. Throws a usage error naming the option otherwise.
  */
 export function parseDuration(text: string, option: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (match === null) {
     throw usageError(
-      `${option} must be a duration like 500ms, 2s, 1m or 1h, got ${JSON.stringify(text)}`,
+      `${option} must be a duration like 500ms, 2s, 1m, 1h or 30d, got ${JSON.stringify(text)}`,
     );
   }
   const value = Number(match[1]);

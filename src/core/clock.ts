@@ -1,4 +1,4 @@
-import { sleep } from '../internal/abort.js';
+import { sleep } from '../internal/timers.js';
 
 /** The time source of a loop: injectable so tests never sleep for real. */
 export interface Clock {

@@ -21,6 +21,7 @@ import {
   type StreamFunc,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
+import { setLongTimeout } from '../internal/timers.js';
 import type { Authenticator, CallInfo } from './auth.js';
 import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
 import { Status, statusHeaders, statusOf } from './status.js';
@@ -93,8 +94,6 @@ const knownOptions = new Set([
 const batchBytes = 8 * 1024;
 /** The largest request accepted (a StreamRequest is a cursor and three options). */
 const maxRequestBytes = 64 * 1024;
-/** The longest delay setTimeout takes (about 24.8 days): Node fires a longer one after 1 ms. */
-const maxTimerMs = 2_147_483_647;
 
 /**
  * Serves one stream as the original's `reflexpb.Reflex/Stream`, so Go and TypeScript reflex
@@ -303,12 +302,11 @@ class Impl implements ReflexServer {
     const onClose = (): void => controller.abort(cancelledError());
     stream.once('close', onClose);
     const timeoutMs = parseTimeout(headers['grpc-timeout']);
-    // A deadline beyond what a timer holds (grpc-timeout allows 99,999,999 hours) gets no timer:
-    // Node would fire it after 1 ms. The call outlives such a deadline only if it runs ~25 days.
+    // grpc-timeout allows 99,999,999 hours: a long timer is armed in chunks.
     const timer =
-      timeoutMs === undefined || timeoutMs > maxTimerMs
+      timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
+        : setLongTimeout(() => {
             controller.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));
           }, timeoutMs);
     this.#active.add(controller);
@@ -333,7 +331,7 @@ class Impl implements ReflexServer {
     } catch (err) {
       call.end(statusOf(controller.signal.aborted ? controller.signal.reason : err));
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.clear();
       stream.off('close', onClose);
       this.#active.delete(controller);
       if (client !== undefined) {
@@ -413,7 +411,7 @@ class Impl implements ReflexServer {
       this.#server.close(() => resolve());
     });
     for (const s of this.#sessions) s.close();
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       for (const s of this.#sessions) s.destroy();
       // A destroyed session still ends its socket gracefully, which waits forever on a client
       // that stopped reading: the sockets themselves are cut.
@@ -423,7 +421,7 @@ class Impl implements ReflexServer {
       await closed;
       await Promise.allSettled([...this.#calls]);
     } finally {
-      clearTimeout(timer);
+      timer.clear();
     }
   }
 

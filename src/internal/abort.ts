@@ -1,13 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) {
-    signal?.throwIfAborted();
-    return;
-  }
-  await delay(ms, undefined, signal === undefined ? undefined : { signal });
-}
+import { type LongTimer, setLongTimeout } from './timers.js';
 
 /**
  * Settles as `promise` does, or rejects with the signal's reason as soon as it aborts. The
@@ -74,9 +65,9 @@ export class Waker {
   /** Resolves at the next `wake()`, after `ms` (when given), or rejects when `signal` aborts. */
   wait(signal?: AbortSignal, ms?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | undefined;
       const cleanUp = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         signal?.removeEventListener('abort', onAbort);
         const i = this.#waiters.indexOf(done);
         if (i >= 0) this.#waiters.splice(i, 1);
@@ -95,7 +86,7 @@ export class Waker {
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (ms !== undefined && Number.isFinite(ms)) timer = setTimeout(done, Math.max(0, ms));
+      if (ms !== undefined && Number.isFinite(ms)) timer = setLongTimeout(done, ms);
       this.#waiters.push(done);
     });
   }

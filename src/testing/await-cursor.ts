@@ -1,5 +1,5 @@
 import { type CursorStore, ErrorCode, parseInt64, ReflexError } from '../core/index.js';
-import { sleep } from '../internal/abort.js';
+import { sleep } from '../internal/timers.js';
 
 /** Options of {@link awaitCursor}. */
 export interface AwaitCursorOptions {

@@ -9,7 +9,7 @@ import {
   run,
   type StreamFunc,
 } from '../../core/index.js';
-import { sleep } from '../../internal/abort.js';
+import { sleep } from '../../internal/timers.js';
 import { formatDuration } from '../duration.js';
 import { ProgressDisplay } from '../progress.js';
 import { type DemoWorld, UserEventType } from './world.js';

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { bearerTokenAuth, type ReflexServer, serveStreams } from '../../../src/grpc/index.js';
 import { type MemoryEventLog, newMemoryEventLog } from '../../../src/testing/index.js';
 import { jsonLines, reflex } from '../../support/cli.js';
+import { assertStillPending, thirtyDaysMs } from '../../support/still-pending.js';
+import { waitFor } from '../../support/wait.js';
 
 describe('reflex tail over gRPC', () => {
   let log: MemoryEventLog;
@@ -86,6 +88,36 @@ describe('reflex tail over gRPC', () => {
     const r = await reflex(['tail', server.address, '--to-head', '--lag', '1ms', '--limit', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonLines(r.stdout)[0]?.id, '1');
+  });
+
+  it('--lag 30d (beyond a Node timer) holds the events, over the gRPC lag field too', async () => {
+    let opened = 0;
+    const lagged = await serveStreams(
+      {
+        'reflexpb.Reflex/Stream': async (after, options) => {
+          const client = await log.stream(after, options);
+          if ((options?.lag ?? 0) >= thirtyDaysMs) opened++;
+          return client;
+        },
+      },
+      { address: '127.0.0.1:0' },
+    );
+    try {
+      let child: import('node:child_process').ChildProcess | undefined;
+      const running = reflex(['tail', lagged.address, '--lag', '30d', '--limit', '1'], {
+        onSpawn: (c) => {
+          child = c;
+        },
+      });
+      await waitFor('the lagged stream to open', () => opened === 1);
+      // A 30-day wait that overflowed would deliver within a few ms.
+      await assertStillPending(running, 'reflex tail --lag 30d', 300);
+      child?.kill('SIGINT');
+      const r = await running;
+      assert.equal(r.stdout, '');
+    } finally {
+      await lagged.stop();
+    }
   });
 
   it('--from-head waits for new events only', async () => {
