@@ -1,5 +1,5 @@
 import type * as PromClient from 'prom-client';
-import { counter, gauge, histogram, type MetricsRegistry } from './metrics.js';
+import { counter, gauge, histogram, type MetricsRegistry } from '../internal/metrics.js';
 
 type Label = 'consumer_name';
 

@@ -1,9 +1,10 @@
+import { consumerOptionKeys } from '../internal/consumer-option-keys.js';
+import type { MetricsRegistry } from '../internal/metrics.js';
 import { settled } from '../internal/settled.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ConsumerMetrics, consumerMetrics } from './consumer-metrics.js';
 import { ErrorCode, invalidArgument, isExpected, ReflexError } from './errors.js';
 import { type Event, type EventType, typeNumber } from './event.js';
-import type { MetricsRegistry } from './metrics.js';
 import { withTraceParent } from './tracing.js';
 
 /**
@@ -55,16 +56,6 @@ export interface ConsumerOptions {
 }
 
 const defaults = Object.freeze({ lagAlertMs: 30 * 60_000, activityTtlMs: 24 * 3_600_000 });
-/** The keys of {@link ConsumerOptions}: patterns that wrap newConsumer pass these through. */
-export const consumerOptionKeys: readonly (keyof ConsumerOptions)[] = Object.freeze([
-  'includeTypes',
-  'filter',
-  'recover',
-  'lagAlertMs',
-  'activityTtlMs',
-  'registry',
-  'clock',
-]);
 const consumerOptionKeySet = new Set<string>(consumerOptionKeys);
 
 function checkMs(name: string, v: unknown): number | null {

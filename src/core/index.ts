@@ -1,3 +1,4 @@
+export type { MetricsRegistry } from '../internal/metrics.js';
 export { type Clock, systemClock } from './clock.js';
 export type {
   Consumer,
@@ -37,18 +38,14 @@ export {
   typeNumber,
 } from './event.js';
 export { type Logger, noopLogger } from './logger.js';
-export type { MetricsRegistry } from './metrics.js';
 export { type RunOptions, run } from './run.js';
 export { newSpec, type Spec } from './spec.js';
-export {
-  type StreamCallOptions,
-  type StreamClient,
-  type StreamFunc,
-  type StreamOptions,
-  validateStreamCall,
-  validateStreamOptions,
+export type {
+  StreamCallOptions,
+  StreamClient,
+  StreamFunc,
+  StreamOptions,
 } from './stream.js';
-export { BaseStreamClient } from './stream-client.js';
 export {
   activeTrace,
   decodeTrace,

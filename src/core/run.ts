@@ -4,7 +4,6 @@ import { type Clock, systemClock } from './clock.js';
 import { ErrorCode, ReflexError, wrapError } from './errors.js';
 import type { Spec } from './spec.js';
 import type { StreamClient } from './stream.js';
-import { BaseStreamClient } from './stream-client.js';
 
 /**
  * A catch-up over settled promises yields to the event loop once it has held it this long (ms),
@@ -72,10 +71,10 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       ...(toHead === true ? { toHead } : {}),
       signal: inner,
     });
-    // Clients built on BaseStreamClient hand out buffered events synchronously (no promise per
-    // event on a catch-up). A recv that waits is raced with the signal for every client: a
-    // subclass need not have been given the signal.
-    const own = stream instanceof BaseStreamClient ? stream : undefined;
+    // A client with the optional `tryRecv` hands out buffered events synchronously (no promise
+    // per event on a catch-up). A recv that waits is raced with the signal for every client: a
+    // client need not have been given the signal.
+    const buffered = typeof stream.tryRecv === 'function' ? stream : undefined;
     let heldSince = performance.now();
     for (let n = 1; ; n++) {
       // A catch-up over settled promises would otherwise never let timers, I/O or signals in.
@@ -85,7 +84,7 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       }
       let event: Awaited<ReturnType<StreamClient['recv']>>;
       try {
-        event = own?.tryRecv() ?? (await abortable(stream.recv(), inner));
+        event = buffered?.tryRecv?.() ?? (await abortable(stream.recv(), inner));
       } catch (err) {
         throw wrapError(err, 'recv error', ErrorCode.recv);
       }

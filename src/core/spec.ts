@@ -1,7 +1,9 @@
+import { checkCursorStore } from '../internal/cursor-store-check.js';
+import { validateStreamOptions } from '../internal/stream-options.js';
 import type { Consumer } from './consumer.js';
-import { type CursorStore, checkCursorStore } from './cursor-store.js';
+import type { CursorStore } from './cursor-store.js';
 import { invalidArgument } from './errors.js';
-import { type StreamFunc, type StreamOptions, validateStreamOptions } from './stream.js';
+import type { StreamFunc, StreamOptions } from './stream.js';
 
 /** What `run` needs: a stream, where the cursor is kept, the consumer, and how to read the stream. */
 export interface Spec {

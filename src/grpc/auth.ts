@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 
 /** What an {@link Authenticator} knows about an incoming call. */
 export interface CallInfo {

@@ -7,16 +7,16 @@ import {
   type SecureClientSessionOptions,
 } from 'node:http2';
 import {
-  BaseStreamClient,
   ErrorCode,
   type Event,
-  invalidArgument,
   ReflexError,
   type StreamCallOptions,
   type StreamClient,
   type StreamFunc,
-  validateStreamCall,
 } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
+import { BaseStreamClient } from '../internal/stream-client.js';
+import { validateStreamCall } from '../internal/stream-options.js';
 import { decodeEventAt, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
 import { reflexStreamMethod } from './server.js';
 import { decodeGrpcMessage, errorCodeKey, errorOfStatus, Status } from './status.js';

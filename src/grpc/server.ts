@@ -11,9 +11,7 @@ import {
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
-  BaseStreamClient,
   ErrorCode,
-  invalidArgument,
   type Logger,
   noopLogger,
   ReflexError,
@@ -21,6 +19,7 @@ import {
   type StreamFunc,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
+import { invalidArgument } from '../internal/errors.js';
 import { setLongTimeout } from '../internal/timers.js';
 import type { Authenticator, CallInfo } from './auth.js';
 import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
@@ -371,13 +370,13 @@ class Impl implements ReflexServer {
     };
     // Events the source already holds are taken without a promise each (a batch of them at most,
     // so I/O and the abort still get in between batches).
-    const own = client instanceof BaseStreamClient ? client : undefined;
+    const buffered = typeof client.tryRecv === 'function' ? client : undefined;
     try {
       for (;;) {
         // A flush may have filled the buffer while the source was being awaited, and 'drain'
         // may have come and gone since: ask the stream, not a flag.
         if (call.stream.writableNeedDrain) await drained(call.stream, signal);
-        const event = own?.tryRecv() ?? (await client.recv());
+        const event = buffered?.tryRecv?.() ?? (await client.recv());
         // The call is over (its 'close', which aborts the signal, is on its way): pull no more.
         if (call.stream.destroyed) throw cancelledError();
         if (!writer.append(event)) {

@@ -1,11 +1,18 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { type Clock, systemClock } from '../core/clock.js';
-import { ErrorCode, invalidArgument, ReflexError, wrapError } from '../core/errors.js';
-import type { Event } from '../core/event.js';
-import { counter, type MetricsRegistry } from '../core/metrics.js';
-import { type StreamCallOptions, type StreamFunc, validateStreamCall } from '../core/stream.js';
-import { BaseStreamClient } from '../core/stream-client.js';
+import {
+  type Clock,
+  ErrorCode,
+  type Event,
+  ReflexError,
+  type StreamCallOptions,
+  type StreamFunc,
+  systemClock,
+} from '../core/index.js';
+import { invalidArgument, wrapError } from '../internal/errors.js';
+import { counter, type MetricsRegistry } from '../internal/metrics.js';
+import { BaseStreamClient } from '../internal/stream-client.js';
+import { validateStreamCall } from '../internal/stream-options.js';
 import { type BlobInfo, type Bucket, compareKeys, type OpenedBlob } from './bucket.js';
 import { type BlobCursor, formatBlobCursor, parseBlobCursor } from './cursor.js';
 import { type Decoder, jsonDecoder } from './decoder.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, ReflexError } from '../core/errors.js';
+import { ErrorCode, ReflexError } from '../core/index.js';
 
 /**
  * A position in a bucket stream: after record `offset` (0-based) of blob `key`, or after the

@@ -1,4 +1,4 @@
-import { ErrorCode, ReflexError } from '../core/errors.js';
+import { ErrorCode, ReflexError } from '../core/index.js';
 import type { BlobInfo } from './bucket.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { invalidArgument, ReflexError } from '../core/errors.js';
+import { ReflexError } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import type { Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
 import { compareKeys } from './bucket.js';
 import { BlobErrorCode } from './errors.js';

@@ -1,4 +1,5 @@
-import { invalidArgument, ReflexError } from '../core/errors.js';
+import { ReflexError } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import {
   type BlobInfo,
   type Bucket,

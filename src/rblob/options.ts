@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument } from '../internal/errors.js';
 
 /** Refuses a non-object and any key not in `known`, naming `what`. */
 export function checkOptions(what: string, options: unknown, known: readonly string[]): void {

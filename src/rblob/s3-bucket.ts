@@ -1,5 +1,6 @@
 import type * as S3 from '@aws-sdk/client-s3';
-import { invalidArgument, ReflexError } from '../core/errors.js';
+import { ReflexError } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import type { BlobInfo, Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
 import { BlobErrorCode } from './errors.js';
 import { checkOptions } from './options.js';

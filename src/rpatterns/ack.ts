@@ -1,10 +1,8 @@
-import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Consumer,
   type ConsumerOptions,
   type CursorStore,
   type Event,
-  invalidArgument,
   newConsumer,
   newSpec,
   type Spec,
@@ -12,6 +10,8 @@ import {
   type StreamOptions,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
+import { checkCursorStore } from '../internal/cursor-store-check.js';
+import { invalidArgument } from '../internal/errors.js';
 import { settled } from '../internal/settled.js';
 
 /** An event that the consumer acknowledges itself: `ack` moves the cursor to this event. */

@@ -2,13 +2,13 @@ import {
   type Clock,
   ErrorCode,
   type EventType,
-  invalidArgument,
   isAnyType,
   ReflexError,
   type StreamFunc,
   systemClock,
 } from '../core/index.js';
 import { linkedController } from '../internal/abort.js';
+import { invalidArgument } from '../internal/errors.js';
 import { checkKeys, checkMs } from './options.js';
 
 /** Options of {@link awaitEvent}. */

@@ -1,4 +1,3 @@
-import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Clock,
   type Consumer,
@@ -6,7 +5,6 @@ import {
   type CursorStore,
   ErrorCode,
   type Event,
-  invalidArgument,
   type Logger,
   newConsumer,
   newSpec,
@@ -18,6 +16,8 @@ import {
   systemClock,
 } from '../core/index.js';
 import { abortable, linkedController } from '../internal/abort.js';
+import { checkCursorStore } from '../internal/cursor-store-check.js';
+import { invalidArgument } from '../internal/errors.js';
 import { type AckConsumer, consumerStore } from './ack.js';
 import { checkCount, checkKeys, checkMs, consumerOptionKeys, messageOf, split } from './options.js';
 

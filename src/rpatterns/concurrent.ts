@@ -1,10 +1,8 @@
-import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Consumer,
   type CursorStore,
   ErrorCode,
   type Event,
-  invalidArgument,
   type Logger,
   newSpec,
   noopLogger,
@@ -13,9 +11,10 @@ import {
   type Spec,
   type StreamFunc,
   type StreamOptions,
-  wrapError,
 } from '../core/index.js';
 import { Waker } from '../internal/abort.js';
+import { checkCursorStore } from '../internal/cursor-store-check.js';
+import { invalidArgument, wrapError } from '../internal/errors.js';
 import { type AckConsumer, consumerStore } from './ack.js';
 import { type GapSequence, newGapSequence } from './gap-sequence.js';
 import { checkKeys, messageOf } from './options.js';

@@ -1,12 +1,12 @@
-import {
-  type Consumer,
-  type ConsumerFunc,
-  type ConsumerOptions,
-  type ErrorInsertFunc,
-  invalidArgument,
-  type Logger,
+import type {
+  Consumer,
+  ConsumerFunc,
+  ConsumerOptions,
+  ErrorInsertFunc,
+  Logger,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
+import { invalidArgument } from '../internal/errors.js';
 import { messageOf } from './options.js';
 import { budgetedConsumer } from './retry-budget.js';
 

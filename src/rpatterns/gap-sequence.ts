@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 
 /**
  * Tracks work started and finished out of order over increasing ids, and answers the highest id

@@ -1,5 +1,6 @@
 // Option checks shared by the patterns (not exported from the subpath).
-import { type ConsumerOptions, invalidArgument } from '../core/index.js';
+import type { ConsumerOptions } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 
 /** Throws ERR_REFLEX_INVALID_ARGUMENT for a key of `options` not in `known`. */
 export function checkKeys(what: string, options: object, known: readonly string[]): void {
@@ -30,7 +31,7 @@ export function checkCount(what: string, value: unknown, fallback: number, min =
   return value;
 }
 
-export { consumerOptionKeys } from '../core/consumer.js';
+export { consumerOptionKeys } from '../internal/consumer-option-keys.js';
 
 /** Splits `options` into the pattern's own keys and the rest (for newConsumer, which validates them). */
 export function split<T extends object, K extends string>(

@@ -1,17 +1,17 @@
-import { checkCursorStore } from '../core/cursor-store.js';
 import {
   type Consumer,
   type ConsumerFunc,
   type ConsumerOptions,
   type CursorStore,
   type Event,
-  invalidArgument,
   newConsumer,
   newSpec,
   type Spec,
   type StreamFunc,
   type StreamOptions,
 } from '../core/index.js';
+import { checkCursorStore } from '../internal/cursor-store-check.js';
+import { invalidArgument } from '../internal/errors.js';
 import { settled } from '../internal/settled.js';
 import { type AckConsumer, type AckConsumerFunc, newAckConsumer } from './ack.js';
 import { checkKeys } from './options.js';

@@ -1,15 +1,15 @@
 import {
-  BaseStreamClient,
   type Clock,
   ErrorCode,
   type Event,
-  invalidArgument,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
   systemClock,
-  validateStreamCall,
 } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
+import { BaseStreamClient } from '../internal/stream-client.js';
+import { validateStreamCall } from '../internal/stream-options.js';
 import { checkKeys, checkMs } from './options.js';
 
 /**

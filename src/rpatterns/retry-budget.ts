@@ -4,12 +4,12 @@ import {
   type ConsumerFunc,
   type ConsumerOptions,
   type Event,
-  invalidArgument,
   isExpected,
   type Logger,
   newConsumer,
   noopLogger,
 } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import { checkCount, checkKeys, consumerOptionKeys, split } from './options.js';
 
 /**

@@ -1,6 +1,5 @@
 import {
   type Clock,
-  invalidArgument,
   isExpected,
   type Logger,
   noopLogger,
@@ -8,6 +7,7 @@ import {
   type Spec,
   systemClock,
 } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import { checkKeys, checkMs, messageOf } from './options.js';
 
 /** Options of {@link runForever}. */

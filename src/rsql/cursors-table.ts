@@ -1,13 +1,13 @@
+import type { MetricsRegistry } from '../core/index.js';
 import {
   type CursorStore,
   ErrorCode,
-  invalidArgument,
   type Logger,
   noopLogger,
   parseIntCursor,
   ReflexError,
 } from '../core/index.js';
-import type { MetricsRegistry } from '../core/metrics.js';
+import { invalidArgument } from '../internal/errors.js';
 import { settled } from '../internal/settled.js';
 import type { CursorsSchema, CursorsStatements, Dialect, SqlValue } from './dialect.js';
 import { bindHandle, databaseError } from './handles.js';

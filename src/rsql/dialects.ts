@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import type { Dialect } from './dialect.js';
 import { mysqlDialect } from './mysql/index.js';
 import { postgresDialect } from './postgres/index.js';

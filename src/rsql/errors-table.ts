@@ -1,5 +1,5 @@
-import { type ErrorInsertFunc, invalidArgument, type Logger } from '../core/index.js';
-import type { MetricsRegistry } from '../core/metrics.js';
+import type { ErrorInsertFunc, Logger, MetricsRegistry } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import { toWellFormed } from '../internal/well-formed.js';
 import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
 import { type EventsTable, newEventsTable } from './events-table.js';

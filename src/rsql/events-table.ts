@@ -1,9 +1,9 @@
+import type { MetricsRegistry } from '../core/index.js';
 import {
   activeTrace,
   type Clock,
   ErrorCode,
   type EventType,
-  invalidArgument,
   type Logger,
   noopLogger,
   parseInt64,
@@ -13,9 +13,9 @@ import {
   type StreamFunc,
   systemClock,
   typeNumber,
-  validateStreamCall,
 } from '../core/index.js';
-import type { MetricsRegistry } from '../core/metrics.js';
+import { invalidArgument } from '../internal/errors.js';
+import { validateStreamCall } from '../internal/stream-options.js';
 import type { Dialect, Durability, EventsSchema, EventsStatements, SqlValue } from './dialect.js';
 import { bindHandle, databaseError, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 import { validateIdentifier } from './identifiers.js';

@@ -1,4 +1,5 @@
-import { ErrorCode, invalidArgument, ReflexError } from '../core/index.js';
+import { ErrorCode, ReflexError } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import type { Dialect, Executor } from './dialect.js';
 import { dialectOf } from './dialects.js';
 

@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 
 const identifierPattern = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 

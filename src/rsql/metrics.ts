@@ -1,4 +1,4 @@
-import { counter, gauge, histogram, type MetricsRegistry } from '../core/metrics.js';
+import { counter, gauge, histogram, type MetricsRegistry } from '../internal/metrics.js';
 
 /**
  * Counters every events table keeps (also without a metrics registry), read with

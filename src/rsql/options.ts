@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 
 /** Refuses an options value that is not a plain object or has a key outside `known`. */
 export function checkKeys(options: unknown, known: readonly string[], what: string): void {

@@ -1,4 +1,5 @@
-import { BaseStreamClient, type Clock, type Event, type StreamCallOptions } from '../core/index.js';
+import type { Clock, Event, StreamCallOptions } from '../core/index.js';
+import { BaseStreamClient } from '../internal/stream-client.js';
 import type { Chunk, Loader } from './loader.js';
 
 /**

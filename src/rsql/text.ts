@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import { isWellFormed } from '../internal/well-formed.js';
 
 /**

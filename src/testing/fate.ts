@@ -1,4 +1,5 @@
-import { hasCode, invalidArgument, ReflexError } from '../core/index.js';
+import { hasCode, ReflexError } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 
 /** The code of the error {@link Fate.tempt} throws. */
 export const temptErrorCode = 'ERR_REFLEX_TEMPT';

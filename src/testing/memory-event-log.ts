@@ -1,17 +1,17 @@
 import {
-  BaseStreamClient,
   type Clock,
   ErrorCode,
   type Event,
-  invalidArgument,
   parseIntCursor,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
   systemClock,
-  validateStreamCall,
 } from '../core/index.js';
 import { Waker } from '../internal/abort.js';
+import { invalidArgument } from '../internal/errors.js';
+import { BaseStreamClient } from '../internal/stream-client.js';
+import { validateStreamCall } from '../internal/stream-options.js';
 
 /** Options of {@link MemoryEventLog.insert}. */
 export interface MemoryInsertOptions {

@@ -1,13 +1,13 @@
 import {
-  BaseStreamClient,
   ErrorCode,
   type Event,
   parseInt64,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
-  validateStreamOptions,
 } from '../core/index.js';
+import { BaseStreamClient } from '../internal/stream-client.js';
+import { validateStreamOptions } from '../internal/stream-options.js';
 
 /**
  * A StreamFunc over a fixed list of events: it delivers the events whose integer id is greater

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import {
-  BaseStreamClient,
   ErrorCode,
   type Event,
   hasCode,
@@ -14,6 +13,7 @@ import {
   type StreamCallOptions,
   type StreamFunc,
 } from '../../src/core/index.js';
+import { BaseStreamClient } from '../../src/internal/stream-client.js';
 import { MemCursorStore, newMemoryEventLog, newMockStream } from '../../src/testing/index.js';
 import { assertExitsByItself } from '../support/child.js';
 import { makeEvents } from '../support/events.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  BaseStreamClient,
   ErrorCode,
   type Event,
   newSpec,
@@ -9,6 +8,7 @@ import {
   run,
   type StreamFunc,
 } from '../../../src/core/index.js';
+import { BaseStreamClient } from '../../../src/internal/stream-client.js';
 import { newBatchConsumer, newBatchSpec, runForever } from '../../../src/rpatterns/index.js';
 import { MemCursorStore, newMemoryEventLog, newMockStream } from '../../../src/testing/index.js';
 import { makeEvents } from '../../support/events.js';

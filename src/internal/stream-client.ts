@@ -1,7 +1,6 @@
-import { abortable, linkedController } from '../internal/abort.js';
-import { ErrorCode, isHeadReachedErr, ReflexError } from './errors.js';
-import type { Event } from './event.js';
-import type { StreamClient } from './stream.js';
+import { ErrorCode, type Event, isHeadReachedErr, type StreamClient } from '../core/index.js';
+import { abortable, linkedController } from './abort.js';
+import { ReflexError } from './errors.js';
 
 /**
  * The shared shape of every stream client: single-reader `recv`, an idempotent `close` that ends
@@ -31,10 +30,7 @@ export abstract class BaseStreamClient implements StreamClient {
     return Promise.resolve();
   }
 
-  /**
-   * The next event when the client already holds it, else undefined (then call `recv`). Lets a
-   * hot loop such as `run` skip a promise per buffered event; a source with a buffer overrides it.
-   */
+  /** See {@link StreamClient.tryRecv}; a source with a buffer overrides it. */
   tryRecv(): Event | undefined {
     return undefined;
   }

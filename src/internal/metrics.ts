@@ -1,6 +1,6 @@
 import type * as PromClient from 'prom-client';
-import { optionalRequire } from '../internal/optional-require.js';
 import { invalidArgument } from './errors.js';
+import { optionalRequire } from './optional-require.js';
 
 /**
  * The registry metrics are written to: a prom-client `Registry`, typed structurally so that
