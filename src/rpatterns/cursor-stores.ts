@@ -1,5 +1,5 @@
-import { checkCursorStore } from '../core/cursor-store.js';
 import type { CursorStore } from '../core/index.js';
+import { checkCursorStore } from '../internal/cursor-store-check.js';
 
 /**
  * A cursor store that reads through to `fallback` when `primary` has no cursor: the fallback's
@@ -31,5 +31,3 @@ export function readThroughCursorStore(primary: CursorStore, fallback: CursorSto
     flush: () => primary.flush(),
   });
 }
-
-export { MemCursorStore } from '../testing/mem-cursor-store.js';

@@ -23,13 +23,14 @@ export {
   newConcurrentConsumer,
   newConcurrentSpec,
 } from './concurrent.js';
-export { MemCursorStore, readThroughCursorStore } from './cursor-stores.js';
+export { readThroughCursorStore } from './cursor-stores.js';
 export {
   type DeadLetterOptions,
   type ErrorInsertFunc,
   newDeadLetterConsumer,
 } from './dead-letter.js';
 export { type GapSequence, newGapSequence } from './gap-sequence.js';
+export { MemCursorStore } from './mem-cursor-store.js';
 export {
   type ConsumerShard,
   type ConsumerShardsOptions,

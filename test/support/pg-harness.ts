@@ -1,11 +1,15 @@
 import type { TestContext } from 'node:test';
 import type pg from 'pg';
-import type { HarnessFactory, OpenTransaction, SqlHarness } from '../../src/testing/index.js';
+import type {
+  OpenTransaction,
+  SqlHarness,
+  SqlHarnessFactory,
+} from '../../src/rsql/testing/index.js';
 import { pgPool } from './pg-pool.js';
 import { postgresServer, requireServer } from './servers.js';
 
 /** A harness factory over one shared pg pool per test file. */
-export function pgHarnessFactory(): HarnessFactory & { pool(): pg.Pool | undefined } {
+export function pgHarnessFactory(): SqlHarnessFactory & { pool(): pg.Pool | undefined } {
   let pool: pg.Pool | undefined;
   return {
     pool: () => pool,

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
-import type { HarnessFactory, OpenTransaction, SqlHarness } from '../../src/testing/index.js';
+import type {
+  OpenTransaction,
+  SqlHarness,
+  SqlHarnessFactory,
+} from '../../src/rsql/testing/index.js';
 import { mysqlServer, requireServer } from './servers.js';
 
 /** A mysql2 pool on the test server (URL from REFLEX_TEST_MYSQL_URL or the local default). */
@@ -13,7 +17,7 @@ export function mysqlPool(url: string, connectionLimit = 10): mysql.Pool {
 }
 
 /** A harness factory over one shared pool per test file. */
-export function mysqlHarnessFactory(): HarnessFactory & { pool(): mysql.Pool | undefined } {
+export function mysqlHarnessFactory(): SqlHarnessFactory & { pool(): mysql.Pool | undefined } {
   let pool: mysql.Pool | undefined;
   return {
     pool: () => pool,
@@ -75,7 +79,7 @@ export function sqliteDir(): { path: string; cleanup(): void } {
 }
 
 /** A harness factory over one real SQLite file (WAL) per test file. */
-export function sqliteHarnessFactory(): HarnessFactory & {
+export function sqliteHarnessFactory(): SqlHarnessFactory & {
   database(): Database.Database | undefined;
 } {
   let db: Database.Database | undefined;

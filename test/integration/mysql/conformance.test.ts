@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
-import { cursorStoreSuite, eventsTableSuite } from '../../../src/testing/index.js';
+import { sqlCursorsTableSuite, sqlEventsTableSuite } from '../../../src/rsql/testing/index.js';
 import { mysqlHarnessFactory } from '../../support/sql-harness.js';
 
-eventsTableSuite({ describe, it, after }, mysqlHarnessFactory());
-cursorStoreSuite({ describe, it, after }, mysqlHarnessFactory());
+sqlEventsTableSuite({ describe, it, after }, mysqlHarnessFactory());
+sqlCursorsTableSuite({ describe, it, after }, mysqlHarnessFactory());

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
-import { cursorStoreSuite, eventsTableSuite } from '../../../src/testing/index.js';
+import { sqlCursorsTableSuite, sqlEventsTableSuite } from '../../../src/rsql/testing/index.js';
 import { pgHarnessFactory } from '../../support/pg-harness.js';
 
-eventsTableSuite({ describe, it, after }, pgHarnessFactory());
-cursorStoreSuite({ describe, it, after }, pgHarnessFactory());
+sqlEventsTableSuite({ describe, it, after }, pgHarnessFactory());
+sqlCursorsTableSuite({ describe, it, after }, pgHarnessFactory());

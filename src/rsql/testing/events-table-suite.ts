@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { ErrorCode, type Event, hasCode, type StreamClient } from '../../core/index.js';
-import { type EventsTable, type EventsTableOptions, newEventsTable } from '../../rsql/index.js';
+import { drain, stillPending, within } from '../../testing/index.js';
+import { type EventsTable, type EventsTableOptions, newEventsTable } from '../index.js';
 import {
-  type HarnessFactory,
   type OpenTransaction,
   type SqlHarness,
+  type SqlHarnessFactory,
   type SuiteApi,
-  stillPending,
   uniqueTableName,
-  within,
 } from './harness.js';
-
-/** Reads until head reached (the stream must be opened with toHead). */
-export async function drain(stream: StreamClient): Promise<Event[]> {
-  const out: Event[] = [];
-  for await (const e of stream) out.push(e);
-  return out;
-}
 
 async function recvN(stream: StreamClient, n: number, ms = 5000): Promise<Event[]> {
   const out: Event[] = [];
@@ -39,9 +31,10 @@ interface Ctx {
  * file with node:test's `describe`/`it`/`after` and a harness factory for your database.
  * @example
  * import { after, describe, it } from 'node:test';
- * eventsTableSuite({ describe, it, after }, mysqlHarnessFactory);
+ * import { sqlEventsTableSuite } from 'reflex-events/rsql/testing';
+ * sqlEventsTableSuite({ describe, it, after }, myHarnessFactory);
  */
-export function eventsTableSuite(api: SuiteApi, factory: HarnessFactory): void {
+export function sqlEventsTableSuite(api: SuiteApi, factory: SqlHarnessFactory): void {
   const { describe, it, after } = api;
 
   async function withTable(

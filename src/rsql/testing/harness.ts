@@ -1,5 +1,5 @@
 import type { TestContext } from 'node:test';
-import type { SqlDatabase, SqlTransaction } from '../../rsql/sql-handle.js';
+import type { SqlDatabase, SqlTransaction } from '../index.js';
 
 /** A transaction the suite keeps open while it streams (databases with concurrent writers only). */
 export interface OpenTransaction {
@@ -9,7 +9,7 @@ export interface OpenTransaction {
   rollback(): Promise<void>;
 }
 
-/** What a conformance suite needs of one database: build one per dialect (see the SQL tests). */
+/** What the SQL conformance suites need of one database: build one per dialect (see the SQL tests). */
 export interface SqlHarness {
   /** The dialect's name, for test titles. */
   readonly name: string;
@@ -45,7 +45,7 @@ export interface SuiteApi {
 }
 
 /** How a suite gets its harness: `setup(t)` (undefined = skipped, e.g. no server) and `teardown()`. */
-export interface HarnessFactory {
+export interface SqlHarnessFactory {
   setup(t: TestContext): Promise<SqlHarness | undefined>;
   teardown(): Promise<void>;
 }
@@ -56,28 +56,4 @@ let counter = 0;
 export function uniqueTableName(prefix: string): string {
   counter++;
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`;
-}
-
-/** True when `p` is still pending after `ms`. */
-export async function stillPending(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  await new Promise((r) => setTimeout(r, ms));
-  return !settled;
-}
-
-/** Settles as `p` or rejects after `ms` with a message naming `what` (a bounded wait that fails loudly). */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, hasCode } from '../../core/index.js';
-import { newCursorsTable, newErrorsTable, newEventsTable } from '../../rsql/index.js';
-import { type HarnessFactory, type SuiteApi, uniqueTableName } from './harness.js';
+import { newCursorsTable, newErrorsTable, newEventsTable } from '../index.js';
+import { type SqlHarnessFactory, type SuiteApi, uniqueTableName } from './harness.js';
 
 /**
  * The conformance suite of a cursors table and an errors table: monotonic cursors (equal is a
  * no-op, lower an error), int and string cursors, async coalescing and flushing (a failed flush
- * keeps its cursors), and idempotent dead letters. Call it like `eventsTableSuite`.
+ * keeps its cursors), and idempotent dead letters. Call it like `sqlEventsTableSuite`.
  */
-export function cursorStoreSuite(api: SuiteApi, factory: HarnessFactory): void {
+export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory): void {
   const { describe, it, after } = api;
 
   describe('cursors table conformance', () => {
