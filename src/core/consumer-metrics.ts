@@ -11,8 +11,19 @@ export interface ConsumerMetrics {
   readonly latency: PromClient.Histogram<Label>;
   readonly errors: PromClient.Counter<Label>;
   readonly skipped: PromClient.Counter<Label>;
-  /** Consumer name → activity; read when the registry is scraped. */
-  readonly activity: Map<string, { lastMs: number; ttlMs: number; now: () => number }>;
+  /**
+   * Consumer name → the activity of each live consumer of that name (same-named consumers each
+   * keep their own; the name is active when one of them is); read when the registry is scraped.
+   * A consumer's entry goes when it stops, and the name with its last one.
+   */
+  readonly activity: Map<string, Map<object, ConsumerActivity>>;
+}
+
+/** When a consumer last consumed, and how long it may stay idle. */
+export interface ConsumerActivity {
+  lastMs: number;
+  readonly ttlMs: number;
+  readonly now: () => number;
 }
 
 const byRegistry = new WeakMap<MetricsRegistry, ConsumerMetrics>();
@@ -64,8 +75,10 @@ export function consumerMetrics(registry: MetricsRegistry): ConsumerMetrics {
     labelNames,
     collect(this: PromClient.Gauge<Label>) {
       this.reset();
-      for (const [name, a] of activity) {
-        this.set({ consumer_name: name }, a.now() - a.lastMs <= a.ttlMs ? 1 : 0);
+      for (const [name, consumers] of activity) {
+        let active = false;
+        for (const a of consumers.values()) if (a.now() - a.lastMs <= a.ttlMs) active = true;
+        this.set({ consumer_name: name }, active ? 1 : 0);
       }
     },
   });

@@ -2,7 +2,11 @@ import { consumerOptionKeys } from '../internal/consumer-option-keys.js';
 import type { MetricsRegistry } from '../internal/metrics.js';
 import { settled } from '../internal/settled.js';
 import { type Clock, systemClock } from './clock.js';
-import { type ConsumerMetrics, consumerMetrics } from './consumer-metrics.js';
+import {
+  type ConsumerActivity,
+  type ConsumerMetrics,
+  consumerMetrics,
+} from './consumer-metrics.js';
 import { ErrorCode, invalidArgument, isExpected, ReflexError } from './errors.js';
 import { type Event, type EventType, typeNumber } from './event.js';
 import { withTraceParent } from './tracing.js';
@@ -132,6 +136,8 @@ class InstrumentedConsumer implements Consumer {
   readonly #fn: ConsumerFunc;
   readonly #o: Resolved;
   readonly #labels: { consumer_name: string };
+  /** This consumer's entry in the activity gauge (undefined when not tracked). */
+  readonly #activity: ConsumerActivity | undefined;
 
   constructor(name: string, fn: ConsumerFunc, o: Resolved) {
     this.name = name;
@@ -140,11 +146,13 @@ class InstrumentedConsumer implements Consumer {
     this.#labels = { consumer_name: name };
     if (o.metrics !== undefined && o.activityTtlMs !== null) {
       // Construction counts as activity, so a consumer that just started is not reported idle.
-      o.metrics.activity.set(name, {
-        lastMs: o.clock.now(),
-        ttlMs: o.activityTtlMs,
-        now: () => o.clock.now(),
-      });
+      this.#activity = { lastMs: o.clock.now(), ttlMs: o.activityTtlMs, now: () => o.clock.now() };
+      let consumers = o.metrics.activity.get(name);
+      if (consumers === undefined) {
+        consumers = new Map();
+        o.metrics.activity.set(name, consumers);
+      }
+      consumers.set(this, this.#activity);
     }
     this.#resetLag();
   }
@@ -194,8 +202,7 @@ class InstrumentedConsumer implements Consumer {
     const start = performance.now();
     const now = this.#o.clock.now();
     const lagSeconds = (now - event.timestamp.getTime()) / 1000;
-    const activity = m.activity.get(this.name);
-    if (activity !== undefined) activity.lastMs = now;
+    if (this.#activity !== undefined) this.#activity.lastMs = now;
     m.lag.set(this.#labels, lagSeconds);
     m.eventAge.observe(this.#labels, lagSeconds);
     const alertMs = this.#o.lagAlertMs;
@@ -242,6 +249,16 @@ class InstrumentedConsumer implements Consumer {
   stop(): Promise<void> {
     // Deleted here rather than when run ends, so the last value survives until a scrape.
     this.#o.metrics?.lag.remove(this.#labels);
+    this.#forgetActivity();
     return Promise.resolve();
+  }
+
+  /** A stopped consumer leaves the activity gauge (its name too, when it was the last). */
+  #forgetActivity(): void {
+    const activity = this.#o.metrics?.activity;
+    const consumers = activity?.get(this.name);
+    if (consumers === undefined) return;
+    consumers.delete(this);
+    if (consumers.size === 0) activity?.delete(this.name);
   }
 }

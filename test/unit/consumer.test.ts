@@ -256,6 +256,39 @@ describe('newConsumer', () => {
     assert.equal(await metricValue(reg, 'reflex_consumer_active', 'untracked'), undefined);
   });
 
+  it('activity gauge: same-named consumers each count; a stopped consumer leaves it, the name with the last', async () => {
+    const clock = new FakeClock();
+    const reg = new Registry();
+    const busy = newConsumer('shard', () => {}, { registry: reg, clock, activityTtlMs: 60_000 });
+    const idle = newConsumer('shard', () => {}, { registry: reg, clock, activityTtlMs: 60_000 });
+    clock.nowMs += 120_000;
+    await busy.consume(
+      { id: '1', type: 1, foreignId: 'a', timestamp: new Date(clock.nowMs) },
+      signal,
+    );
+    assert.equal(
+      await metricValue(reg, 'reflex_consumer_active', 'shard'),
+      1,
+      'one of them is active',
+    );
+    await busy.stop?.();
+    assert.equal(
+      await metricValue(reg, 'reflex_consumer_active', 'shard'),
+      0,
+      'the idle one is left',
+    );
+    await idle.stop?.();
+    assert.equal(
+      await metricValue(reg, 'reflex_consumer_active', 'shard'),
+      undefined,
+      'no stale 0 once every consumer of the name stopped',
+    );
+    for (let i = 0; i < 50; i++) {
+      await newConsumer(`dynamic-${i}`, () => {}, { registry: reg, clock }).stop?.();
+    }
+    assert.equal(await metricValue(reg, 'reflex_consumer_active', 'dynamic-0'), undefined);
+  });
+
   it('the trace of an event becomes the parent span of the consumer function', async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     const spanId = 'b7ad6b7169203331';
