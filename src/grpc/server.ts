@@ -254,7 +254,7 @@ class Impl implements ReflexServer {
     this.#authenticate = authenticate;
     this.#graceMs = graceMs;
     server.on('error', (err) => {
-      this.#logger.error('reflex grpc server: server error', { error: String(err) });
+      this.#logger.error('reflex grpc server: server error', { error: err });
     });
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -263,14 +263,14 @@ class Impl implements ReflexServer {
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('error', (err) => {
-        this.#logger.debug('reflex grpc server: session error', { error: String(err) });
+        this.#logger.debug('reflex grpc server: session error', { error: err });
       });
       session.once('close', () => this.#sessions.delete(session));
       if (this.#stopped) session.close();
     });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       const p = this.#serve(stream, headers).catch((err: unknown) => {
-        this.#logger.error('reflex grpc server: call failed', { error: String(err) });
+        this.#logger.error('reflex grpc server: call failed', { error: err });
         if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
       });
       this.#calls.add(p);
@@ -284,7 +284,7 @@ class Impl implements ReflexServer {
 
   async #serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
     stream.on('error', (err) => {
-      this.#logger.debug('reflex grpc server: stream error', { error: String(err) });
+      this.#logger.debug('reflex grpc server: stream error', { error: err });
     });
     const call = new Call(stream);
     if (headers[':method'] !== 'POST') return call.httpError(405);

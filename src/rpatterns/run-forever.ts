@@ -1,5 +1,6 @@
 import {
   type Clock,
+  codeOf,
   isExpected,
   type Logger,
   noopLogger,
@@ -8,7 +9,7 @@ import {
   systemClock,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import { checkKeys, checkMs, messageOf } from './options.js';
+import { checkKeys, checkMs } from './options.js';
 
 /** Options of {@link runForever}. */
 export interface RunForeverOptions {
@@ -88,7 +89,7 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
     try {
       await spec.stop();
     } catch (err) {
-      logger.warn('reflex consumer stop failed', { ...fields, error: messageOf(err) });
+      logger.warn('reflex consumer stop failed', { ...fields, code: codeOf(err), error: err });
     }
     if (signal?.aborted) return;
     let waitMs: number;
@@ -96,14 +97,16 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
       waitMs = expectedMs;
       logger.debug('reflex consumer ended, restarting', {
         ...fields,
-        error: messageOf(failure),
+        code: codeOf(failure),
+        error: failure,
         retryInMs: waitMs,
       });
     } else {
       waitMs = Math.round(errorMs * (1 + jitter * (2 * random() - 1)));
       logger.error('reflex consumer failed, restarting', {
         ...fields,
-        error: messageOf(failure),
+        code: codeOf(failure),
+        error: failure,
         retryInMs: waitMs,
       });
     }

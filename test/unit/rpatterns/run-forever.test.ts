@@ -15,7 +15,10 @@ import { FakeClock } from '../../support/fake-clock.js';
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const at = (level: string) => (message: string, fields?: Readonly<Record<string, unknown>>) => {
-    lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
+    // Errors are logged as objects (code, cause and stack reach the logger): shown by message.
+    const render = (_key: string, v: unknown): unknown =>
+      v instanceof Error ? `${v.name}: ${v.message}` : v;
+    lines.push(`${level} ${message} ${JSON.stringify(fields, render)}`);
   };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
