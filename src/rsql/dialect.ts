@@ -66,8 +66,9 @@ export interface EventsSchema {
   /** The SQL type of the foreign id column `createTable` uses. @default 'string' */
   readonly foreignIdType: 'string' | 'int';
   /**
-   * Cross-process wake-ups (dialects that have them, PostgreSQL's NOTIFY): inserts send a hint,
-   * loaders listen for it. Only a hint: streams poll regardless. @default false
+   * Cross-process wake-ups by the database itself (SQLite: a watch of its file; PostgreSQL:
+   * NOTIFY in the writer's transaction, LISTEN in the loader). Only a hint: streams poll
+   * regardless. Undefined: the dialect's default ({@link Dialect.wakeupsByDefault}).
    */
   readonly notify?: boolean | undefined;
 }
@@ -250,7 +251,8 @@ export interface Dialect {
   gapStrategy(options: GapStrategyOptions): GapStrategy;
   /**
    * Starts cross-process wake-ups for the loader of `schema` on `handle` (called once, when a
-   * stream first waits at the head, and only when `schema.notify`): `wake` polls now. Optional;
+   * stream first waits at the head, and only when `schema.notify`, or
+   * {@link Dialect.wakeupsByDefault} when it is undefined): `wake` polls now. Optional;
    * undefined when the dialect or the handle has none.
    */
   readonly wakeups?:
@@ -261,6 +263,11 @@ export interface Dialect {
         logger: Logger,
       ) => WakeupSource | undefined)
     | undefined;
+  /**
+   * True when `wakeups` runs unless `notify: false` (it costs the writers nothing: SQLite's file
+   * watch). Added for the head-latency work; additive.
+   */
+  readonly wakeupsByDefault?: boolean | undefined;
   /**
    * Statements that make `createTable` durable on this database (SQLite: `PRAGMA synchronous`).
    * Empty when durability is the server's business.

@@ -27,6 +27,7 @@ import {
   eventsMetrics,
   noEventsMetrics,
 } from './metrics.js';
+import { type EventsNotifier, HintPublisher } from './notifier.js';
 import { boolOption, checkKeys, intOption } from './options.js';
 import type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 import { SqlStreamClient } from './stream.js';
@@ -69,15 +70,28 @@ export interface EventsTableOptions {
   /** MySQL: holes wider than this are skipped once empty, without noop rows. @default 100 */
   readonly maxGapFillRows?: number;
   /**
-   * PostgreSQL: cross-process wake-ups. Each `insert` also sends `pg_notify` (delivered at
-   * commit), and each loader keeps one dedicated LISTEN connection (reconnecting on its own) so
-   * streams in other processes wake at once instead of at their next poll. Only a hint: streams
-   * poll every `pollIntervalMs` regardless, so nothing is lost with it off, with a dropped
-   * connection, or through a transaction-mode pooler (where LISTEN cannot work: turn it off).
-   * Costs the writers (see docs/postgres.md). Ignored by the other dialects.
-   * @default false
+   * Cross-process wake-ups by the database itself, so streams in other processes wake at once
+   * instead of at their next poll. Only a hint: streams poll every `pollIntervalMs` regardless, so
+   * nothing is lost with it off or failing. See docs/latency.md.
+   * - SQLite (on by default): each loader watches the database's WAL file and checks
+   *   `PRAGMA data_version` for a while after each change. Costs the writers nothing.
+   * - PostgreSQL (off by default): each `insert` also sends `pg_notify` inside the writer's
+   *   transaction (delivered at commit, even by writers that never call `notify()`), and each
+   *   loader keeps one LISTEN connection. Costs busy writers much of their throughput: prefer
+   *   `notifier: postgresNotifier(pool)`, which notifies after the commit.
+   * - MySQL/MariaDB: none; use a `notifier`.
+   * @default true on SQLite, false elsewhere
    */
   readonly notify?: boolean;
+  /**
+   * A cross-process wake-up over infrastructure you already run: {@link natsNotifier},
+   * {@link redisNotifier}, {@link postgresNotifier} or your own {@link EventsNotifier}. The
+   * writer's `notify()` (what `insert` returns: call it after the commit) publishes a hint, and
+   * every loader of the table in any process subscribes and polls at once on one. Only a hint:
+   * a lost one costs one poll interval, a duplicated one a query, never an event.
+   * @default undefined (none)
+   */
+  readonly notifier?: EventsNotifier;
   /** Prometheus registry for the `reflex_events_table_*` metrics. @default undefined */
   readonly registry?: MetricsRegistry;
   /** Where background failures (a failed poll) are reported. @default noopLogger */
@@ -102,7 +116,10 @@ export interface CreateTableOptions {
   readonly durability?: Durability;
 }
 
-/** Wakes this process's streams of the table; call it after the transaction committed. */
+/**
+ * Wakes this process's streams of the table, and those of other processes through the table's
+ * `notifier`; call it after the transaction committed. Never throws, never waits.
+ */
 export type NotifyFunc = () => void;
 
 /**
@@ -151,7 +168,10 @@ export interface EventsTable {
   toStream(db: SqlDatabase, defaults?: StreamCallOptions): StreamFunc;
   /** Creates the table when missing (idempotent), with the default schema of the dialect. */
   createTable(db: SqlDatabase, options?: CreateTableOptions): Promise<void>;
-  /** Wakes this process's streams of the table now (what `insert`'s notify does). */
+  /**
+   * Wakes this process's streams of the table now, and publishes a hint to the other processes'
+   * when the table has a `notifier` (what `insert`'s notify does).
+   */
   notify(): void;
   /** Counters of the table's loaders (queries run, rows loaded, cache hits, gaps…). */
   stats(): EventsTableStats;
@@ -175,6 +195,7 @@ const knownOptions = [
   'gapFillDelayMs',
   'maxGapFillRows',
   'notify',
+  'notifier',
   'registry',
   'logger',
   'clock',
@@ -228,8 +249,18 @@ export function newEventsTable(name: string, options?: EventsTableOptions): Even
       o.metadataColumn === undefined ? undefined : col(o.metadataColumn, '', 'metadataColumn'),
     trace: o.traceColumn === undefined ? undefined : col(o.traceColumn, '', 'traceColumn'),
     foreignIdType,
-    notify: boolOption(o.notify, 'notify', false),
+    notify: o.notify === undefined ? undefined : boolOption(o.notify, 'notify', false),
   });
+  const notifier = o.notifier;
+  if (
+    notifier !== undefined &&
+    (typeof notifier !== 'object' ||
+      notifier === null ||
+      typeof notifier.publish !== 'function' ||
+      typeof notifier.subscribe !== 'function')
+  ) {
+    throw invalidArgument('notifier must be an EventsNotifier (publish and subscribe)');
+  }
   const config = {
     lookupLimit: intOption(o.lookupLimit, 'lookupLimit', 1000, 1, 100_000),
     pollIntervalMs: intOption(o.pollIntervalMs, 'pollIntervalMs', 50, 1, 3_600_000),
@@ -239,6 +270,7 @@ export function newEventsTable(name: string, options?: EventsTableOptions): Even
     maxFillRows: intOption(o.maxGapFillRows, 'maxGapFillRows', 100, 0, 1_000_000),
     logger: o.logger ?? noopLogger,
     clock: o.clock ?? systemClock,
+    notifier,
   };
   const metrics: EventsMetrics =
     o.registry === undefined ? noEventsMetrics : eventsMetrics(o.registry, table);
@@ -254,6 +286,7 @@ interface TableConfig {
   readonly maxFillRows: number;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly notifier: EventsNotifier | undefined;
 }
 
 class SqlEventsTable implements EventsTable {
@@ -265,6 +298,7 @@ class SqlEventsTable implements EventsTable {
   readonly #statements = new Map<Dialect, EventsStatements>();
   readonly #loaders = new Map<object, Loader>();
   readonly #notify: NotifyFunc;
+  readonly #publisher: HintPublisher | undefined;
   #closed = false;
 
   constructor(schema: EventsSchema, config: TableConfig, metrics: EventsMetrics) {
@@ -273,6 +307,28 @@ class SqlEventsTable implements EventsTable {
     this.#config = config;
     this.#metrics = metrics;
     this.#notify = () => this.notify();
+    this.#publisher =
+      config.notifier === undefined
+        ? undefined
+        : new HintPublisher(config.notifier, schema.table, config.logger);
+  }
+
+  /**
+   * The wake-up sources of a loader on `db` (see `WakeupStarter`): the dialect's own when `notify`
+   * is on (its default: SQLite's file watch on, PostgreSQL's LISTEN off), and the notifier's
+   * subscription.
+   */
+  #wakeupsFor(dialect: Dialect, db: SqlDatabase): WakeupStarter[] {
+    const starters: WakeupStarter[] = [];
+    const { schema } = this;
+    const { notifier, logger } = this.#config;
+    if ((schema.notify ?? dialect.wakeupsByDefault === true) && dialect.wakeups !== undefined) {
+      starters.push((wake) => dialect.wakeups?.(db, schema, wake, logger));
+    }
+    if (notifier !== undefined) {
+      starters.push((wake) => notifier.subscribe(schema.table, wake, logger));
+    }
+    return starters;
   }
 
   #statementsOf(dialect: Dialect): EventsStatements {
@@ -394,18 +450,6 @@ class SqlEventsTable implements EventsTable {
     return loader;
   }
 
-  /**
-   * The wake-up sources of a loader on `db` (see `WakeupStarter`): where a notifier plugs in.
-   * Today the dialect's own (PostgreSQL's LISTEN), when the table has `notify` on.
-   */
-  #wakeupsFor(dialect: Dialect, db: SqlDatabase): WakeupStarter[] {
-    const starters: WakeupStarter[] = [];
-    if (this.schema.notify === true && dialect.wakeups !== undefined) {
-      starters.push((wake) => dialect.wakeups?.(db, this.schema, wake, this.#config.logger));
-    }
-    return starters;
-  }
-
   toStream(db: SqlDatabase, defaults?: StreamCallOptions): StreamFunc {
     const base = validateStreamCall('', defaults);
     bindHandle(db); // validates the handle now
@@ -445,6 +489,7 @@ class SqlEventsTable implements EventsTable {
 
   notify(): void {
     for (const loader of this.#loaders.values()) loader.notify();
+    this.#publisher?.hint();
   }
 
   stats(): EventsTableStats {

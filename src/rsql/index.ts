@@ -36,12 +36,26 @@ export {
 export { ERR_REFLEX_DB_CLOSED, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 export type { EventsTableStats } from './metrics.js';
 export type { MysqlConnection, MysqlPool, MysqlPoolConnection } from './mysql/index.js';
+export type { EventsNotifier, HintSubscription } from './notifier.js';
+export {
+  type NatsHintConnection,
+  type NatsNotifierOptions,
+  natsNotifier,
+} from './notifiers/nats.js';
+export {
+  type RedisHintClient,
+  type RedisHintSubscriber,
+  type RedisNotifierOptions,
+  redisNotifier,
+} from './notifiers/redis.js';
 export {
   ERR_REFLEX_UNSAFE_SCHEMA,
   type PgClient,
   type PgPool,
   type PgPoolClient,
   type PgQueryable,
+  type PostgresNotifierOptions,
+  postgresNotifier,
 } from './postgres/index.js';
 export type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 export type { SqliteDatabase } from './sqlite/index.js';

@@ -20,6 +20,11 @@ export const natsServer: ServerSpec = {
   defaultUrl: 'nats://127.0.0.1:4222',
 };
 
+export const redisServer: ServerSpec = {
+  envVar: 'REFLEX_TEST_REDIS_URL',
+  defaultUrl: 'redis://127.0.0.1:6379',
+};
+
 /** The URL of the server: its environment variable, else the local default. */
 export function serverUrl(spec: ServerSpec): string {
   return process.env[spec.envVar] ?? spec.defaultUrl;

@@ -49,7 +49,7 @@ function isPgQueryable(h: Record<string, unknown>): boolean {
   );
 }
 
-function isPgPool(h: unknown): h is PgPool {
+export function isPgPool(h: unknown): h is PgPool {
   return isObject(h) && isPgQueryable(h) && typeof h.connect === 'function' && isObject(h.options);
 }
 

@@ -21,6 +21,7 @@ import {
 } from './statements.js';
 
 export type { PgClient, PgPool, PgPoolClient, PgQueryable } from './driver.js';
+export { type PostgresNotifierOptions, postgresNotifier } from './notifier.js';
 
 /** An id (int8, as text from the driver) as a number; NaN unless it is a safe integer. */
 export function decodePgId(value: unknown): number {

@@ -1,4 +1,5 @@
-import type { Dialect, Durability, SqlValue } from '../dialect.js';
+import type { Logger } from '../../core/index.js';
+import type { Dialect, Durability, EventsSchema, SqlValue, WakeupSource } from '../dialect.js';
 import {
   acceptsSqlite,
   classifySqliteError,
@@ -14,6 +15,7 @@ import {
   sqliteErrorsStatements,
   sqliteEventsStatements,
 } from './statements.js';
+import { sqliteWakeups } from './watcher.js';
 
 export type { SqliteDatabase, SqliteStatement } from './driver.js';
 
@@ -46,6 +48,13 @@ export const sqliteDialect: Dialect = Object.freeze({
   },
   classifyError: classifySqliteError,
   gapStrategy: () => sqliteGapStrategy,
+  wakeupsByDefault: true,
+  wakeups: (
+    handle: unknown,
+    _schema: EventsSchema,
+    wake: () => void,
+    logger: Logger,
+  ): WakeupSource | undefined => sqliteWakeups(handle, wake, logger),
   durabilityStatements: (durability: Durability) => [
     `PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`,
   ],

@@ -1,0 +1,150 @@
+import { type FSWatcher, watch } from 'node:fs';
+import type { Logger } from '../../core/index.js';
+import type { WakeupSource } from '../dialect.js';
+import type { SqliteDatabase } from './driver.js';
+
+/**
+ * How long after the last change of the file `PRAGMA data_version` is checked, in ms. A commit
+ * writes its WAL frames (the file event) before its fsync and before it is visible to readers,
+ * so the event alone comes too early; the check finds the moment it becomes visible.
+ */
+const SETTLE_MS = 50;
+/** The pause between two checks while settling, in ms. */
+const CHECK_EVERY_MS = 1;
+/** Re-arming a lost watch: doubling from the first to the last delay, in ms. */
+const REARM_MIN_MS = 100;
+const REARM_MAX_MS = 5000;
+
+/**
+ * Cross-process wake-ups of SQLite: watches the database's WAL file (the database file itself
+ * outside WAL mode) with the OS's file notifications (inotify on Linux), and on each change
+ * checks `PRAGMA data_version` on the loader's own connection every millisecond for a short
+ * while: `wake` runs once per commit of another connection, as soon as it is visible. Idle, it
+ * costs nothing; while others write, one pragma per millisecond. Only a hint: the loader polls
+ * regardless. Undefined for an in-memory or temporary database (no other process can write it).
+ */
+export function sqliteWakeups(
+  handle: unknown,
+  wake: () => void,
+  logger: Logger,
+): WakeupSource | undefined {
+  const db = handle as SqliteDatabase & { readonly name?: unknown; readonly memory?: unknown };
+  if (db.memory === true || typeof db.name !== 'string' || db.name === '') return undefined;
+  let wal: boolean;
+  try {
+    wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+  } catch {
+    return undefined;
+  }
+  return new SqliteFileWatcher(db, wal ? `${db.name}-wal` : db.name, wake, logger);
+}
+
+class SqliteFileWatcher implements WakeupSource {
+  readonly #db: SqliteDatabase;
+  readonly #path: string;
+  readonly #wake: () => void;
+  readonly #logger: Logger;
+  #watcher: FSWatcher | undefined;
+  #version: unknown;
+  #deadline = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #rearm: NodeJS.Timeout | undefined;
+  #rearmDelay = REARM_MIN_MS;
+  #closed = false;
+
+  constructor(db: SqliteDatabase, path: string, wake: () => void, logger: Logger) {
+    this.#db = db;
+    this.#path = path;
+    this.#wake = wake;
+    this.#logger = logger;
+    try {
+      this.#version = this.#dataVersion();
+    } catch {
+      this.#closed = true; // a closed database: nothing to watch
+      return;
+    }
+    this.#arm();
+    // Anything committed between the loader's last query and the watch: one query to be sure.
+    this.#timer = setTimeout(() => {
+      this.#wake();
+      this.#check();
+    }, 0);
+  }
+
+  #dataVersion(): unknown {
+    return this.#db.pragma('data_version', { simple: true });
+  }
+
+  #arm(): void {
+    if (this.#closed) return;
+    try {
+      const w = watch(this.#path, (event) => {
+        this.#changed();
+        // Renamed or deleted: the watch follows a file that is gone; watch the path again.
+        if (event === 'rename') this.#lost(w, undefined);
+      });
+      w.on('error', (err) => this.#lost(w, err));
+      this.#watcher = w;
+      this.#rearmDelay = REARM_MIN_MS;
+    } catch (err) {
+      this.#lost(undefined, err);
+    }
+  }
+
+  #lost(w: FSWatcher | undefined, err: unknown): void {
+    if (w !== undefined) {
+      w.close();
+      if (this.#watcher === w) this.#watcher = undefined;
+    }
+    if (this.#closed || this.#rearm !== undefined) return;
+    if (err !== undefined) {
+      this.#logger.warn('sqlite file watch lost; polling meanwhile', {
+        path: this.#path,
+        retryInMs: this.#rearmDelay,
+        error: err,
+      });
+    }
+    this.#rearm = setTimeout(() => {
+      this.#rearm = undefined;
+      this.#arm();
+      this.#changed(); // anything committed while not watching
+    }, this.#rearmDelay);
+    this.#rearmDelay = Math.min(this.#rearmDelay * 2, REARM_MAX_MS);
+  }
+
+  #changed(): void {
+    if (this.#closed) return;
+    this.#deadline = performance.now() + SETTLE_MS;
+    if (this.#timer === undefined) this.#check();
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    let version: unknown;
+    try {
+      version = this.#dataVersion();
+    } catch {
+      // The database was closed: the loader's own queries report it.
+      return;
+    }
+    if (version !== this.#version) {
+      this.#version = version;
+      this.#wake();
+    }
+    if (performance.now() < this.#deadline) {
+      this.#timer = setTimeout(() => this.#check(), CHECK_EVERY_MS);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#rearm !== undefined) clearTimeout(this.#rearm);
+    this.#timer = undefined;
+    this.#rearm = undefined;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Logger } from '../../src/core/index.js';
+import { type EventsNotifier, HintPublisher } from '../../src/rsql/notifier.js';
+
+/** A notifier whose publishes settle when the test says so (the user-supplied part). */
+function manualNotifier(): {
+  notifier: EventsNotifier;
+  published: string[];
+  settle(err?: Error): void;
+} {
+  const published: string[] = [];
+  const pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  return {
+    published,
+    notifier: {
+      publish(table) {
+        published.push(table);
+        return new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+      },
+      subscribe: () => ({ close() {} }),
+    },
+    settle(err) {
+      const p = pending.shift();
+      if (err === undefined) p?.resolve();
+      else p?.reject(err);
+    },
+  };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, debug() {}, info() {}, error() {}, warn: (m) => void warnings.push(m) };
+}
+
+describe('HintPublisher', () => {
+  it('keeps one publish in flight and sends one more for every burst that came meanwhile', async () => {
+    const m = manualNotifier();
+    const p = new HintPublisher(m.notifier, 'ev', recordingLogger());
+    p.hint();
+    p.hint();
+    p.hint();
+    assert.deepEqual(m.published, ['ev']);
+    m.settle();
+    await tick();
+    assert.deepEqual(m.published, ['ev', 'ev'], 'the burst costs one more');
+    m.settle();
+    await tick();
+    assert.equal(m.published.length, 2, 'nothing pending: nothing more');
+    p.hint();
+    assert.equal(m.published.length, 3);
+    m.settle();
+    await tick();
+  });
+
+  it('a failing notifier is logged once per outage and never throws at the writer', async () => {
+    const m = manualNotifier();
+    const logger = recordingLogger();
+    const p = new HintPublisher(m.notifier, 'ev', logger);
+    p.hint();
+    m.settle(new Error('down'));
+    await tick();
+    p.hint();
+    m.settle(new Error('down'));
+    await tick();
+    assert.equal(logger.warnings.length, 1);
+    p.hint();
+    m.settle();
+    await tick();
+    p.hint();
+    m.settle(new Error('down again'));
+    await tick();
+    assert.equal(logger.warnings.length, 2);
+    const throwing = new HintPublisher(
+      {
+        publish() {
+          throw new Error('sync failure');
+        },
+        subscribe: () => ({ close() {} }),
+      },
+      'ev',
+      logger,
+    );
+    assert.doesNotThrow(() => throwing.hint());
+    await tick();
+    assert.equal(logger.warnings.length, 3);
+  });
+
+  it('a synchronous notifier publishes each hint at once', () => {
+    const sent: string[] = [];
+    const p = new HintPublisher(
+      { publish: (t) => void sent.push(t), subscribe: () => ({ close() {} }) },
+      'ev',
+      recordingLogger(),
+    );
+    p.hint();
+    p.hint();
+    assert.deepEqual(sent, ['ev', 'ev']);
+  });
+});
