@@ -86,6 +86,7 @@ export class Loader {
         return Promise.resolve();
       },
       polling: () => this.#headLoad !== undefined,
+      idleHint: () => this.#hintWhileIdle(),
     });
   }
 
@@ -116,6 +117,17 @@ export class Loader {
   /** Wakes the streams waiting at the head: polls now (called by `insert`'s notify). */
   notify(): void {
     this.#poller.notify();
+  }
+
+  /**
+   * A hint (a notify or a wake-up) came while no stream waited (the streams busy with what they
+   * read): kept, so the load in flight runs once more, or the next read loads instead of waiting
+   * for a poll.
+   */
+  #hintWhileIdle(): void {
+    if (this.stopped) return;
+    if (this.#headLoad !== undefined) this.#pollAgain = true;
+    else this.#atDbHead = false;
   }
 
   /** MAX(id) now (0 for an empty table). */

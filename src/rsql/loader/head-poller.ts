@@ -42,6 +42,11 @@ export interface HeadPollerConfig {
   readonly poll: () => Promise<void>;
   /** True while a head load is in flight: a timed poll is then not scheduled on top of it. */
   readonly polling: () => boolean;
+  /**
+   * A notify or hint came while no stream waited: the loader keeps it (its next read loads
+   * instead of waiting for a poll). Optional.
+   */
+  readonly idleHint?: (() => void) | undefined;
 }
 
 /**
@@ -90,9 +95,15 @@ export class HeadPoller {
     if (failure !== undefined && failure.n > seen) throw failure.error;
   }
 
-  /** Polls now when some stream waits (an insert in this process, or a wake-up hint). */
+  /**
+   * Polls now when some stream waits (an insert in this process, or a wake-up hint); otherwise
+   * hands the hint to `idleHint`, so that a stream busy with what it read does not wait a poll
+   * interval for what the hint announced.
+   */
   notify(): void {
-    if (this.#waiting > 0 && !this.#config.signal.aborted) this.#pollSoon(0);
+    if (this.#config.signal.aborted) return;
+    if (this.#waiting > 0) this.#pollSoon(0);
+    else this.#config.idleHint?.();
   }
 
   /**

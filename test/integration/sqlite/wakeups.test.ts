@@ -1,10 +1,12 @@
 // SQLite's cross-process wake-up: the reader's loader watches the WAL file and checks
 // PRAGMA data_version. Two connections to one real file stand for two processes.
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { type EventsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { type EventsNotifier, type EventsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { within } from '../../../src/testing/index.js';
 import {
   everyEventExactlyOnce,
   type HintBackend,
@@ -12,6 +14,7 @@ import {
 } from '../../support/hint-scenarios.js';
 import { uniqueName } from '../../support/servers.js';
 import { sqliteDir } from '../../support/sql-harness.js';
+import { waitFor } from '../../support/wait.js';
 
 const dir = sqliteDir();
 const path = join(dir.path, 'wakeups.db');
@@ -77,6 +80,51 @@ describe('sqlite file watch', () => {
     const { writer, reader } = pair({ pollIntervalMs: 50, notify: false });
     await writer.createTable(writerDb);
     await everyEventExactlyOnce(backend, writer, reader);
+  });
+
+  it('a hint that comes while no stream waits (the consumer busy) is kept: the next read loads at once', async () => {
+    // An in-process notifier (the user-supplied part) that counts the hints delivered.
+    const bus = new EventEmitter();
+    let delivered = 0;
+    const notifier: EventsNotifier = {
+      publish: (table) => void bus.emit(table),
+      subscribe(table, wake) {
+        const on = (): void => {
+          delivered++;
+          wake();
+        };
+        bus.on(table, on);
+        return { close: () => void bus.off(table, on) };
+      },
+    };
+    const name = uniqueName('ev_busy');
+    writerDb.exec(`DROP TABLE IF EXISTS "${name}"`);
+    const writer = newEventsTable(name, { notifier, notify: false });
+    const reader = newEventsTable(name, { notifier, notify: false, pollIntervalMs: 3_600_000 });
+    tables.push(reader, writer);
+    await writer.createTable(writerDb);
+    const stream = await reader.toStream(readerDb)('');
+    try {
+      let first: string | undefined;
+      const reading = stream.recv().then((e) => {
+        first = e.foreignId;
+      }); // waits at the head: subscribes
+      const notifyA = await backend.write(writer, 'a');
+      await waitFor('a, re-notified until the subscription is up', () => {
+        notifyA();
+        return first !== undefined;
+      });
+      await reading;
+      assert.equal(first, 'a');
+      // Nobody reads now: the hint of 'b' reaches a loader with no stream waiting.
+      const before = delivered;
+      (await backend.write(writer, 'b'))();
+      await waitFor('the hint of b delivered', () => delivered > before);
+      const b = await within(stream.recv(), 10_000, 'b, not left for a poll an hour away');
+      assert.equal(b.foreignId, 'b');
+    } finally {
+      await stream.close();
+    }
   });
 
   it('an in-memory database has nothing to watch and streams as before', async () => {

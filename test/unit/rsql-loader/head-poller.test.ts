@@ -9,6 +9,7 @@ function pollerWith(options: {
   intervalMs?: number;
   wakeups?: readonly WakeupStarter[];
   logger?: Logger;
+  idleHint?: () => void;
 }) {
   const stop = new AbortController();
   const loads: ((error?: Error) => void)[] = [];
@@ -31,6 +32,7 @@ function pollerWith(options: {
       });
     },
     polling: () => inFlight,
+    idleHint: options.idleHint,
   });
   /** Ends the head load in flight. */
   const endLoad = (error?: Error): void => {
@@ -65,6 +67,24 @@ describe('HeadPoller', () => {
     endLoad();
     await waiting;
     stop.abort();
+    await poller.stop();
+  });
+
+  it('a hint with nobody waiting goes to idleHint (kept by the loader), one with waiters polls', async () => {
+    let idle = 0;
+    const { poller, stop, loads, endLoad } = pollerWith({ idleHint: () => idle++ });
+    poller.notify();
+    assert.equal(idle, 1);
+    assert.equal(loads.length, 0);
+    const waiting = poller.wait(new AbortController().signal);
+    poller.notify();
+    assert.equal(idle, 1, 'a waiter: polled instead');
+    assert.equal(loads.length, 1);
+    endLoad();
+    await waiting;
+    stop.abort();
+    poller.notify();
+    assert.equal(idle, 1, 'stopped: ignored');
     await poller.stop();
   });
 
