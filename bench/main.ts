@@ -11,6 +11,7 @@ import type { CursorStore } from '../src/core/index.js';
 import { newReflexClient, serveStream } from '../src/grpc/index.js';
 import type { BenchBackend, BenchSizes } from './backends/backend.js';
 import { type BackendName, backendNames, openBackend } from './backends/index.js';
+import { type WakeupName, wakeupLabels } from './backends/wakeups.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import {
@@ -112,6 +113,8 @@ const catchUpRounds = 5;
 interface BackendFigures {
   catchUpPerS?: number | undefined;
   latencyP99?: number | undefined;
+  /** Head latency p99 from another process, by wake-up. */
+  otherProcessP99: Map<WakeupName, number>;
   insert1PerS?: number | undefined;
   insert8PerS?: number | undefined;
 }
@@ -200,6 +203,48 @@ async function benchBackend(
             target: atLeast(0.9),
           }),
         );
+      });
+    }
+    const withWakeup = ins.withWakeup;
+    const wakeups = b.reflex?.wakeups ?? [];
+    for (const writers of withWakeup === undefined || wakeups.length === 0 ? [] : [1, 8]) {
+      const base = {
+        section: 'insert',
+        backend: name,
+        measure: `one-event tx/s, ${writers} writer${writers > 1 ? 's' : ''}, wake-up on vs polling only`,
+      };
+      await section(rows, base, async () => {
+        if (withWakeup === undefined) return;
+        log(`${name}: insert with wake-ups, ${writers} writer(s)`);
+        await ins.prepare(writers);
+        // Each variant in turn (best of its rounds), a stream waiting at the head meanwhile.
+        const best = new Map<WakeupName, number>();
+        for (let round = 0; round < (o.quick ? 1 : 3); round++) {
+          for (const wakeup of ['poll', ...wakeups] as WakeupName[]) {
+            const variant = await withWakeup(wakeup);
+            try {
+              const r = await rateOf((w) => variant.write(w), writers, sizes.insertMs);
+              best.set(wakeup, Math.max(best.get(wakeup) ?? 0, r));
+            } finally {
+              await variant.close();
+            }
+          }
+        }
+        const poll = best.get('poll') ?? 0;
+        for (const wakeup of wakeups) {
+          rows.push(
+            makeRow({
+              ...base,
+              measure: `one-event tx/s, ${writers} writer${writers > 1 ? 's' : ''}, ${wakeupLabels[wakeup]} vs polling only`,
+              status: 'measured',
+              value: perS(best.get(wakeup) ?? 0, 'tx/s'),
+              baseline: perS(poll, 'tx/s'),
+              baselineLabel: 'polling only',
+              target: atLeast(0.9),
+              note: 'notify() after each commit; a stream of another table object reads at the head',
+            }),
+          );
+        }
       });
     }
     await ins.cleanup().catch(() => {});
@@ -414,26 +459,18 @@ async function benchBackend(
     rows.push(...latencyRows('same process (notify)', r, atMostMs(10)));
   });
   if (name !== 'memory') {
-    const variants: { label: string; notify: boolean; target: Target }[] =
-      name === 'postgres'
-        ? [
-            { label: 'other process', notify: false, target: atMostMs(100, 'p99 (no NOTIFY)') },
-            { label: 'other process, NOTIFY', notify: true, target: atMostMs(20, 'p99 (NOTIFY)') },
-          ]
-        : [
-            {
-              label: 'other process',
-              notify: false,
-              target: atMostMs(100, name === 'sqlite' ? 'p99 (as MariaDB)' : 'p99'),
-            },
-          ];
-    for (const v of variants) {
-      const otherBase = { section: 'latency', backend: name, measure: `head latency, ${v.label}` };
+    const wakeups = b.reflex?.wakeups ?? [];
+    for (const wakeup of ['poll', ...wakeups] as WakeupName[]) {
+      const label = `other process, ${wakeupLabels[wakeup]}`;
+      const target =
+        wakeup === 'poll' ? atMostMs(100, 'p99 (polling)') : atMostMs(10, 'p99 (wake-up)');
+      const otherBase = { section: 'latency', backend: name, measure: `head latency, ${label}` };
       await section(rows, otherBase, async () => {
-        log(`${name}: head latency, ${v.label}`);
+        log(`${name}: head latency, ${label}`);
         const other = b.reflex?.latencyOtherProcess;
-        const r = other === undefined ? undefined : await other(sizes, v.notify);
-        rows.push(...latencyRows(v.label, r, v.target));
+        const r = other === undefined ? undefined : await other(sizes, wakeup);
+        if (r !== undefined) figures.otherProcessP99.set(wakeup, percentile(r.latenciesMs, 0.99));
+        rows.push(...latencyRows(label, r, target));
       });
     }
 
@@ -456,19 +493,27 @@ async function benchBackend(
         );
         return;
       }
-      log(`${name}: idle fan-out`);
-      const one = await idle(1, sizes.fanoutMs);
-      const hundred = await idle(100, sizes.fanoutMs);
-      rows.push(
-        makeRow({
-          ...fanBase,
-          status: 'measured',
-          value: perS(hundred, 'queries/s'),
-          baseline: perS(one, 'queries/s'),
-          baselineLabel: '1 stream',
-          target: { text: '≤ 20 queries/s', on: 'value', op: '<=', limit: 20 },
-        }),
-      );
+      // The default options first (SQLite's file watch is on by default), then each wake-up.
+      const defaultWakeup: WakeupName = name === 'sqlite' ? 'watch' : 'poll';
+      const variants = [defaultWakeup, ...wakeups.filter((w) => w !== defaultWakeup)];
+      for (const wakeup of variants) {
+        log(`${name}: idle fan-out, ${wakeupLabels[wakeup]}`);
+        const one = await idle(1, sizes.fanoutMs, wakeup);
+        const hundred = await idle(100, sizes.fanoutMs, wakeup);
+        rows.push(
+          makeRow({
+            ...fanBase,
+            ...(wakeup === defaultWakeup
+              ? {}
+              : { measure: `${fanBase.measure}, ${wakeupLabels[wakeup]}` }),
+            status: 'measured',
+            value: perS(hundred, 'queries/s'),
+            baseline: perS(one, 'queries/s'),
+            baselineLabel: '1 stream',
+            target: { text: '≤ 20 queries/s', on: 'value', op: '<=', limit: 20 },
+          }),
+        );
+      }
     });
   }
 }
@@ -564,6 +609,16 @@ function natsRows(
         'ms',
       ),
     );
+    for (const [wakeup, other] of f.otherProcessP99) {
+      rows.push(
+        rel(
+          `head latency p99 (other process, ${wakeupLabels[wakeup]}) vs JetStream (lower is better)`,
+          other,
+          p99,
+          'ms',
+        ),
+      );
+    }
   }
   return rows;
 }
@@ -596,7 +651,7 @@ async function main(): Promise<void> {
       continue;
     }
     versions[name] = b.version;
-    const f: BackendFigures = {};
+    const f: BackendFigures = { otherProcessP99: new Map() };
     figures.set(name, f);
     try {
       await benchBackend(b, o, rows, f);

@@ -1,6 +1,7 @@
 // One interface every benchmarked backend implements. A part that is undefined has not landed
 // (or does not apply): its rows are shown as absent, never faked.
 import type { CursorStore, StreamFunc } from '../../src/core/index.js';
+import type { WakeupName } from './wakeups.js';
 
 /** Sizes and durations of one run. */
 export interface BenchSizes {
@@ -24,6 +25,15 @@ export interface InsertBench {
   handWritten(writer: number): Promise<void>;
   /** Undefined until the backend's events table has landed. */
   readonly reflex: ((writer: number) => Promise<void>) | undefined;
+  /**
+   * reflex-events' insert into a table with `wakeup` on, notifying after each commit, while a
+   * stream of another table object (another connection on SQLite) waits at its head and reads.
+   */
+  readonly withWakeup:
+    | ((
+        wakeup: WakeupName,
+      ) => Promise<{ write(writer: number): Promise<void>; close(): Promise<void> }>)
+    | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -41,15 +51,19 @@ export interface ReflexParts {
   cursorStore(): Promise<CursorStore>;
   /** COMMIT → consume, writer and consumer in this process (with the process-local notify). */
   latencySameProcess(sizes: BenchSizes): Promise<LatencyResult>;
+  /** The cross-process wake-ups measured beside polling (docs/latency.md). */
+  readonly wakeups: readonly WakeupName[];
   /**
-   * COMMIT → consume, writer in a child process; `notify` turns on the cross-process wake-up
-   * (PostgreSQL's LISTEN/NOTIFY). Undefined where there is no other process.
+   * COMMIT → consume, writer in a child process, with `wakeup` on in both processes. Undefined
+   * where there is no other process.
    */
   readonly latencyOtherProcess:
-    | ((sizes: BenchSizes, notify: boolean) => Promise<LatencyResult>)
+    | ((sizes: BenchSizes, wakeup: WakeupName) => Promise<LatencyResult>)
     | undefined;
   /** DB queries/s made by `streams` streams waiting at the head of one idle table. */
-  readonly idleQueriesPerS: ((streams: number, ms: number) => Promise<number>) | undefined;
+  readonly idleQueriesPerS:
+    | ((streams: number, ms: number, wakeup: WakeupName) => Promise<number>)
+    | undefined;
 }
 
 export interface BenchBackend {

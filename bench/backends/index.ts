@@ -6,6 +6,7 @@ import { mysqlDriver } from './mysql.js';
 import { postgresDriver } from './postgres.js';
 import { type SqlDriver, sqlBackend, sqlWriter } from './sql.js';
 import { type SqliteConfig, sqliteDriver } from './sqlite.js';
+import type { WakeupName } from './wakeups.js';
 
 export const backendNames = ['sqlite', 'mysql', 'postgres', 'memory'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -26,8 +27,8 @@ async function driverOf(name: string, config?: unknown): Promise<SqlDriver> {
 export async function openBackend(name: BackendName): Promise<BenchBackend> {
   if (name === 'memory') return openMemory();
   const driver = await driverOf(name);
-  return sqlBackend(driver, (table, notify) =>
-    forkWriter(name, { config: driver.childConfig, table, notify }),
+  return sqlBackend(driver, (table, wakeup) =>
+    forkWriter(name, { config: driver.childConfig, table, wakeup }),
   );
 }
 
@@ -38,6 +39,6 @@ export interface LatencyWriter {
 }
 
 export async function openWriter(backend: string, config: unknown): Promise<LatencyWriter> {
-  const c = config as { config: unknown; table: string; notify: boolean };
-  return sqlWriter(await driverOf(backend, c.config), c.table, c.notify);
+  const c = config as { config: unknown; table: string; wakeup: WakeupName };
+  return sqlWriter(await driverOf(backend, c.config), c.table, c.wakeup);
 }

@@ -50,6 +50,7 @@ export function openMemory(): BenchBackend {
           l.stop();
         }
       },
+      wakeups: [],
       latencyOtherProcess: undefined,
       idleQueriesPerS: undefined,
     },

@@ -66,6 +66,9 @@ export async function mysqlDriver(): Promise<SqlDriver> {
         if (done > 0 && done % 250_000 === 0) log(`mysql: seeded ${done}`);
       }
     },
+    openReader() {
+      return { db: pool, close: async () => {} };
+    },
     counting() {
       return countingPool(pool, ['query', 'execute'], 'getConnection');
     },

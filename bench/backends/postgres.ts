@@ -73,6 +73,9 @@ export async function postgresDriver(): Promise<SqlDriver> {
         );
       }
     },
+    openReader() {
+      return { db: pool, close: async () => {} };
+    },
     counting() {
       return countingPool(pool, ['query'], 'connect');
     },

@@ -5,6 +5,7 @@ import { isExpected, newConsumer, newSpec, run } from '../../src/core/index.js';
 import type { EventsSchema } from '../../src/rsql/dialect.js';
 import {
   type EventsTable,
+  type EventsTableOptions,
   newCursorsTable,
   newEventsTable,
   type SqlDatabase,
@@ -14,6 +15,7 @@ import { MemCursorStore } from '../../src/testing/index.js';
 import { headLatency, type LatencyWrite } from '../latency.js';
 import { wallMs } from '../measure.js';
 import type { BenchBackend, BenchSizes, InsertBench, LatencyResult } from './backend.js';
+import { type WakeupName, wakeupSetup, wakeupsOf } from './wakeups.js';
 
 /** What the benchmark needs of a driver; each dialect file implements it. */
 export interface SqlDriver {
@@ -50,6 +52,11 @@ export interface SqlDriver {
   scanPage(sql: string, after: number, limit: number): Promise<{ rows: number; last: number }>;
   /** Stores `n` events in `table` (already created) with bulk INSERTs. */
   bulkInsert(table: string, n: number, log: (msg: string) => void): Promise<void>;
+  /**
+   * A handle for a stream that reads what the writers write as another process would: the pool
+   * itself for a server database, another connection to the file for SQLite.
+   */
+  openReader(): { readonly db: SqlDatabase; close(): Promise<void> };
   /** The same database behind a handle that counts the statements run through it. */
   counting(): { readonly db: SqlDatabase; queries(): number };
   /** What the child process of the latency probe passes to `openDriver`. */
@@ -69,9 +76,10 @@ function then<T>(
 export async function sqlWriter(
   driver: SqlDriver,
   table: string,
-  notify: boolean,
+  wakeup: WakeupName,
 ): Promise<{ write: LatencyWrite; close(): Promise<void> }> {
-  const events = newEventsTable(table, notify ? { notify } : {});
+  const setup = await wakeupSetup(wakeup, driver.db);
+  const events = newEventsTable(table, setup.options);
   await driver.openWriters(1);
   return {
     write: async (id) => {
@@ -86,8 +94,29 @@ export async function sqlWriter(
     },
     close: async () => {
       await events.close();
+      await setup.close();
       await driver.close();
     },
+  };
+}
+
+/** Runs a stream from the head of `table` on `db`, consuming everything, until the abort. */
+function headReader(table: EventsTable, db: SqlDatabase): () => Promise<void> {
+  const ac = new AbortController();
+  const running = run(
+    newSpec(
+      table.toStream(db),
+      new MemCursorStore(),
+      newConsumer('head-reader', () => {}),
+      { fromHead: true },
+    ),
+    { signal: ac.signal },
+  ).catch((err: unknown) => {
+    if (!isExpected(err)) throw err;
+  });
+  return async () => {
+    ac.abort();
+    await running;
   };
 }
 
@@ -96,7 +125,7 @@ export function sqlBackend(
   driver: SqlDriver,
   forkWriter: (
     table: string,
-    notify: boolean,
+    wakeup: WakeupName,
   ) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
 ): BenchBackend {
   const prefix = `bench_${process.pid}`;
@@ -111,9 +140,12 @@ export function sqlBackend(
     await driver.exec(`DROP TABLE IF EXISTS ${name}`);
     created.delete(name);
   };
-  const freshEvents = async (name: string, notify = false): Promise<EventsTable> => {
+  const freshEvents = async (
+    name: string,
+    options: EventsTableOptions = {},
+  ): Promise<EventsTable> => {
     await drop(name);
-    const t = newEventsTable(name, notify ? { notify } : {});
+    const t = newEventsTable(name, options);
     await t.createTable(driver.db);
     created.add(name);
     tables.push(t);
@@ -159,6 +191,35 @@ export function sqlBackend(
         );
         notify?.();
       },
+      async withWakeup(wakeup) {
+        const name = `${prefix}_wake_events`;
+        const setup = await wakeupSetup(wakeup, driver.db);
+        const writerTable = await freshEvents(name, setup.options);
+        const reader = driver.openReader();
+        const readerTable = newEventsTable(name, setup.options);
+        const stopReader = headReader(readerTable, reader.db);
+        return {
+          async write(w) {
+            let notify: (() => void) | undefined;
+            await driver.tx(w, (tx) =>
+              then(exec(tx, stateSql, [w]), () =>
+                then(driver.insertEvent(writerTable, tx, String(++seq)), (f) => {
+                  notify = f;
+                }),
+              ),
+            );
+            notify?.();
+          },
+          async close() {
+            await stopReader();
+            await readerTable.close();
+            await writerTable.close();
+            await reader.close();
+            await setup.close();
+            await drop(name);
+          },
+        };
+      },
       async cleanup() {
         await driver.openWriters(0);
         await drop(stateName);
@@ -171,9 +232,10 @@ export function sqlBackend(
     sizes: BenchSizes,
     write: (table: EventsTable) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
     note: string,
-    notify = false,
+    wakeup: WakeupName = 'poll',
   ): Promise<LatencyResult> => {
-    const table = await freshEvents(`${prefix}_latency`, notify);
+    const setup = await wakeupSetup(wakeup, driver.db);
+    const table = await freshEvents(`${prefix}_latency`, setup.options);
     const writer = await write(table);
     try {
       const latenciesMs = await headLatency(
@@ -186,6 +248,7 @@ export function sqlBackend(
     } finally {
       await writer.close();
       await table.close();
+      await setup.close();
       await drop(`${prefix}_latency`);
     }
   };
@@ -245,18 +308,20 @@ export function sqlBackend(
           },
           'insert → notify()',
         ),
-      latencyOtherProcess: (sizes, notify) =>
+      wakeups: wakeupsOf(driver.name),
+      latencyOtherProcess: (sizes, wakeup) =>
         latencyOf(
           sizes,
-          (table) => forkWriter(table.name, notify),
-          `writer in a child process${notify ? ', notify: true' : ''}`,
-          notify,
+          (table) => forkWriter(table.name, wakeup),
+          'writer in a child process',
+          wakeup,
         ),
-      async idleQueriesPerS(streams, ms) {
+      async idleQueriesPerS(streams, ms, wakeup) {
         const name = `${prefix}_idle`;
         await freshEvents(name);
         const counted = driver.counting();
-        const table = newEventsTable(name);
+        const setup = await wakeupSetup(wakeup, driver.db);
+        const table = newEventsTable(name, setup.options);
         const stream = table.toStream(counted.db);
         const ac = new AbortController();
         setMaxListeners(streams + 10, ac.signal);
@@ -283,6 +348,7 @@ export function sqlBackend(
           ac.abort();
           await Promise.all(runs);
           await table.close();
+          await setup.close();
           await drop(name);
         }
       },

@@ -71,6 +71,16 @@ export function sqliteDriver(config?: SqliteConfig): SqlDriver {
         if (done > 0 && done % 500_000 === 0) log(`sqlite: seeded ${done}`);
       }
     },
+    openReader() {
+      const reader = new Database(path);
+      reader.pragma('busy_timeout = 5000');
+      return {
+        db: reader,
+        close: async () => {
+          reader.close();
+        },
+      };
+    },
     counting() {
       let queries = 0;
       const wrapStatement = (s: Database.Statement): Database.Statement =>
