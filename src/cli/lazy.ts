@@ -1,16 +1,8 @@
-import { runtimeError } from './errors.js';
-
 /**
- * Loads `reflex-events/grpc` when a command needs it: @grpc/grpc-js is only needed for gRPC
- * sources, `serve` and the demo, so `reflex cursors …` works without it.
+ * Loads `reflex-events/grpc` when a command needs it (gRPC sources, `serve`, the demo), so the
+ * other commands start without loading the HTTP/2 server and client. It needs no package beyond
+ * Node's own `node:http2`.
  */
 export async function loadGrpc(): Promise<typeof import('../grpc/index.js')> {
-  try {
-    return await import('../grpc/index.js');
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ERR_MODULE_NOT_FOUND') {
-      throw runtimeError('gRPC needs the @grpc/grpc-js package: npm install @grpc/grpc-js', err);
-    }
-    throw err;
-  }
+  return await import('../grpc/index.js');
 }

@@ -4,6 +4,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerLag } from './commands/lag.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import type { CliContext } from './context.js';
 import { CliError, debugDetails, describeError, ExitCode } from './errors.js';
@@ -24,6 +25,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerServe(program, ctx);
   registerCursors(program, ctx);
   registerLag(program, ctx);
+  registerStatus(program, ctx);
   registerMigrate(program, ctx);
   program.addHelpText(
     'after',

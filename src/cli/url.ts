@@ -9,7 +9,7 @@ export type DbSource =
 /** A gRPC server named on the command line. */
 export interface GrpcSource {
   readonly kind: 'grpc';
-  /** `host:port`, as @grpc/grpc-js takes it. */
+  /** `host:port`, as `newReflexClient` takes it. */
   readonly address: string;
   /** True for `grpcs://`: connect with TLS. */
   readonly tls: boolean;

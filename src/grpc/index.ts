@@ -8,6 +8,7 @@ export {
 export {
   type ReflexServer,
   reflexStreamMethod,
+  type ServedCall,
   type ServeOptions,
   type ServerTlsOptions,
   serveStream,

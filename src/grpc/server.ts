@@ -59,6 +59,17 @@ export interface ServeOptions {
   readonly signal?: AbortSignal;
 }
 
+/** A call a {@link ReflexServer} is streaming. */
+export interface ServedCall {
+  /** The client's address, `ip:port`. */
+  readonly peer: string;
+  /** The full method, e.g. `/reflexpb.Reflex/Stream`. */
+  readonly method: string;
+  readonly startedAt: Date;
+  /** Events handed to the transport on this call so far. */
+  readonly sentEvents: number;
+}
+
 /** A running gRPC server of reflex streams. */
 export interface ReflexServer extends AsyncDisposable {
   /** The port it listens on (the one picked when the address said port 0). */
@@ -69,6 +80,8 @@ export interface ReflexServer extends AsyncDisposable {
   readonly openStreams: number;
   /** How many events were handed to the transport since the start (all calls). */
   readonly sentEvents: number;
+  /** The calls streaming now (a status page lists them). */
+  clients(): readonly ServedCall[];
   /**
    * Ends every open stream with `ERR_REFLEX_STOPPED` (gRPC UNAVAILABLE; clients should reconnect),
    * refuses new calls, then shuts the server down: it resolves once every connection is closed
@@ -235,6 +248,7 @@ class Impl implements ReflexServer {
   readonly #sockets = new Set<Socket>();
   readonly #active = new Set<AbortController>();
   readonly #calls = new Set<Promise<void>>();
+  readonly #streaming = new Map<AbortController, { call: Call; method: string; startedAt: Date }>();
   readonly #logger: Logger;
   readonly #authenticate: Authenticator | undefined;
   readonly #graceMs: number;
@@ -282,6 +296,18 @@ class Impl implements ReflexServer {
     return this.#active.size;
   }
 
+  clients(): readonly ServedCall[] {
+    return [...this.#streaming.values()].map(({ call, method, startedAt }) => {
+      const socket = call.stream.session?.socket;
+      return {
+        peer: `${socket?.remoteAddress ?? ''}:${socket?.remotePort ?? ''}`,
+        method,
+        startedAt,
+        sentEvents: call.sentEvents,
+      };
+    });
+  }
+
   async #serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
     stream.on('error', (err) => {
       this.#logger.debug('reflex grpc server: stream error', { error: err });
@@ -326,6 +352,7 @@ class Impl implements ReflexServer {
         signal: controller.signal,
       });
       call.respond();
+      this.#streaming.set(controller, { call, method: path, startedAt: new Date() });
       await this.#pump(call, client, controller.signal);
     } catch (err) {
       call.end(statusOf(controller.signal.aborted ? controller.signal.reason : err));
@@ -333,6 +360,7 @@ class Impl implements ReflexServer {
       timer?.clear();
       stream.off('close', onClose);
       this.#active.delete(controller);
+      this.#streaming.delete(controller);
       if (client !== undefined) {
         await client.close().catch((err: unknown) => {
           this.#logger.warn('reflex grpc server: closing the source stream failed', {
@@ -367,6 +395,7 @@ class Impl implements ReflexServer {
       if (call.stream.destroyed) return;
       call.stream.write(bytes);
       this.sentEvents += n;
+      call.sentEvents += n;
     };
     // Events the source already holds are taken without a promise each (a batch of them at most,
     // so I/O and the abort still get in between batches).
@@ -432,6 +461,8 @@ class Impl implements ReflexServer {
 /** The response side of one call: headers once, then data, then trailers. */
 class Call {
   readonly stream: ServerHttp2Stream;
+  /** Events handed to the transport on this call. */
+  sentEvents = 0;
   #responded = false;
   #ended = false;
 

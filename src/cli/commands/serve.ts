@@ -5,15 +5,17 @@ import type { Command } from 'commander';
 import type { MetricsRegistry, StreamFunc } from '../../core/index.js';
 import type { ServeOptions } from '../../grpc/index.js';
 import { type EventsTable, newEventsTable } from '../../rsql/index.js';
+import { type StatusMonitor, statusHandler } from '../../status/index.js';
 import { type CliContext, examples } from '../context.js';
 import { checkIdentifier, openDb } from '../db.js';
-import { parsePort } from '../duration.js';
+import { parseDuration, parsePort } from '../duration.js';
 import { runtimeError, usageError } from '../errors.js';
 import { loadGrpc } from '../lazy.js';
 import { readFlagFile, tokenOf } from '../sources.js';
 import { parseDbUrl } from '../url.js';
+import { openStatusMonitor, type StatusFlags, statusOptions } from './status.js';
 
-interface Flags {
+interface Flags extends StatusFlags {
   table: string[];
   address: string;
   metadataColumn?: string;
@@ -26,6 +28,9 @@ interface Flags {
   metricsAddress: string;
   /** False with --no-metrics (commander's negated option). */
   metrics: boolean;
+  /** False with --no-status. */
+  status: boolean;
+  statusInterval: string;
 }
 
 /** The method a table is served as: `table` alone is reflexpb.Reflex/Stream, `table=pkg.Svc/Method` names it. */
@@ -87,14 +92,22 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--require-client-cert', 'refuse clients without a certificate signed by --tls-ca')
     .option('--token <t>', 'require this bearer token (use with TLS)')
     .option('--token-file <path>', 'require the bearer token in this file')
-    .option('--metrics-address <host:port>', 'where Prometheus scrapes /metrics', '127.0.0.1:9464')
-    .option('--no-metrics', 'no metrics endpoint')
+    .option(
+      '--metrics-address <host:port>',
+      'the HTTP address of /metrics and of the live status page /status',
+      '127.0.0.1:9464',
+    )
+    .option('--no-metrics', 'no /metrics endpoint')
+    .option('--no-status', 'no status page')
+    .option('--status-interval <d>', 'time between samples of the status page', '2s')
     .action(async (url: string, flags: Flags) => {
       const source = parseDbUrl(url);
       const tables = parseTableSpecs(([] as string[]).concat(flags.table));
       const grpcAddress = splitHostPort(flags.address, '--address');
+      const statusIntervalMs = parseDuration(flags.statusInterval, '--status-interval');
+      parseDuration(flags.stalledAfter, '--stalled-after');
       const metricsAddress =
-        flags.metrics === false
+        flags.metrics === false && flags.status === false
           ? undefined
           : splitHostPort(flags.metricsAddress, '--metrics-address');
       const metadataColumn =
@@ -122,7 +135,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
             };
 
       let prom: Prom | undefined;
-      if (metricsAddress !== undefined) {
+      if (flags.metrics !== false) {
         try {
           prom = createRequire(import.meta.url)('prom-client') as Prom;
         } catch {
@@ -140,6 +153,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const opened: EventsTable[] = [];
       let server: Awaited<ReturnType<typeof grpc.serveStreams>> | undefined;
       let http: Server | undefined;
+      let monitor: StatusMonitor | undefined;
       try {
         const streams: Record<string, StreamFunc> = {};
         for (const t of tables) {
@@ -181,10 +195,27 @@ export function registerServe(program: Command, ctx: CliContext): void {
             },
           });
         }
-        if (metricsAddress !== undefined && registry !== undefined) {
+        if (flags.status !== false) {
+          const names = tables.map((t) => t.table);
+          monitor = await openStatusMonitor(db, names, flags, {
+            grpc: server,
+            intervalMs: statusIntervalMs,
+          });
+        }
+        if (metricsAddress !== undefined) {
           const reg = registry;
+          const status =
+            monitor === undefined
+              ? undefined
+              : statusHandler(monitor, token === undefined ? {} : { tokens: [token] });
+          const notFound = `not found: try ${reg === undefined ? '/status' : status === undefined ? '/metrics' : '/status or /metrics'}\n`;
           http = createServer((req, res) => {
-            if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+            const path = req.url?.split('?')[0];
+            if (status !== undefined && path === '/') {
+              res.writeHead(302, { location: '/status' }).end();
+            } else if (status !== undefined && path?.startsWith('/status')) {
+              status(req, res, () => res.writeHead(404).end(notFound));
+            } else if (reg !== undefined && req.method === 'GET' && path === '/metrics') {
               reg.metrics().then(
                 (text) => {
                   res.writeHead(200, { 'content-type': reg.contentType }).end(text);
@@ -196,7 +227,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
             } else if (req.url === '/healthz') {
               res.writeHead(200).end('ok\n');
             } else {
-              res.writeHead(404).end('not found: try /metrics\n');
+              res.writeHead(404).end(notFound);
             }
           });
           const h = http;
@@ -207,12 +238,17 @@ export function registerServe(program: Command, ctx: CliContext): void {
             h.listen(metricsAddress.port, metricsAddress.host, () => resolve());
           });
         }
-        const metricsUrl =
+        const httpBase =
           http === undefined
             ? undefined
-            : `http://${formatHost(metricsAddress?.host ?? '')}:${(http.address() as AddressInfo).port}/metrics`;
+            : `http://${formatHost(metricsAddress?.host ?? '')}:${(http.address() as AddressInfo).port}`;
         ctx.stdout.write(`grpc ${server.address}\n`);
-        if (metricsUrl !== undefined) ctx.stdout.write(`metrics ${metricsUrl}\n`);
+        if (httpBase !== undefined && registry !== undefined) {
+          ctx.stdout.write(`metrics ${httpBase}/metrics\n`);
+        }
+        if (httpBase !== undefined && monitor !== undefined) {
+          ctx.stdout.write(`status ${httpBase}/status\n`);
+        }
         for (const t of tables)
           ctx.stderr.write(`serving ${t.table} on ${db.display} as ${t.method}\n`);
         ctx.stderr.write('Ctrl-C or SIGTERM stops\n');
@@ -223,6 +259,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         });
         ctx.stderr.write('stopping\n');
       } finally {
+        await monitor?.close();
         await server?.stop();
         const h = http;
         if (h !== undefined) {
@@ -235,6 +272,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await db.close();
       }
     });
+  statusOptions(cmd);
   examples(
     cmd,
     'reflex serve sqlite:app.db --table user_events',

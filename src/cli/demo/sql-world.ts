@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { newCursorsTable, newEventsTable, type SqlTransaction } from '../../rsql/index.js';
+import { newStatusMonitor, type StatusMonitor, statusHandler } from '../../status/index.js';
 import { type Db, openDb } from '../db.js';
 import { runtimeError } from '../errors.js';
 import { loadGrpc } from '../lazy.js';
@@ -118,6 +121,21 @@ export async function openSqlWorld(source: DbSource | undefined, cwd: string): P
     const client = grpc.newReflexClient(server.address);
     cleanups.push(() => client.close());
 
+    // The status page of both consumers, live while the demo runs.
+    const monitor = newStatusMonitor(db.handle, {
+      streams: [
+        {
+          events: names.events,
+          cursors: [names.cursors, { table: mailerTable, db: mailerDb.handle }],
+        },
+      ],
+      grpc: server,
+      intervalMs: 500,
+      stalledAfterMs: 10_000,
+    });
+    cleanups.push(() => monitor.close());
+    const statusUrl = await serveStatusPage(monitor, cleanups);
+
     const users = db.quote(names.users);
     const writeUser = userWriter(db, users, events);
     const where =
@@ -130,6 +148,7 @@ export async function openSqlWorld(source: DbSource | undefined, cwd: string): P
         `                serves the events over gRPC on ${server.address}`,
         `audit consumer  streams ${names.events} directly, cursors in ${names.cursors} next to it`,
         `mailer consumer streams over gRPC from ${server.address}, cursors in ${mailerDb.display}${source === undefined ? '' : ` (table ${mailerTable})`}`,
+        `status page     ${statusUrl} (live while the demo runs; --forever keeps it up)`,
       ],
       persistent: true,
       writeUser,
@@ -151,6 +170,30 @@ export async function openSqlWorld(source: DbSource | undefined, cwd: string): P
     await close();
     throw err;
   }
+}
+
+/** Serves the status page on a free loopback port; its close is added to `cleanups`. */
+async function serveStatusPage(
+  monitor: StatusMonitor,
+  cleanups: (() => Promise<void>)[],
+): Promise<string> {
+  const handle = statusHandler(monitor);
+  const http = createServer((req, res) => {
+    if (req.url === '/') res.writeHead(302, { location: '/status' }).end();
+    else handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', () => resolve());
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      }),
+  );
+  return `http://127.0.0.1:${(http.address() as AddressInfo).port}/status`;
 }
 
 function userWriter(

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { newCursorsTable, type SqlDatabase } from '../../../src/rsql/index.js';
+import type { StatusSnapshot } from '../../../src/status/index.js';
 import { jsonLines, reflex } from '../../support/cli.js';
 import { mysqlServer, postgresServer, requireServer, uniqueName } from '../../support/servers.js';
 
@@ -235,6 +236,49 @@ for (const make of [sqlite, mysql, postgres]) {
       r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /no cursor for consumer "mailer"/);
+    });
+
+    it('reflex status: head, lag in events and seconds, moving, stalled, caught up', async (t) => {
+      if (url === undefined) return t.skip(skipped);
+      const table = newCursorsTable(cursors);
+      await table.setCursor(b.handle(), 'st_behind', '3');
+      await table.setCursor(b.handle(), 'st_head', '10');
+      const status = async (stalledAfter: string): Promise<StatusSnapshot> => {
+        const r = await reflex([
+          'status',
+          url as string,
+          '--events',
+          events,
+          '--cursors',
+          cursors,
+          '--stalled-after',
+          stalledAfter,
+          '--json',
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout) as StatusSnapshot;
+      };
+      let s = await status('1m');
+      assert.deepEqual(s.problems, []);
+      assert.equal(s.streams[0]?.head, '10');
+      // The head was written 51 s before the test started (the database's clock, any zone).
+      const headAge = Date.now() - Date.parse(String(s.streams[0]?.headAt));
+      assert.ok(headAge > 45_000 && headAge < 120_000, `head written ${headAge} ms ago`);
+      const byName = (snap: StatusSnapshot, name: string) =>
+        snap.consumers.find((c) => c.name === name);
+      assert.equal(byName(s, 'st_head')?.state, 'caught-up');
+      assert.equal(byName(s, 'st_head')?.lagSeconds, 0);
+      const behind = byName(s, 'st_behind');
+      assert.equal(behind?.lagEvents, 7);
+      assert.ok(
+        Number(behind?.lagSeconds) >= 54 && Number(behind?.lagSeconds) < 120,
+        `lag ${behind?.lagSeconds}s`,
+      );
+      // Its cursor was written a moment ago: moving, not stalled for the minute the event waited.
+      assert.equal(behind?.state, 'moving');
+      s = await status('0s');
+      assert.equal(byName(s, 'st_behind')?.state, 'stalled');
+      assert.ok(byName(s, 'st_behind')?.since !== null);
     });
 
     it('a missing table → exit code 1, one line naming it', async (t) => {

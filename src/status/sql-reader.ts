@@ -1,0 +1,144 @@
+import {
+  type CursorsTable,
+  type Dialect,
+  dialectOf,
+  type ErrorsTable,
+  type EventsTable,
+  type SqlDatabase,
+} from '../rsql/index.js';
+
+/** The executor of a dialect (the rsql Executor, read through the Dialect's type). */
+type Executor = ReturnType<Dialect['executor']>;
+
+/** A timestamp column as milliseconds since the epoch, in the dialect's SQL. */
+function msExpr(dialect: Dialect, column: string): string {
+  switch (dialect.name) {
+    case 'mysql':
+      // DATETIMEs are in the session's zone: let the server turn them into an instant.
+      return `CAST(FLOOR(UNIX_TIMESTAMP(${column}) * 1000) AS SIGNED)`;
+    case 'postgres':
+      return `round(date_part('epoch', ${column}) * 1000)`;
+    default:
+      // SQLite tables of reflex-events/rsql store INTEGER milliseconds.
+      return column;
+  }
+}
+
+function textExpr(dialect: Dialect, column: string): string {
+  return dialect.name === 'mysql' ? `CAST(${column} AS CHAR)` : `CAST(${column} AS TEXT)`;
+}
+
+function toDate(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  const d = new Date(Number(value));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** One row of a cursors table. */
+export interface CursorRow {
+  readonly name: string;
+  readonly cursor: string;
+  readonly updatedAt: Date | null;
+}
+
+/** The latest error row of a consumer. */
+export interface ErrorRow {
+  readonly consumer: string;
+  readonly message: string;
+  readonly eventId: string;
+  readonly at: Date | null;
+}
+
+/** Reads an events table's head and the timestamp of the first event after a cursor. */
+export class EventsReader {
+  readonly name: string;
+  readonly #ex: Executor;
+  readonly #maxId: string;
+  readonly #selectAfter: string;
+
+  constructor(db: SqlDatabase, table: EventsTable) {
+    const dialect = dialectOf(db);
+    const statements = dialect.eventsStatements(table.schema);
+    this.name = table.name;
+    this.#ex = dialect.executor(db);
+    this.#maxId = statements.maxId;
+    this.#selectAfter = statements.selectAfter;
+  }
+
+  /** The greatest id ('' when the table is empty). */
+  async head(): Promise<string> {
+    const row = (await this.#ex.query(this.#maxId))[0];
+    const v = row?.[0];
+    return v === null || v === undefined ? '' : String(v);
+  }
+
+  /** The first event after `cursor` (an integer id as text, '' for the start): its id and time. */
+  async firstAfter(cursor: string): Promise<{ id: string; at: Date | null } | undefined> {
+    const after =
+      cursor === '' ? 0 : Number.isSafeInteger(Number(cursor)) ? Number(cursor) : cursor;
+    const row = (await this.#ex.query(this.#selectAfter, [after, 1]))[0];
+    if (row === undefined) return undefined;
+    return { id: String(row[0]), at: toDate(row[2]) };
+  }
+}
+
+/** Lists a cursors table. */
+export class CursorsReader {
+  readonly name: string;
+  readonly #ex: Executor;
+  readonly #sql: string;
+
+  constructor(db: SqlDatabase, table: CursorsTable) {
+    const dialect = dialectOf(db);
+    const s = table.schema;
+    const q = (c: string): string => dialect.quote(c);
+    this.name = table.name;
+    this.#ex = dialect.executor(db);
+    // The cursor as text: a BIGINT beyond 2^53 is not rounded through a number.
+    this.#sql = `SELECT ${q(s.id)}, ${textExpr(dialect, q(s.cursor))}, ${msExpr(dialect, q(s.updatedAt))} FROM ${q(s.table)} ORDER BY ${q(s.id)}`;
+  }
+
+  async list(): Promise<CursorRow[]> {
+    const rows = await this.#ex.query(this.#sql);
+    return rows.map((r) => ({
+      name: String(r[0]),
+      cursor: r[1] === null || r[1] === undefined ? '' : String(r[1]),
+      updatedAt: toDate(r[2]),
+    }));
+  }
+}
+
+/** Reads the latest error of every consumer from an errors table. */
+export class ErrorsReader {
+  readonly name: string;
+  readonly #ex: Executor;
+  readonly #sql: string;
+
+  constructor(db: SqlDatabase, table: ErrorsTable) {
+    const dialect = dialectOf(db);
+    const s = table.schema;
+    const q = (c: string): string => dialect.quote(c);
+    const t = q(s.table);
+    this.name = table.name;
+    this.#ex = dialect.executor(db);
+    // One row per consumer: the one with the greatest id (the latest recorded).
+    this.#sql =
+      `SELECT ${q(s.consumer)}, ${q(s.message)}, ${textExpr(dialect, q(s.eventId))}, ${msExpr(dialect, q(s.updatedAt))} ` +
+      `FROM ${t} WHERE ${q(s.id)} IN (SELECT MAX(${q(s.id)}) FROM ${t} GROUP BY ${q(s.consumer)})`;
+  }
+
+  async latest(): Promise<Map<string, ErrorRow>> {
+    const out = new Map<string, ErrorRow>();
+    for (const r of await this.#ex.query(this.#sql)) {
+      const consumer = String(r[0]);
+      out.set(consumer, {
+        consumer,
+        message: String(r[1] ?? ''),
+        eventId: String(r[2] ?? ''),
+        at: toDate(r[3]),
+      });
+    }
+    return out;
+  }
+}
