@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { parseTableSpecs } from '../../src/cli/commands/serve.js';
 import { parseTypes } from '../../src/cli/commands/tail.js';
 import { toDate } from '../../src/cli/db.js';
 import { formatDuration, parseDuration } from '../../src/cli/duration.js';
 import { CliError, describeError, ExitCode } from '../../src/cli/errors.js';
 import { Output } from '../../src/cli/output.js';
+import { parseTableSpecs } from '../../src/cli/serve/config.js';
 import { parseDbUrl, parseSource, redact } from '../../src/cli/url.js';
 import { ReflexError } from '../../src/core/index.js';
 
