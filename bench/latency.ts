@@ -133,3 +133,30 @@ export async function forkWriter(backend: string, config: unknown): Promise<Chil
     },
   };
 }
+
+/** A stream reading at the head in a child process (bench/head-reader.ts). */
+export interface ChildReader {
+  /** Stops the stream and the child; resolves with the queries its loader ran. */
+  close(): Promise<number>;
+}
+
+/** Forks a head reader of `backend` (config as for {@link forkWriter}); resolves once it reads. */
+export async function forkReader(backend: string, config: unknown): Promise<ChildReader> {
+  const path = fileURLToPath(new URL('./head-reader.js', import.meta.url));
+  const child = fork(path, [backend, JSON.stringify(config)], { stdio: 'inherit' });
+  const [ready] = (await once(child, 'message')) as [{ ready?: boolean; error?: string }];
+  if (ready.ready !== true) {
+    child.kill();
+    throw new Error(`head reader failed: ${ready.error ?? 'unknown'}`);
+  }
+  return {
+    close: async () => {
+      if (child.exitCode !== null) return 0;
+      const reply = once(child, 'message') as Promise<[{ queries?: number }]>;
+      const exited = once(child, 'exit');
+      child.send({ close: true });
+      const [[m]] = await Promise.all([reply, exited]);
+      return m.queries ?? 0;
+    },
+  };
+}

@@ -241,7 +241,7 @@ async function benchBackend(
               baseline: perS(poll, 'tx/s'),
               baselineLabel: 'polling only',
               target: atLeast(0.9),
-              note: 'notify() after each commit; a stream of another table object reads at the head',
+              note: 'notify() after each commit; a stream in another process reads at the head',
             }),
           );
         }

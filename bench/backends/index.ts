@@ -1,5 +1,5 @@
 // The registry of benchmarked backends, and the writers of the cross-process latency probe.
-import { forkWriter } from '../latency.js';
+import { forkReader, forkWriter } from '../latency.js';
 import type { BenchBackend } from './backend.js';
 import { openMemory } from './memory.js';
 import { mysqlDriver } from './mysql.js';
@@ -27,8 +27,10 @@ async function driverOf(name: string, config?: unknown): Promise<SqlDriver> {
 export async function openBackend(name: BackendName): Promise<BenchBackend> {
   if (name === 'memory') return openMemory();
   const driver = await driverOf(name);
-  return sqlBackend(driver, (table, wakeup) =>
-    forkWriter(name, { config: driver.childConfig, table, wakeup }),
+  return sqlBackend(
+    driver,
+    (table, wakeup) => forkWriter(name, { config: driver.childConfig, table, wakeup }),
+    (table, wakeup) => forkReader(name, { config: driver.childConfig, table, wakeup }),
   );
 }
 
@@ -41,4 +43,9 @@ export interface LatencyWriter {
 export async function openWriter(backend: string, config: unknown): Promise<LatencyWriter> {
   const c = config as { config: unknown; table: string; wakeup: WakeupName };
   return sqlWriter(await driverOf(backend, c.config), c.table, c.wakeup);
+}
+
+/** The driver of a child process that reads (bench/head-reader.ts). */
+export function openReaderDriver(backend: string, config: unknown): Promise<SqlDriver> {
+  return driverOf(backend, config);
 }

@@ -12,7 +12,7 @@ import {
   type SqlTransaction,
 } from '../../src/rsql/index.js';
 import { MemCursorStore } from '../../src/testing/index.js';
-import { headLatency, type LatencyWrite } from '../latency.js';
+import { type ChildReader, headLatency, type LatencyWrite } from '../latency.js';
 import { wallMs } from '../measure.js';
 import type { BenchBackend, BenchSizes, InsertBench, LatencyResult } from './backend.js';
 import { type WakeupName, wakeupSetup, wakeupsOf } from './wakeups.js';
@@ -100,26 +100,6 @@ export async function sqlWriter(
   };
 }
 
-/** Runs a stream from the head of `table` on `db`, consuming everything, until the abort. */
-function headReader(table: EventsTable, db: SqlDatabase): () => Promise<void> {
-  const ac = new AbortController();
-  const running = run(
-    newSpec(
-      table.toStream(db),
-      new MemCursorStore(),
-      newConsumer('head-reader', () => {}),
-      { fromHead: true },
-    ),
-    { signal: ac.signal },
-  ).catch((err: unknown) => {
-    if (!isExpected(err)) throw err;
-  });
-  return async () => {
-    ac.abort();
-    await running;
-  };
-}
-
 /** Builds the BenchBackend of a driver. */
 export function sqlBackend(
   driver: SqlDriver,
@@ -127,6 +107,7 @@ export function sqlBackend(
     table: string,
     wakeup: WakeupName,
   ) => Promise<{ write: LatencyWrite; close(): Promise<void> }>,
+  forkReader: (table: string, wakeup: WakeupName) => Promise<ChildReader>,
 ): BenchBackend {
   const prefix = `bench_${process.pid}`;
   const catchUpName = `${prefix}_events`;
@@ -195,9 +176,9 @@ export function sqlBackend(
         const name = `${prefix}_wake_events`;
         const setup = await wakeupSetup(wakeup, driver.db);
         const writerTable = await freshEvents(name, setup.options);
-        const reader = driver.openReader();
-        const readerTable = newEventsTable(name, setup.options);
-        const stopReader = headReader(readerTable, reader.db);
+        // The reader is another process, as a consumer service is: its loader's queries load
+        // the database, not the writers' event loop.
+        const reader = await forkReader(name, wakeup);
         return {
           async write(w) {
             let notify: (() => void) | undefined;
@@ -211,10 +192,8 @@ export function sqlBackend(
             notify?.();
           },
           async close() {
-            await stopReader();
-            await readerTable.close();
-            await writerTable.close();
             await reader.close();
+            await writerTable.close();
             await setup.close();
             await drop(name);
           },
