@@ -79,3 +79,73 @@ export function isExpected(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Driver and socket codes of a connection that was lost, refused or is restarting: mysql2's and
+ * Node's codes, and PostgreSQL's SQLSTATEs 57P01–57P03 (shutdown, crash, starting up) and class 08
+ * (connection exception, matched by prefix below). `ER_CON_COUNT_ERROR`/53300: too many
+ * connections, which frees up on its own.
+ */
+const transientDriverCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_CON_COUNT_ERROR',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/** The rsql codes of a lost database connection, kept here as strings (core sits below rsql). */
+const dbClosedCode = 'ERR_REFLEX_DB_CLOSED';
+/** What the rsql drivers tag a pool or database closed by its owner with: no retry reopens it. */
+const ownerClosedCode = 'POOL_CLOSED';
+
+/**
+ * True for an error that a retry after a short pause can fix: a lost or refused connection, a
+ * database shutting down, restarting or starting up, an unreachable server. That is
+ * `ERR_REFLEX_DB_CLOSED` (rsql: the connection was lost or refused), `ERR_REFLEX_UNAVAILABLE`
+ * (grpc: the server is unreachable or the connection dropped), and a driver error anywhere in the
+ * `cause` chain with one of these codes: `ECONNREFUSED`, `ECONNRESET`, `ECONNABORTED`, `EPIPE`,
+ * `ETIMEDOUT`, `EHOSTUNREACH`, `ENETUNREACH`, `ENETDOWN`, `EAI_AGAIN`, `PROTOCOL_CONNECTION_LOST`,
+ * `PROTOCOL_SEQUENCE_TIMEOUT`, `ER_SERVER_SHUTDOWN`, `ER_CONNECTION_KILLED`, `ER_CON_COUNT_ERROR`,
+ * PostgreSQL's `57P01`–`57P03`, `53300` and class `08xxx`.
+ *
+ * False for a pool or database its owner closed (it stays closed: the driver's `POOL_CLOSED` is
+ * in the chain), for the errors of an orderly stop (see {@link isExpected}) and for everything
+ * else: a consumer's own failure (unless its cause is one of the above: its own database lost),
+ * bad input, a broken table. `runForever` retries transient errors with a short exponential
+ * back-off and the others after its long pause.
+ *
+ * @example
+ * try { await table.insert(pool, id, type); }
+ * catch (err) { if (isTransientErr(err)) retryLater(); else throw err; }
+ */
+export function isTransientErr(err: unknown): boolean {
+  let transient = false;
+  for (const e of causeChain(err)) {
+    const code =
+      typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string'
+        ? e.code
+        : undefined;
+    if (code === undefined) continue;
+    if (code === ownerClosedCode) return false;
+    if (e instanceof ReflexError) {
+      if (code === dbClosedCode || code === ErrorCode.unavailable) transient = true;
+    } else if (transientDriverCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code)) {
+      transient = true;
+    }
+  }
+  return transient;
+}

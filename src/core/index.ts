@@ -20,6 +20,7 @@ export {
   isFilterErr,
   isHeadReachedErr,
   isStoppedErr,
+  isTransientErr,
   ReflexError,
   type ReflexErrorOptions,
   wrapError,

@@ -1,7 +1,9 @@
 import {
   type Clock,
+  type CursorStore,
   codeOf,
   isExpected,
+  isTransientErr,
   type Logger,
   noopLogger,
   run,
@@ -15,15 +17,34 @@ import { checkKeys, checkMs } from './options.js';
 export interface RunForeverOptions {
   /** Aborting it ends the loop: the current run ends, `spec.stop()` is called, and the promise resolves. */
   readonly signal?: AbortSignal;
-  /** Where retries are reported (expected errors at `debug`, others at `error`). @default no logging */
+  /**
+   * Where retries are reported (expected errors at `debug`, transient ones at `warn`, others at
+   * `error`, each with its `code`). @default no logging
+   */
   readonly logger?: Logger;
   /** The pause after an expected error (abort of a run, stopped stream), in ms. @default 100 */
   readonly expectedErrorBackoffMs?: number;
-  /** The pause after any other error, in ms, before jitter. @default 60_000 (1 min) */
+  /**
+   * The first pause after a transient error ({@link isTransientErr}: a lost or refused
+   * connection, a database restarting, an unreachable server), in ms before jitter. It doubles
+   * with each transient failure in a row up to `transientBackoffMaxMs`, and starts again from
+   * here once a run delivered an event or lasted `transientBackoffMaxMs`. @default 100
+   */
+  readonly transientBackoffMs?: number;
+  /**
+   * The cap of the transient back-off, in ms before jitter, ≥ `transientBackoffMs`. The default
+   * keeps a dependency that stays down at ≤ 1 run (one connection attempt) per second even at
+   * the low end of the jitter, and resumes ≤ 1.5 s after it is back. @default 1_250
+   */
+  readonly transientBackoffMaxMs?: number;
+  /**
+   * The pause after any other error (one a retry cannot fix soon: a consumer's own failure, a
+   * broken table), in ms, before jitter. @default 60_000 (1 min)
+   */
   readonly errorBackoffMs?: number;
   /**
-   * Spread of the error pause, as a fraction: the pause is drawn uniformly from
-   * `errorBackoffMs × [1 − jitter, 1 + jitter]`, so restarted replicas do not retry in step.
+   * Spread of the error and transient pauses, as a fraction: a pause `p` is drawn uniformly from
+   * `p × [1 − jitter, 1 + jitter]`, so restarted replicas do not retry in step.
    * @default 0.2
    */
   readonly jitter?: number;
@@ -38,6 +59,8 @@ export const runForeverKeys = [
   'signal',
   'logger',
   'expectedErrorBackoffMs',
+  'transientBackoffMs',
+  'transientBackoffMaxMs',
   'errorBackoffMs',
   'jitter',
   'clock',
@@ -48,7 +71,11 @@ export const runForeverKeys = [
  * Runs `spec` again and again until `signal` aborts: the fail-fast `run` made resilient. After each
  * run it calls `spec.stop()` (releasing what the consumer holds, e.g. a batch timer or in-flight
  * work), then pauses: briefly after an expected error (`isExpected`: a stopped stream, a
- * cancellation), longer with jitter after any other error, which it logs.
+ * cancellation); after a transient one (`isTransientErr`: a lost connection, a database or server
+ * restarting) from 100 ms doubling to a cap of 1.25 s, with jitter, logged at `warn`, so events
+ * flow again about a second after the dependency is back and a dependency that stays down costs
+ * at most one attempt a second; after any other error the long pause (1 min with jitter), logged
+ * at `error`.
  *
  * It **resolves** (never rejects) once `signal` aborts, after the current run has ended and
  * `spec.stop()` has returned, so nothing of it is left running. Without a signal it never settles.
@@ -72,20 +99,45 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
     options.expectedErrorBackoffMs,
     100,
   );
+  const transientMs = checkMs('runForever transientBackoffMs', options.transientBackoffMs, 100);
+  const transientMaxMs = checkMs(
+    'runForever transientBackoffMaxMs',
+    options.transientBackoffMaxMs,
+    Math.max(1_250, transientMs),
+    transientMs,
+  );
   const errorMs = checkMs('runForever errorBackoffMs', options.errorBackoffMs, 60_000);
   const jitter = options.jitter ?? 0.2;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
     throw invalidArgument('runForever jitter must be a fraction in [0, 1]');
   }
+  const spread = (ms: number) => Math.round(ms * (1 + jitter * (2 * random() - 1)));
+  // Transient failures in a row: the back-off doubles with each, and starts over once a run
+  // made progress (an event's cursor was set) or held up as long as the cap.
+  let transientStreak = 0;
+  let progressed = false;
+  const store = spec.cursorStore;
+  const cursorStore: CursorStore = {
+    getCursor: (name) => store.getCursor(name),
+    setCursor: (name, cursor) => {
+      progressed = true;
+      return store.setCursor(name, cursor);
+    },
+    flush: () => store.flush(),
+  };
+  const watched: Spec = { ...spec, cursorStore };
   const fields = { consumer: spec.name };
   for (;;) {
     if (signal?.aborted) return;
     let failure: unknown;
+    progressed = false;
+    const startedAt = clock.now();
     try {
-      await run(spec, { ...(signal === undefined ? {} : { signal }), clock });
+      await run(watched, { ...(signal === undefined ? {} : { signal }), clock });
     } catch (err) {
       failure = err;
     }
+    if (progressed || clock.now() - startedAt >= transientMaxMs) transientStreak = 0;
     try {
       await spec.stop();
     } catch (err) {
@@ -101,8 +153,19 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
         error: failure,
         retryInMs: waitMs,
       });
+    } else if (isTransientErr(failure)) {
+      // 2^streak, with the exponent bounded so a long outage never overflows.
+      const base = transientMs * 2 ** Math.min(transientStreak, 30);
+      transientStreak++;
+      waitMs = spread(Math.min(base, transientMaxMs));
+      logger.warn('reflex consumer lost its source, retrying', {
+        ...fields,
+        code: codeOf(failure),
+        error: failure,
+        retryInMs: waitMs,
+      });
     } else {
-      waitMs = Math.round(errorMs * (1 + jitter * (2 * random() - 1)));
+      waitMs = spread(errorMs);
       logger.error('reflex consumer failed, restarting', {
         ...fields,
         code: codeOf(failure),

@@ -7,6 +7,7 @@ import {
   isFilterErr,
   isHeadReachedErr,
   isStoppedErr,
+  isTransientErr,
   ReflexError,
   wrapError,
 } from '../../src/core/index.js';
@@ -65,5 +66,40 @@ describe('errors', () => {
     const b = new Error('b', { cause: a });
     (a as { cause?: unknown }).cause = b;
     assert.equal(isStoppedErr(a), false);
+  });
+
+  it('isTransientErr: lost, refused or restarting connections, through the cause chain; not an owner-closed pool', () => {
+    const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
+    for (const err of [
+      new ReflexError('ERR_REFLEX_DB_CLOSED', 'database closed'),
+      new ReflexError(ErrorCode.unavailable, 'server unreachable'),
+      wrapError(new ReflexError(ErrorCode.unavailable, 'x'), 'recv error', ErrorCode.recv),
+      withCode('ECONNREFUSED'),
+      withCode('ECONNRESET'),
+      withCode('PROTOCOL_CONNECTION_LOST'),
+      withCode('57P01'),
+      withCode('57P03'),
+      withCode('08006'),
+      withCode('08P01'),
+      new ReflexError(ErrorCode.database, 'wrapped', { cause: withCode('ER_SERVER_SHUTDOWN') }),
+      wrapError(withCode('ECONNREFUSED'), 'consume error', ErrorCode.consume),
+    ]) {
+      assert.equal(isTransientErr(err), true, String(err));
+    }
+    for (const err of [
+      undefined,
+      null,
+      'ECONNREFUSED',
+      new Error('ECONNREFUSED'),
+      new ReflexError(ErrorCode.database, 'syntax', { cause: withCode('42601') }),
+      new ReflexError(ErrorCode.consume, 'consumer failed'),
+      new ReflexError(ErrorCode.stopped, 'stopped'),
+      new ReflexError(ErrorCode.invalidArgument, 'bad'),
+      withCode('ERR_REFLEX_DB_CLOSED'),
+      new ReflexError('ERR_REFLEX_DB_CLOSED', 'closed', { cause: withCode('POOL_CLOSED') }),
+      withCode('08'),
+    ]) {
+      assert.equal(isTransientErr(err), false, String(err));
+    }
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pgTypes } from '../../src/rsql/postgres/driver.js';
+import { classifyPgError, pgTypes } from '../../src/rsql/postgres/driver.js';
 import { decodePgId, decodePgTimestamp, postgresDialect } from '../../src/rsql/postgres/index.js';
 import {
   inWaitSet,
@@ -83,5 +83,24 @@ describe('postgres decoding', () => {
     assert.ok(!postgresDialect.accepts({ query() {}, execute() {}, getConnection() {}, pool: {} }));
     assert.ok(!postgresDialect.accepts({ prepare() {}, transaction() {}, pragma() {} }));
     assert.ok(!postgresDialect.accepts(null));
+  });
+});
+
+describe('postgres error classes', () => {
+  it("a connection lost mid-statement (pg's uncoded errors) is 'closed', like the SQLSTATEs of a shutdown", () => {
+    for (const message of [
+      'Connection terminated unexpectedly',
+      'Connection terminated',
+      'Connection terminated due to connection timeout',
+      'Client has encountered a connection error and is not queryable',
+    ]) {
+      assert.equal(classifyPgError(new Error(message)), 'closed', message);
+    }
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    for (const code of ['57P01', '57P03', '08006', 'ECONNREFUSED']) {
+      assert.equal(classifyPgError(coded(code)), 'closed', code);
+    }
+    assert.equal(classifyPgError(new Error('syntax error at or near "x"')), undefined);
+    assert.equal(classifyPgError(coded('42601')), undefined);
   });
 });

@@ -195,19 +195,32 @@ const closedStates = new Set([
   '08006',
   '08001',
   '08004',
+  '08007',
+  '08P01',
   'POOL_CLOSED',
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
 ]);
 const busyStates = new Set(['40001', '40P01', '55P03', '57014']);
 const schemaStates = new Set(['42P01', '42703', '3F000']);
 
-/** Classifies a pg error by its SQLSTATE (or Node's socket error code). */
+/**
+ * pg reports a connection lost mid-statement (the server killed or restarted) and a client left
+ * unusable by it with a plain Error and no code: these messages are its only mark.
+ */
+const lostConnection =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end on the pool)/;
+
+/** Classifies a pg error by its SQLSTATE (or Node's socket error code, or a lost connection). */
 export function classifyPgError(err: unknown): DriverErrorKind | undefined {
   const code = isObject(err) && typeof err.code === 'string' ? err.code : undefined;
-  if (code === undefined) return undefined;
+  if (code === undefined) {
+    return err instanceof Error && lostConnection.test(err.message) ? 'closed' : undefined;
+  }
   if (code === '23505') return 'duplicate';
   if (closedStates.has(code)) return 'closed';
   if (busyStates.has(code)) return 'busy';

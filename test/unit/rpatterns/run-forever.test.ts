@@ -6,6 +6,7 @@ import {
   newConsumer,
   newSpec,
   ReflexError,
+  type StreamClient,
   type StreamFunc,
 } from '../../../src/core/index.js';
 import { runForever } from '../../../src/rpatterns/index.js';
@@ -161,5 +162,108 @@ describe('runForever', () => {
     await assert.rejects(runForever(spec, { errorBackoffMs: -1 }), {
       code: 'ERR_REFLEX_INVALID_ARGUMENT',
     });
+  });
+});
+
+describe('runForever: transient errors', () => {
+  const lost = () =>
+    new ReflexError('ERR_REFLEX_DB_CLOSED', 'recv error: database closed: connect ECONNREFUSED');
+
+  it('retries a transient error from 100 ms doubling to a 1.25 s cap, logged at warn with the code', async () => {
+    const ac = new AbortController();
+    let opens = 0;
+    const stream: StreamFunc = () => {
+      if (++opens === 8) ac.abort();
+      return Promise.reject(opens === 7 ? new ReflexError(ErrorCode.unavailable, 'down') : lost());
+    };
+    const clock = new FakeClock();
+    const logger = recordingLogger();
+    await runForever(
+      newSpec(
+        stream,
+        new MemCursorStore(),
+        newConsumer('t', () => {}),
+      ),
+      { signal: ac.signal, clock, logger, jitter: 0 },
+    );
+    assert.deepEqual(clock.sleeps, [100, 200, 400, 800, 1_250, 1_250, 1_250]);
+    assert.equal(logger.lines.length, 7);
+    assert.match(logger.lines[0] ?? '', /^warn .*"code":"ERR_REFLEX_DB_CLOSED".*"retryInMs":100/);
+    assert.match(logger.lines[6] ?? '', /^warn .*"code":"ERR_REFLEX_UNAVAILABLE"/);
+  });
+
+  it('starts the back-off over once events flowed; a consumer error still gets the long pause; jitter spreads it', async () => {
+    const log = newMemoryEventLog();
+    const ac = new AbortController();
+    let opens = 0;
+    // Down twice, then a run that delivers an event and loses the connection, then down again,
+    // then a consumer failure.
+    const stream: StreamFunc = async (after, options) => {
+      opens++;
+      if (opens === 3) {
+        log.insert('a', 1);
+        const inner = await log.stream(after, options);
+        let n = 0;
+        // The source delivers one event, then loses its connection.
+        return Object.assign(Object.create(inner) as StreamClient, {
+          recv: () => (n++ === 0 ? inner.recv() : Promise.reject(lost())),
+          tryRecv: () => undefined,
+          close: () => inner.close(),
+        });
+      }
+      if (opens === 5) {
+        log.insert('b', 2);
+        return log.stream(after, options);
+      }
+      if (opens === 6) ac.abort();
+      return Promise.reject(lost());
+    };
+    let consumed = 0;
+    const consumer = newConsumer('t', (e) => {
+      consumed++;
+      if (e.foreignId === 'b') throw new Error('the consumer itself failed');
+    });
+    const clock = new FakeClock();
+    const randoms = [0, 0, 0.5, 1, 0.5];
+    await runForever(newSpec(stream, new MemCursorStore(), consumer), {
+      signal: ac.signal,
+      clock,
+      random: () => randoms.shift() ?? 0.5,
+    });
+    assert.equal(consumed, 2);
+    // 100 and 200 at −20%, then 100 again (the run delivered 'a'), then 200 at +20%, then the
+    // consumer's own error: 60 s.
+    assert.deepEqual(clock.sleeps, [80, 160, 100, 240, 60_000]);
+  });
+
+  it('options: custom back-off, validated', async () => {
+    let opens = 0;
+    const ac = new AbortController();
+    const stream: StreamFunc = () => {
+      if (++opens === 4) ac.abort();
+      return Promise.reject(lost());
+    };
+    const clock = new FakeClock();
+    const spec = newSpec(
+      stream,
+      new MemCursorStore(),
+      newConsumer('c', () => {}),
+    );
+    await runForever(spec, {
+      signal: ac.signal,
+      clock,
+      jitter: 0,
+      transientBackoffMs: 10,
+      transientBackoffMaxMs: 30,
+    });
+    assert.deepEqual(clock.sleeps, [10, 20, 30]);
+    for (const bad of [
+      { transientBackoffMs: -1 },
+      { transientBackoffMs: Number.NaN },
+      { transientBackoffMaxMs: 50, transientBackoffMs: 100 },
+      { transientBackoffMaxMs: '1s' as unknown as number },
+    ]) {
+      await assert.rejects(runForever(spec, bad), { code: 'ERR_REFLEX_INVALID_ARGUMENT' });
+    }
   });
 });
