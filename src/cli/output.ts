@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { escapeControl, escapeControlJson } from './text.js';
 
 /** A column of a table: the key of the row it shows and its header. */
 export interface Column {
@@ -109,18 +110,26 @@ function field(row: Row, key: string): unknown {
   return (row as Record<string, unknown>)[key];
 }
 
+/** A table cell: text from the database or a peer is escaped (control characters, bidi overrides). */
 function cell(value: unknown): string {
   if (value === undefined || value === null || value === '') return '-';
   if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'object') return escapeControl(toJson(value));
+  return escapeControl(String(value));
 }
 
-/** JSON with Dates as ISO strings and byte arrays as base64. */
+/**
+ * JSON with Dates as ISO strings and byte arrays (Buffers too) as base64; DEL, C1 controls and bidi
+ * overrides, which JSON leaves raw, are written as `\\uXXXX` (still the same JSON string).
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-    if (typeof v === 'bigint') return v.toString();
-    return v;
-  });
+  return escapeControlJson(
+    JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
+      // The holder's own value: a Buffer's toJSON already ran on `v`.
+      const raw = this[key];
+      if (raw instanceof Uint8Array) return Buffer.from(raw).toString('base64');
+      if (typeof v === 'bigint') return v.toString();
+      return v;
+    }),
+  );
 }

@@ -18,3 +18,11 @@ export function escapeControl(text: string): string {
       : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+// What JSON.stringify leaves raw (it escapes only U+0000-U+001F).
+const unsafeInJson = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON text with DEL, C1 controls and bidi overrides as `\\uXXXX` escapes: the same JSON value. */
+export function escapeControlJson(json: string): string {
+  return json.replace(unsafeInJson, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

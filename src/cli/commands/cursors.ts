@@ -3,9 +3,10 @@ import { ErrorCode, hasCode, parseInt64 } from '../../core/index.js';
 import { newCursorsTable } from '../../rsql/index.js';
 import { type CliContext, examples } from '../context.js';
 import { CursorsSql, type CursorsTableNames } from '../cursors-sql.js';
-import { type Db, openDb } from '../db.js';
+import { checkIdentifier, type Db, openDb } from '../db.js';
 import { runtimeError, usageError } from '../errors.js';
 import { Output } from '../output.js';
+import { escapeControl } from '../text.js';
 import { parseDbUrl } from '../url.js';
 import { cursorsNames, cursorsTableOptions } from './shared.js';
 
@@ -46,7 +47,7 @@ export function registerCursors(program: Command, ctx: CliContext): void {
   examples(
     cursors,
     'reflex cursors list sqlite:app.db',
-    'reflex cursors set mysql://root@127.0.0.1/app mailer 1200 --table cursors',
+    'reflex cursors set mysql://root@127.0.0.1/app mailer 1200 --table cursors --events user_events',
   );
 
   const list = cursorsTableOptions(
@@ -90,7 +91,15 @@ export function registerCursors(program: Command, ctx: CliContext): void {
     .description(
       "move a consumer's cursor (forward only, unless --force); the consumer must be stopped, or it overwrites it",
     )
-    .option('--force', 'allow moving the cursor back (the consumer will see events again)')
+    .option(
+      '--events <table>',
+      'the events table the consumer reads: an int cursor past its head is refused (needed for int cursors unless --force)',
+    )
+    .option('--event-id-field <name>', 'its id column', 'id')
+    .option(
+      '--force',
+      'allow moving the cursor back (the consumer will see events again) or past the head, unchecked',
+    )
     .option(
       '--cursor-type <type>',
       'int (event ids, compared as integers) or string (compared byte-wise)',
@@ -111,8 +120,24 @@ export function registerCursors(program: Command, ctx: CliContext): void {
           );
         }
       }
+      const events =
+        flags.events === undefined ? undefined : checkIdentifier(String(flags.events), '--events');
+      const eventIdField = checkIdentifier(String(flags.eventIdField), '--event-id-field');
+      if (cursorType === 'int' && flags.force !== true && events === undefined) {
+        throw usageError(
+          'pass --events <table> so the cursor is checked against the head of the events table (or --force to set it unchecked)',
+        );
+      }
       const before = await withCursors(url, flags, async (sql, db, names) => {
         const row = await sql.get(consumer);
+        if (cursorType === 'int' && events !== undefined) {
+          const head = await headOf(db, events, eventIdField);
+          if (BigInt(cursor) > head) {
+            const past = `cursor ${cursor} is past the head ${head} of ${events}: the consumer would skip the events written until then`;
+            if (flags.force !== true) throw runtimeError(`${past}; pass --force to set it anyway`);
+            ctx.stderr.write(`warning: ${past}\n`);
+          }
+        }
         if (flags.force === true) {
           await sql.set(consumer, cursor);
           return row;
@@ -137,11 +162,13 @@ export function registerCursors(program: Command, ctx: CliContext): void {
         }
         return row;
       });
-      ctx.stderr.write(`${consumer}: cursor ${before?.cursor ?? '(none)'} → ${cursor}\n`);
+      ctx.stderr.write(
+        `${escapeControl(`${consumer}: cursor ${before?.cursor ?? '(none)'} → ${cursor}`)}\n`,
+      );
     });
   examples(
     set,
-    'reflex cursors set sqlite:app.db mailer 1200',
+    'reflex cursors set sqlite:app.db mailer 1200 --events user_events',
     'reflex cursors set sqlite:app.db mailer 10 --force',
   );
 
@@ -159,10 +186,17 @@ export function registerCursors(program: Command, ctx: CliContext): void {
         return row;
       });
       ctx.stderr.write(
-        before === undefined
-          ? `${consumer}: had no cursor\n`
-          : `${consumer}: cursor ${before.cursor} removed\n`,
+        `${escapeControl(before === undefined ? `${consumer}: had no cursor` : `${consumer}: cursor ${before.cursor} removed`)}\n`,
       );
     });
   examples(reset, 'reflex cursors reset sqlite:app.db mailer');
+}
+
+/** The highest event id of an events table (0 when empty). */
+async function headOf(db: Db, events: string, idField: string): Promise<bigint> {
+  const rows = await db.query(
+    `SELECT CAST(MAX(${db.quote(idField)}) AS ${db.dialect === 'mysql' ? 'CHAR' : 'TEXT'}) AS h FROM ${db.quote(events)}`,
+  );
+  const h = rows[0]?.h;
+  return h === null || h === undefined ? 0n : BigInt(String(h));
 }

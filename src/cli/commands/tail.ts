@@ -11,6 +11,7 @@ import { parseDuration, parsePositiveInt } from '../duration.js';
 import { runtimeError, usageError } from '../errors.js';
 import { Output } from '../output.js';
 import { type GrpcClientFlags, openSource } from '../sources.js';
+import { escapeControl } from '../text.js';
 import { parseSource } from '../url.js';
 
 type Flags = GrpcClientFlags & {
@@ -77,7 +78,10 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .option('--from-head', 'only events written from now on')
     .option('--to-head', 'stop (exit code 0) once every existing event is printed')
     .option('--types <list>', 'only these event types, e.g. 1,2')
-    .option('--lag <d>', 'only events at least this old (e.g. 30s)')
+    .option(
+      '--lag <d>',
+      'only events at least this old (e.g. 30s); with --to-head, stop at the first newer one',
+    )
     .option('--limit <n>', 'stop after n events')
     .option('--json', 'JSON lines even on a terminal')
     .option('--method <name>', 'gRPC: the method to call', 'reflexpb.Reflex/Stream')
@@ -115,11 +119,14 @@ export function registerTail(program: Command, ctx: CliContext): void {
         ],
         { id: 6, foreignId: 12 },
       );
+      // --lag with --to-head: the tail ends at the first event not old enough yet, instead of
+      // waiting (up to the whole lag) for it to age; the source is not asked to hold events back.
+      const lagAtHead = flags.toHead === true && lag > 0;
       const options: StreamCallOptions = {
         signal: ctx.signal,
         ...(flags.fromHead === true ? { fromHead: true } : {}),
         ...(flags.toHead === true ? { toHead: true } : {}),
-        ...(lag > 0 ? { lag } : {}),
+        ...(lag > 0 && !lagAtHead ? { lag } : {}),
       };
       let client: StreamClient | undefined;
       let printed = 0;
@@ -127,6 +134,12 @@ export function registerTail(program: Command, ctx: CliContext): void {
         client = await open.stream(flags.after ?? '', options);
         while (limit === undefined || printed < limit) {
           const e = await client.recv();
+          if (lagAtHead && Date.now() - e.timestamp.getTime() < lag) {
+            ctx.stderr.write(
+              `stopped before event ${escapeControl(e.id)}: it and the events after it are newer than --lag ${flags.lag}\n`,
+            );
+            return;
+          }
           if (types !== undefined && !types.has(e.type)) continue;
           printed++;
           if (out.json) print(eventRow(e));

@@ -139,12 +139,13 @@ for (const make of [sqlite, mysql, postgres]) {
     it('set, get, list, move back only with --force, reset', async (t) => {
       if (url === undefined) return t.skip(skipped);
       const tbl = ['--table', cursors];
-      let r = await reflex(['cursors', 'set', url, 'mailer', '4', ...tbl]);
+      const ev = ['--events', events];
+      let r = await reflex(['cursors', 'set', url, 'mailer', '4', ...tbl, ...ev]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /mailer: cursor \(none\) → 4/);
-      r = await reflex(['cursors', 'set', url, 'audit', '10', ...tbl]);
+      r = await reflex(['cursors', 'set', url, 'audit', '10', ...tbl, ...ev]);
       assert.equal(r.code, 0, r.stderr);
-      r = await reflex(['cursors', 'set', url, 'mailer', '6', ...tbl]);
+      r = await reflex(['cursors', 'set', url, 'mailer', '6', ...tbl, ...ev]);
       assert.equal(r.code, 0, r.stderr);
 
       r = await reflex(['cursors', 'list', url, ...tbl]);
@@ -166,15 +167,15 @@ for (const make of [sqlite, mysql, postgres]) {
       await table.setCursor(b.handle(), 'mailer', '7');
       r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
       assert.equal(jsonLines(r.stdout)[0]?.cursor, '7');
-      r = await reflex(['cursors', 'set', url, 'mailer', '6', '--force', ...tbl]);
+      r = await reflex(['cursors', 'set', url, 'mailer', '6', '--force', ...tbl, ...ev]);
       assert.equal(r.code, 0, r.stderr);
 
-      r = await reflex(['cursors', 'set', url, 'mailer', '5', ...tbl]);
+      r = await reflex(['cursors', 'set', url, 'mailer', '5', ...tbl, ...ev]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /cursor 5 is behind the stored 6 of mailer: pass --force/);
       r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
       assert.equal(jsonLines(r.stdout)[0]?.cursor, '6');
-      r = await reflex(['cursors', 'set', url, 'mailer', '5', '--force', ...tbl]);
+      r = await reflex(['cursors', 'set', url, 'mailer', '5', '--force', ...tbl, ...ev]);
       assert.equal(r.code, 0, r.stderr);
       r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
       assert.equal(jsonLines(r.stdout)[0]?.cursor, '5');
@@ -223,12 +224,33 @@ for (const make of [sqlite, mysql, postgres]) {
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stderr, /no cursor in \S+ for mialer/);
       // Cursor values are checked before the database is touched.
-      r = await reflex(['cursors', 'set', url, 'mailer', 'abc', ...tbl]);
+      r = await reflex(['cursors', 'set', url, 'mailer', 'abc', ...tbl, ...ev]);
       assert.equal(r.code, 2, r.stderr);
 
-      // Beyond 2^53 the cursor is read as text, not rounded through a JS number.
-      r = await reflex(['cursors', 'set', url, 'huge', '9007199254740993', ...tbl]);
+      // Past the head (10): refused, and the stored cursor stays; unchecked without --events.
+      r = await reflex(['cursors', 'set', url, 'mailer', '11', ...tbl, ...ev]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cursor 11 is past the head 10 of \S+: .*pass --force/);
+      r = await reflex(['cursors', 'set', url, 'mailer', '11', '--table', cursors]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /pass --events <table>/);
+      r = await reflex(['cursors', 'get', url, 'mailer', ...tbl]);
+      assert.equal(jsonLines(r.stdout)[0]?.cursor, '5');
+
+      // Beyond 2^53 the cursor is read as text, not rounded through a JS number; past the head
+      // with --force: a warning, and written.
+      r = await reflex([
+        'cursors',
+        'set',
+        url,
+        'huge',
+        '9007199254740993',
+        '--force',
+        ...tbl,
+        ...ev,
+      ]);
       assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: cursor 9007199254740993 is past the head 10/);
       r = await reflex(['cursors', 'get', url, 'huge', ...tbl]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /9007199254740993/);

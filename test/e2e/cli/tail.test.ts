@@ -85,7 +85,7 @@ describe('reflex tail over gRPC', () => {
   });
 
   it('--lag is passed to the source', async () => {
-    const r = await reflex(['tail', server.address, '--to-head', '--lag', '1ms', '--limit', '1']);
+    const r = await reflex(['tail', server.address, '--lag', '1ms', '--limit', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonLines(r.stdout)[0]?.id, '1');
   });
