@@ -19,7 +19,13 @@ import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import { decodeEventAt, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
 import { reflexStreamMethod } from './server.js';
-import { decodeGrpcMessage, errorCodeKey, errorOfStatus, Status } from './status.js';
+import {
+  decodeGrpcMessage,
+  errorCodeKey,
+  errorOfStatus,
+  Status,
+  statusDetailsKey,
+} from './status.js';
 
 /** TLS settings of a client (PEM). */
 export interface ClientTlsOptions {
@@ -486,10 +492,12 @@ class RemoteStreamClient extends BaseStreamClient {
     } else {
       const message = decodeGrpcMessage(String(h['grpc-message'] ?? ''));
       const reflexCode = h[errorCodeKey];
+      const details = h[statusDetailsKey];
       this.#final = errorOfStatus(
         Number.isInteger(code) ? code : Status.unknown,
         message,
         typeof reflexCode === 'string' ? reflexCode : undefined,
+        typeof details === 'string' ? details : undefined,
       );
     }
     this.#wakeUp();

@@ -14,4 +14,4 @@ export {
   serveStream,
   serveStreams,
 } from './server.js';
-export { errorCodeKey, remoteErrorCode } from './status.js';
+export { errorCodeKey, remoteErrorCode, unimplementedErrorCode } from './status.js';

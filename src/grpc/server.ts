@@ -23,7 +23,16 @@ import { invalidArgument } from '../internal/errors.js';
 import { setLongTimeout } from '../internal/timers.js';
 import type { Authenticator, CallInfo } from './auth.js';
 import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
-import { Status, statusHeaders, statusOf } from './status.js';
+import { goStoppedMessage } from './jettison.js';
+import { resolveServerLimits, type ServerLimits, serverLimitKeys } from './limits.js';
+import { PeerGuard } from './peer.js';
+import {
+  type GrpcStatus,
+  type PeerStatus,
+  peerStatus,
+  statusHeaders,
+  unimplementedErrorCode,
+} from './status.js';
 
 /** The method of the original's service: `reflexpb.Reflex/Stream`. */
 export const reflexStreamMethod = 'reflexpb.Reflex/Stream';
@@ -57,6 +66,38 @@ export interface ServeOptions {
   readonly shutdownGraceMs?: number;
   /** Aborting it while the server starts cancels the start; once started, use `stop()`. */
   readonly signal?: AbortSignal;
+  /**
+   * Calls open at once on one connection, advertised in HTTP/2 SETTINGS; a client that opens more
+   * gets them refused (REFUSED_STREAM, which gRPC clients retry). @default 100
+   */
+  readonly maxConcurrentStreams?: number;
+  /** Connections open at once; further ones are closed as they arrive. @default unlimited */
+  readonly maxConnections?: number;
+  /**
+   * How long a call may take, from its headers, to send its request message (and be authenticated);
+   * then it ends with DEADLINE_EXCEEDED. @default 10000
+   */
+  readonly requestTimeoutMs?: number;
+  /** How long a new connection may take to start its first call, TLS handshake included; then it is closed. @default 10000 */
+  readonly handshakeTimeoutMs?: number;
+  /** How long a connection may stay without a call; then it gets GOAWAY. @default 300000 */
+  readonly idleTimeoutMs?: number;
+  /** A keepalive PING goes to each connection this often (0: never). @default 60000 */
+  readonly keepaliveMs?: number;
+  /** A keepalive PING not answered within this many ms closes the connection. @default 20000 */
+  readonly keepaliveTimeoutMs?: number;
+  /**
+   * Client PINGs closer together than this (0: no limit) count as strikes; after two, the
+   * connection gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings", as grpc-go does. @default 10000
+   */
+  readonly minPingIntervalMs?: number;
+  /**
+   * Streams a connection may reset at once before it gets GOAWAY ENHANCE_YOUR_CALM (rapid reset,
+   * CVE-2023-44487); refilled at `maxResetRate` per second. @default 200
+   */
+  readonly maxResetBurst?: number;
+  /** Stream resets per second a connection may sustain (see `maxResetBurst`). @default 20 */
+  readonly maxResetRate?: number;
 }
 
 /** A call a {@link ReflexServer} is streaming. */
@@ -100,6 +141,7 @@ const knownOptions = new Set([
   'logger',
   'shutdownGraceMs',
   'signal',
+  ...serverLimitKeys,
 ]);
 
 /** Bytes of events collected before they go to the transport in one write. */
@@ -175,16 +217,24 @@ export async function serveStreams(
     }
     routes.set(`/${mm[1]}/${mm[2]}`, fn);
   }
+  const limits = resolveServerLimits(options as Readonly<Record<string, unknown>>);
+  const settings = { maxConcurrentStreams: limits.maxConcurrentStreams };
   const server =
-    options.tls === undefined ? createServer() : createSecureServer(tlsOptions(options.tls));
+    options.tls === undefined
+      ? createServer({ settings })
+      : createSecureServer({
+          ...tlsOptions(options.tls),
+          settings,
+          handshakeTimeout: limits.handshakeTimeoutMs,
+        });
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   options.signal?.throwIfAborted();
-  const impl = new Impl(
-    server,
-    routes,
-    options.logger ?? noopLogger,
-    options.authenticate,
+  const impl = new Impl(server, routes, {
+    logger: options.logger ?? noopLogger,
+    authenticate: options.authenticate,
     graceMs,
-  );
+    limits,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(Number(m[2]), host === '' ? undefined : host, () => {
@@ -221,11 +271,24 @@ function tlsOptions(tls: ServerTlsOptions): SecureServerOptions {
 }
 
 function stoppedError(): ReflexError {
-  return new ReflexError(ErrorCode.stopped, 'event stream has been stopped');
+  // Go reflex's message, which Go clients without jettison's interceptors match on.
+  return new ReflexError(ErrorCode.stopped, goStoppedMessage);
 }
 
 function cancelledError(): ReflexError {
   return new ReflexError(ErrorCode.canceled, 'call cancelled by the client');
+}
+
+/** The stream can still carry a response: not reset, not closed, not destroyed. */
+function alive(stream: ServerHttp2Stream): boolean {
+  return !stream.destroyed && !stream.closed;
+}
+
+interface ImplOptions {
+  readonly logger: Logger;
+  readonly authenticate: Authenticator | undefined;
+  readonly graceMs: number;
+  readonly limits: ServerLimits;
 }
 
 /** grpc-timeout: up to 8 digits and a unit. */
@@ -249,24 +312,21 @@ class Impl implements ReflexServer {
   readonly #active = new Set<AbortController>();
   readonly #calls = new Set<Promise<void>>();
   readonly #streaming = new Map<AbortController, { call: Call; method: string; startedAt: Date }>();
+  readonly #guards = new WeakMap<Http2Session, PeerGuard>();
   readonly #logger: Logger;
   readonly #authenticate: Authenticator | undefined;
   readonly #graceMs: number;
+  readonly #limits: ServerLimits;
   #stopped = false;
   #stopping: Promise<void> | undefined;
 
-  constructor(
-    server: Http2Server,
-    routes: ReadonlyMap<string, StreamFunc>,
-    logger: Logger,
-    authenticate: Authenticator | undefined,
-    graceMs: number,
-  ) {
+  constructor(server: Http2Server, routes: ReadonlyMap<string, StreamFunc>, o: ImplOptions) {
     this.#server = server;
     this.#routes = routes;
-    this.#logger = logger;
-    this.#authenticate = authenticate;
-    this.#graceMs = graceMs;
+    this.#logger = o.logger;
+    this.#authenticate = o.authenticate;
+    this.#graceMs = o.graceMs;
+    this.#limits = o.limits;
     server.on('error', (err) => {
       this.#logger.error('reflex grpc server: server error', { error: err });
     });
@@ -280,15 +340,24 @@ class Impl implements ReflexServer {
         this.#logger.debug('reflex grpc server: session error', { error: err });
       });
       session.once('close', () => this.#sessions.delete(session));
+      this.#guards.set(session, new PeerGuard(session, this.#limits, this.#logger));
       if (this.#stopped) session.close();
     });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-      const p = this.#serve(stream, headers).catch((err: unknown) => {
+      const guard = stream.session === undefined ? undefined : this.#guards.get(stream.session);
+      guard?.callStarted();
+      const call = new Call(stream);
+      const p = this.#serve(call, headers, guard).catch((err: unknown) => {
         this.#logger.error('reflex grpc server: call failed', { error: err });
         if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
       });
       this.#calls.add(p);
-      void p.finally(() => this.#calls.delete(p));
+      void p.finally(() => {
+        this.#calls.delete(p);
+        // The client reset it before the server was done: counted against rapid reset.
+        const reset = stream.rstCode !== h2.NGHTTP2_NO_ERROR && !call.ended;
+        guard?.callEnded(reset);
+      });
     });
   }
 
@@ -308,21 +377,21 @@ class Impl implements ReflexServer {
     });
   }
 
-  async #serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+  async #serve(
+    call: Call,
+    headers: IncomingHttpHeaders,
+    guard: PeerGuard | undefined,
+  ): Promise<void> {
+    const stream = call.stream;
     stream.on('error', (err) => {
       this.#logger.debug('reflex grpc server: stream error', { error: err });
     });
-    const call = new Call(stream);
     if (headers[':method'] !== 'POST') return call.httpError(405);
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       return call.httpError(415);
     }
     const path = headers[':path'] ?? '';
-    const fn = this.#routes.get(path);
-    if (fn === undefined) {
-      return call.end({ code: Status.unimplemented, message: `unknown method ${path}` });
-    }
     const controller = new AbortController();
     const onClose = (): void => controller.abort(cancelledError());
     stream.once('close', onClose);
@@ -334,18 +403,43 @@ class Impl implements ReflexServer {
         : setLongTimeout(() => {
             controller.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));
           }, timeoutMs);
+    // A stream that sends its headers and never its request is not held.
+    const requestMs = this.#limits.requestTimeoutMs;
+    let requestTimer: NodeJS.Timeout | undefined = setTimeout(() => {
+      controller.abort(
+        new ReflexError(
+          ErrorCode.deadlineExceeded,
+          `request message not received within ${requestMs} ms`,
+        ),
+      );
+    }, requestMs);
     this.#active.add(controller);
     let client: StreamClient | undefined;
     try {
-      // Authenticated on its headers before its body is read: an unauthenticated peer gets no
-      // buffering and no word about its request.
+      // Authenticated on its headers before its body is read, and before its method is looked
+      // up: an unauthenticated peer gets no buffering, and no word about its request or which
+      // methods exist.
       if (this.#authenticate !== undefined) {
-        await abortable(authenticate(this.#authenticate, stream, headers, path), controller.signal);
+        await abortable(
+          authenticate(this.#authenticate, stream, headers, path, this.#logger),
+          controller.signal,
+        );
       }
+      const fn = this.#routes.get(path);
+      if (fn === undefined) throw new ReflexError(unimplementedErrorCode, `unknown method ${path}`);
       const request = await readRequest(stream, headers, controller.signal);
+      clearTimeout(requestTimer);
+      requestTimer = undefined;
       if (this.#stopped) throw stoppedError();
       controller.signal.throwIfAborted();
-      client = await fn(request.after, {
+      // Rapid reset: a request and its RST_STREAM usually come in one read, but node:http2 hands
+      // the frames over one by one, running promise jobs in between, so the reset is not seen yet.
+      // One turn of the event loop lets the rest of the read through: a stream reset by then (or
+      // on a connection told to go away) opens nothing.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!alive(stream) || guard?.accepting === false) throw cancelledError();
+      // A cursor with fromHead: the head wins, as on a Go server (the cursor is ignored).
+      client = await fn(request.fromHead === true ? '' : request.after, {
         ...(request.lagMs === undefined ? {} : { lag: request.lagMs }),
         ...(request.fromHead === true ? { fromHead: true } : {}),
         ...(request.toHead === true ? { toHead: true } : {}),
@@ -355,8 +449,12 @@ class Impl implements ReflexServer {
       this.#streaming.set(controller, { call, method: path, startedAt: new Date() });
       await this.#pump(call, client, controller.signal);
     } catch (err) {
-      call.end(statusOf(controller.signal.aborted ? controller.signal.reason : err));
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      const status = peerStatus(reason);
+      this.#report(reason, status, path, stream);
+      call.end(status);
     } finally {
+      clearTimeout(requestTimer);
       timer?.clear();
       stream.off('close', onClose);
       this.#active.delete(controller);
@@ -365,11 +463,29 @@ class Impl implements ReflexServer {
         await client.close().catch((err: unknown) => {
           this.#logger.warn('reflex grpc server: closing the source stream failed', {
             method: path,
-            error: String(err),
+            error: err,
           });
         });
       }
     }
+  }
+
+  /**
+   * Logs why a call failed: the full error with its cause at error level when the server is at
+   * fault (the peer was told only a generic message), at warn level for a bad request, at debug
+   * level for the expected ends (cancelled, stopped, head reached, deadline).
+   */
+  #report(err: unknown, status: PeerStatus, method: string, stream: ServerHttp2Stream): void {
+    const socket = stream.session?.socket;
+    const fields = {
+      method,
+      peer: `${socket?.remoteAddress ?? ''}:${socket?.remotePort ?? ''}`,
+      code: status.reflexCode,
+      error: err,
+    };
+    if (status.level === 'error') this.#logger.error('reflex grpc server: stream failed', fields);
+    else if (status.level === 'warn') this.#logger.warn('reflex grpc server: bad call', fields);
+    else this.#logger.debug('reflex grpc server: call ended', fields);
   }
 
   /**
@@ -392,7 +508,8 @@ class Impl implements ReflexServer {
       const bytes = writer.take();
       const n = batched;
       batched = 0;
-      if (call.stream.destroyed) return;
+      // A reset stream takes nothing (and costs no more encoding: the loop stops below).
+      if (!alive(call.stream)) return;
       call.stream.write(bytes);
       this.sentEvents += n;
       call.sentEvents += n;
@@ -406,8 +523,9 @@ class Impl implements ReflexServer {
         // may have come and gone since: ask the stream, not a flag.
         if (call.stream.writableNeedDrain) await drained(call.stream, signal);
         const event = buffered?.tryRecv?.() ?? (await client.recv());
-        // The call is over (its 'close', which aborts the signal, is on its way): pull no more.
-        if (call.stream.destroyed) throw cancelledError();
+        // The call is over or reset (its 'close', which aborts the signal, is on its way): pull
+        // and encode no more.
+        if (!alive(call.stream)) throw cancelledError();
         if (!writer.append(event)) {
           flush();
           // An empty writer takes any event (it grows for a big one).
@@ -470,6 +588,11 @@ class Call {
     this.stream = stream;
   }
 
+  /** The server ended the call (a status or an HTTP error went out). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
   respond(): void {
     if (this.#responded || this.stream.destroyed) return;
     this.#responded = true;
@@ -483,10 +606,11 @@ class Call {
     if (this.stream.destroyed || this.stream.headersSent) return;
     this.#ended = true;
     this.stream.respond({ ':status': status }, { endStream: true });
+    this.#releaseRequest();
   }
 
   /** Ends the call with a status: trailers after the data, or a trailers-only response. */
-  end(status: { code: number; message: string; reflexCode?: string }): void {
+  end(status: GrpcStatus): void {
     if (this.#ended || this.stream.destroyed || this.stream.closed) return;
     this.#ended = true;
     const trailers = statusHeaders(status);
@@ -496,12 +620,22 @@ class Call {
         { ':status': 200, 'content-type': 'application/grpc', ...trailers },
         { endStream: true },
       );
+      this.#releaseRequest();
       return;
     }
     this.stream.once('wantTrailers', () => {
       if (!this.stream.destroyed) this.stream.sendTrailers(trailers);
     });
     this.stream.end();
+  }
+
+  /**
+   * A response sent before the whole request was read (a refused call, a request that never came):
+   * the stream would stay open on the client's side. RST_STREAM NO_ERROR, sent once the response
+   * is out, asks the client to stop sending and frees it (RFC 9113, 8.1).
+   */
+  #releaseRequest(): void {
+    if (!this.stream.readableEnded && !this.stream.closed) this.stream.close(h2.NGHTTP2_NO_ERROR);
   }
 }
 
@@ -563,6 +697,7 @@ async function authenticate(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   path: string,
+  logger: Logger,
 ): Promise<void> {
   const socket = stream.session?.socket;
   // The session's socket is a proxy: `in` does not see TLS methods, a typeof lookup does.
@@ -587,6 +722,13 @@ async function authenticate(
     if (err instanceof ReflexError && err.code === ErrorCode.permissionDenied) {
       throw new ReflexError(ErrorCode.permissionDenied, err.message);
     }
+    // A failing authenticator (a token service down, a bug) is the server's problem: logged with
+    // its cause; the peer learns only that it is not authenticated.
+    logger.error('reflex grpc server: the authenticator failed', {
+      method: path,
+      peer: info.peer,
+      error: err,
+    });
   }
   if (!ok) throw new ReflexError(ErrorCode.unauthenticated, 'unauthenticated call');
 }

@@ -1,4 +1,6 @@
 import { codeOf, ErrorCode, ReflexError } from '../core/index.js';
+import { toWellFormed } from '../internal/well-formed.js';
+import { goStatusDetails, reflexCodeOfGoStatus } from './jettison.js';
 
 /** The trailing-metadata key that carries the reflex error code across a gRPC hop. */
 export const errorCodeKey = 'reflex-error-code';
@@ -8,6 +10,15 @@ export const errorCodeKey = 'reflex-error-code';
  * RESOURCE_EXHAUSTED, …). The gRPC status name and message are in the error's message.
  */
 export const remoteErrorCode = 'ERR_REFLEX_REMOTE';
+
+/** The code of a call to a method the server does not serve (gRPC UNIMPLEMENTED). */
+export const unimplementedErrorCode = 'ERR_REFLEX_UNIMPLEMENTED';
+
+/** The trailer of the google.rpc.Status details (base64), where Go's jettison puts its error codes. */
+export const statusDetailsKey = 'grpc-status-details-bin';
+
+/** The longest status message sent to a peer, in characters. */
+export const maxPeerMessageChars = 512;
 
 /** gRPC status codes (the ones this package uses by name). */
 export const Status = {
@@ -58,6 +69,7 @@ const statusOfCode: Readonly<Record<string, number>> = {
   [ErrorCode.unauthenticated]: Status.unauthenticated,
   [ErrorCode.permissionDenied]: Status.permissionDenied,
   [ErrorCode.internal]: Status.internal,
+  [unimplementedErrorCode]: Status.unimplemented,
 };
 
 const codeOfStatus: Readonly<Record<number, string>> = {
@@ -68,6 +80,7 @@ const codeOfStatus: Readonly<Record<number, string>> = {
   [Status.permissionDenied]: ErrorCode.permissionDenied,
   [Status.invalidArgument]: ErrorCode.invalidArgument,
   [Status.internal]: ErrorCode.internal,
+  [Status.unimplemented]: unimplementedErrorCode,
 };
 
 /** A gRPC status as sent in trailers. */
@@ -94,6 +107,59 @@ export function statusOf(err: unknown): GrpcStatus {
   };
 }
 
+/** A status for a peer, with the level its cause is logged at on the server. */
+export interface PeerStatus extends GrpcStatus {
+  readonly level: 'debug' | 'warn' | 'error';
+}
+
+/** The normal ends of a call: their messages go to the peer, their causes are logged at debug level. */
+const expectedCodes: ReadonlySet<string> = new Set([
+  ErrorCode.stopped,
+  ErrorCode.headReached,
+  ErrorCode.canceled,
+  ErrorCode.deadlineExceeded,
+]);
+/** The caller's faults: their messages (about the request) go to the peer, capped. */
+const callerCodes: ReadonlySet<string> = new Set([
+  ErrorCode.invalidCursor,
+  ErrorCode.invalidArgument,
+  ErrorCode.unauthenticated,
+  ErrorCode.permissionDenied,
+  unimplementedErrorCode,
+]);
+
+/**
+ * What a peer is told about `err`. A normal end or a bad request keeps its message, stripped of
+ * control characters and capped at {@link maxPeerMessageChars} (a request may carry 64 KiB of
+ * cursor); any other failure — a database's error text, a bug — becomes a generic message with
+ * its code, and the server logs the whole error.
+ */
+export function peerStatus(err: unknown): PeerStatus {
+  const s = statusOf(err);
+  const code = s.reflexCode;
+  if (code !== undefined && (expectedCodes.has(code) || callerCodes.has(code))) {
+    return {
+      ...s,
+      message: sanitize(s.message),
+      level: expectedCodes.has(code) ? 'debug' : 'warn',
+    };
+  }
+  return {
+    code: s.code,
+    message: `the stream failed on the server${code === undefined ? '' : ` (${code})`}; its log has the details`,
+    ...(code === undefined ? {} : { reflexCode: code }),
+    level: 'error',
+  };
+}
+
+/** Control characters out, at most maxPeerMessageChars characters (whole code points). */
+export function sanitize(message: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  if (clean.length <= maxPeerMessageChars) return clean;
+  return `${toWellFormed(clean.slice(0, maxPeerMessageChars - 1)).replace(/\uFFFD$/, '')}…`;
+}
+
 /** The trailers (or trailers-only headers) of a status. */
 export function statusHeaders(s: GrpcStatus): Record<string, string> {
   const h: Record<string, string> = {
@@ -101,6 +167,10 @@ export function statusHeaders(s: GrpcStatus): Record<string, string> {
     'grpc-message': encodeGrpcMessage(s.message),
   };
   if (s.reflexCode !== undefined) h[errorCodeKey] = s.reflexCode;
+  // Stopped and head reached also in the form a Go reflex client's IsStoppedErr /
+  // IsHeadReachedErr recognise (grpc-js clients see an extra binary trailer, nothing more).
+  const details = goStatusDetails(s.reflexCode, s.code, s.message);
+  if (details !== undefined) h[statusDetailsKey] = details;
   return h;
 }
 
@@ -112,10 +182,16 @@ export function errorOfStatus(
   status: number,
   message: string,
   reflexCode: string | undefined,
+  details?: string,
 ): ReflexError {
   const fromTrailer =
     reflexCode !== undefined && codePattern.test(reflexCode) ? reflexCode : undefined;
-  const code = fromTrailer ?? codeOfStatus[status] ?? remoteErrorCode;
+  // A Go server says stopped / head reached in jettison's details, or at least in its messages.
+  const fromGo =
+    fromTrailer === undefined && status !== Status.ok
+      ? reflexCodeOfGoStatus(details, message)
+      : undefined;
+  const code = fromTrailer ?? fromGo ?? codeOfStatus[status] ?? remoteErrorCode;
   const name = statusNames[status] ?? `status ${status}`;
   return new ReflexError(code, `remote stream: ${name}: ${message}`);
 }

@@ -9,6 +9,7 @@ import { runtimeError } from '../errors.js';
 import { loadGrpc } from '../lazy.js';
 import { type ServeConfig, type ServeFlags, serveConfig } from '../serve/config.js';
 import { closeHttp, formatHost, listenHttp, type ServeHttp } from '../serve/http.js';
+import { limitOptions, stderrLogger } from '../serve/limits.js';
 import { openServeMetrics, type ServeMetrics } from '../serve/metrics.js';
 import { openStatusMonitor, statusOptions } from './status.js';
 
@@ -46,6 +47,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       await serve(serveConfig(url, flags), flags, ctx);
     });
   statusOptions(cmd);
+  limitOptions(cmd);
   examples(
     cmd,
     'reflex serve sqlite:app.db --table user_events',
@@ -69,13 +71,21 @@ async function serve(config: ServeConfig, flags: ServeFlags, ctx: CliContext): P
   const grpc = await loadGrpc();
   const s: Serving = { tables: [] };
   try {
+    if (config.token !== undefined && config.tls === undefined) {
+      ctx.stderr.write(
+        'warning: --token without --tls-cert: the token travels in clear, anyone on the path can read and replay it\n',
+      );
+    }
     const db = await openDb(config.source);
     s.db = db;
+    await checkTables(db, config);
     const streams = openStreams(db, config, metrics, s.tables);
     const options: ServeOptions = {
       address: `${formatHost(config.grpcAddress.host)}:${config.grpcAddress.port}`,
       ...(config.tls === undefined ? {} : { tls: config.tls }),
       ...(config.token === undefined ? {} : { authenticate: grpc.bearerTokenAuth([config.token]) }),
+      ...config.limits,
+      logger: stderrLogger(ctx.stderr),
     };
     try {
       s.server = await grpc.serveStreams(streams, options);
@@ -98,6 +108,18 @@ async function serve(config: ServeConfig, flags: ServeFlags, ctx: CliContext): P
     ctx.stderr.write('stopping\n');
   } finally {
     await closeServing(s);
+  }
+}
+
+/** Every client would get "table doesn't exist" otherwise: refuse to start instead. */
+async function checkTables(db: Db, config: ServeConfig): Promise<void> {
+  for (const t of config.tables) {
+    await db.query(`SELECT 1 FROM ${db.quote(t.table)} WHERE 1 = 0`).catch((err: unknown) => {
+      throw runtimeError(
+        `cannot serve ${t.table}: it cannot be read in ${db.display} (does it exist? reflex migrate creates it)`,
+        err,
+      );
+    });
   }
 }
 

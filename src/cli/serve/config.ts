@@ -5,9 +5,10 @@ import { parseDuration, parsePort } from '../duration.js';
 import { usageError } from '../errors.js';
 import { readFlagFile, tokenOf } from '../sources.js';
 import { type DbSource, parseDbUrl } from '../url.js';
+import { type LimitFlags, type ServeLimits, serveLimits } from './limits.js';
 
 /** The flags of `reflex serve`, as commander gives them. */
-export interface ServeFlags extends StatusFlags {
+export interface ServeFlags extends StatusFlags, LimitFlags {
   table: string[];
   address: string;
   metadataColumn?: string;
@@ -52,6 +53,7 @@ export interface ServeConfig {
   readonly metadataColumn: string | undefined;
   readonly token: string | undefined;
   readonly tls: ServeOptions['tls'];
+  readonly limits: ServeLimits;
 }
 
 /** Checks the flags and reads the files they name (TLS, token). */
@@ -80,6 +82,7 @@ export function serveConfig(url: string, flags: ServeFlags): ServeConfig {
     metadataColumn,
     token: tokenOf(flags),
     tls: tlsOf(flags),
+    limits: serveLimits(flags),
   };
 }
 

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { cliPath, jsonLines, reflex } from '../../support/cli.js';
+import { RawH2 } from '../../support/raw-h2.js';
 import { mysqlServer, postgresServer, requireServer, uniqueName } from '../../support/servers.js';
 import { makeCerts } from '../../support/tls.js';
+import { waitFor } from '../../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reflex-cli-serve-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -281,6 +283,11 @@ describe('reflex serve with TLS and a token', () => {
       ['serve', 'sqlite:x.db', '--table', 'a', '--address', 'nope'],
       ['serve', '127.0.0.1:9000', '--table', 'a'],
       ['serve', 'sqlite:x.db'],
+      ['serve', 'sqlite:x.db', '--table', 'a', '--max-streams', '0'],
+      ['serve', 'sqlite:x.db', '--table', 'a', '--max-connections', 'many'],
+      ['serve', 'sqlite:x.db', '--table', 'a', '--request-timeout', 'soon'],
+      ['serve', 'sqlite:x.db', '--table', 'a', '--idle-timeout', '0s'],
+      ['serve', 'sqlite:x.db', '--table', 'a', '--keepalive', '10ms'],
     ];
     await Promise.all(
       cases.map(async (args) => {
@@ -289,5 +296,72 @@ describe('reflex serve with TLS and a token', () => {
         assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
       }),
     );
+  });
+});
+
+describe('reflex serve limits and checks', () => {
+  it('a missing table: exit 1 at start, naming it', async () => {
+    const db = `sqlite:${join(dir, 'missing.db')}`;
+    const m = await reflex(['migrate', db, '--events', 'user_events', '--no-errors']);
+    assert.equal(m.code, 0, m.stderr);
+    const r = await reflex(['serve', db, '--table', 'nope_events', '--no-metrics', '--no-status']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /nope_events/);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  });
+
+  it('--token without TLS warns; --max-streams and --request-timeout reach the server; every event still streams', async () => {
+    const db = `sqlite:${join(dir, 'limits.db')}`;
+    const m = await reflex(['migrate', db, '--events', 'user_events', '--no-errors']);
+    assert.equal(m.code, 0, m.stderr);
+    await backends[0]?.insert(db, 'user_events', 5);
+    const s = await serve([
+      db,
+      '--table',
+      'user_events',
+      '--address',
+      '127.0.0.1:0',
+      '--no-metrics',
+      '--no-status',
+      '--token',
+      'tok',
+      '--max-streams',
+      '3',
+      '--request-timeout',
+      '300ms',
+    ]);
+    const port = Number(s.grpc.split(':').at(-1));
+    const raw = await RawH2.connect(port);
+    try {
+      const calls = Array.from({ length: 5 }, () =>
+        raw.callBytes('/reflexpb.Reflex/Stream', {
+          body: false,
+          extra: [['authorization', 'Bearer tok']],
+        }),
+      );
+      raw.write(Buffer.concat(calls.map((c) => c.bytes)));
+      await waitFor('two refused streams', () => raw.resets().size >= 2, 10_000);
+      assert.deepEqual(
+        [...raw.resets()].filter(([, code]) => code === 7).map(([id]) => id),
+        calls.slice(3).map((c) => c.id),
+      );
+      // The three accepted ones never send a request: ended by the request timeout.
+      await waitFor(
+        'the three calls ended',
+        () => calls.slice(0, 3).every((c) => raw.ended(c.id)),
+        10_000,
+      );
+      const r = await reflex(['tail', s.grpc, '--token', 'tok', '--to-head']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(
+        jsonLines(r.stdout).map((e) => e.id),
+        ['1', '2', '3', '4', '5'],
+      );
+    } finally {
+      raw.destroy();
+      const stopped = await s.stop('SIGTERM');
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(stopped.stderr, /warning: --token without --tls-cert/);
+    }
   });
 });

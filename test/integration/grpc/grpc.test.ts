@@ -476,9 +476,10 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     assert.ok(isHeadReachedErr(ended));
   });
 
-  it('any reflex code and a non-ASCII message cross the hop; a plain error is UNKNOWN', async () => {
+  it('any reflex code crosses the hop; a bad request’s non-ASCII message too (control characters stripped); a source’s own message stays on the server; a plain error is UNKNOWN', async () => {
     const failing: StreamFunc = async (after) => {
       if (after === '1') throw new ReflexError('ERR_APP_BAD_THING', 'bäd % news\nline 2');
+      if (after === '3') throw new ReflexError(ErrorCode.invalidArgument, 'bäd % news\nline 2');
       throw new Error('plain failure');
     };
     await using server = await serveStream(failing);
@@ -486,16 +487,35 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const s = await client.stream('1');
     await assert.rejects(
       s.recv(),
-      (e) => hasCode(e, 'ERR_APP_BAD_THING') && String(e).includes('bäd % news\nline 2'),
+      (e) =>
+        hasCode(e, 'ERR_APP_BAD_THING') &&
+        !String(e).includes('bäd') &&
+        String(e).includes('ERR_APP_BAD_THING'),
+    );
+    const bad = await client.stream('3');
+    await assert.rejects(
+      bad.recv(),
+      (e) => hasCode(e, ErrorCode.invalidArgument) && String(e).includes('bäd % news line 2'),
     );
     const p = await client.stream('2');
     await assert.rejects(
       p.recv(),
-      (e) => hasCode(e, 'ERR_REFLEX_REMOTE') && /UNKNOWN: plain failure/.test(String(e)),
+      (e) =>
+        hasCode(e, 'ERR_REFLEX_REMOTE') &&
+        /UNKNOWN: /.test(String(e)) &&
+        !String(e).includes('plain failure'),
     );
   });
 
-  it('ERR_REFLEX_INTERNAL goes out as gRPC INTERNAL, not UNKNOWN', async () => {
+  it('a cursor with fromHead on the wire jumps to the head, as a Go server does', async () => {
+    const log = fill(5);
+    await using server = await serveStream(log.stream);
+    const got = await rawCall(server.address, {}, { after: '2', fromHead: true, toHead: true });
+    // Head reached at once: nothing after the head, and no INVALID_ARGUMENT for the cursor.
+    assert.deepEqual(got, { status: '11', messages: 0 });
+  });
+
+  it('ERR_REFLEX_INTERNAL goes out as gRPC INTERNAL, not UNKNOWN (its message stays on the server)', async () => {
     const failing: StreamFunc = async () => {
       throw new ReflexError(ErrorCode.internal, 'broken invariant');
     };
@@ -504,7 +524,10 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const s = await client.stream('');
     await assert.rejects(
       s.recv(),
-      (e) => hasCode(e, ErrorCode.internal) && /INTERNAL: broken invariant/.test(String(e)),
+      (e) =>
+        hasCode(e, ErrorCode.internal) &&
+        /INTERNAL: /.test(String(e)) &&
+        !String(e).includes('broken invariant'),
     );
   });
 

@@ -16,7 +16,15 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { ErrorCode, type Event, hasCode, isHeadReachedErr } from '../../../src/core/index.js';
+import protobuf from 'protobufjs';
+import {
+  ErrorCode,
+  type Event,
+  hasCode,
+  isExpected,
+  isHeadReachedErr,
+  isStoppedErr,
+} from '../../../src/core/index.js';
 import { newReflexClient, serveStream } from '../../../src/grpc/index.js';
 import { newMemoryEventLog } from '../../../src/testing/index.js';
 
@@ -44,6 +52,47 @@ function toPb(e: Event): PbEvent {
     id: e.id,
     ...(e.metadata === undefined ? {} : { metadata: Buffer.from(e.metadata) }),
   };
+}
+
+// google.rpc.Status and jettison's messages (luno/jettison, grpc/internal/jettisonpb), encoded by
+// protobufjs: an encoder independent of src/grpc/jettison.ts.
+const jettison = protobuf.parse(
+  `
+  syntax = "proto3";
+  package test;
+  message Any { string type_url = 1; bytes value = 2; }
+  message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+  message KeyValue { string key = 1; string value = 2; }
+  message WrappedError {
+    string message = 1; string binary = 5; repeated string stack_trace = 6; string code = 7;
+    repeated KeyValue key_values = 8; repeated WrappedError joined_errors = 3; WrappedError wrapped_error = 4;
+  }
+  message Error { string code = 4; string message = 1; string source = 2; }
+  message Hop { string binary = 1; repeated string stack_trace = 3; repeated Error errors = 2; }
+`,
+  { keepCase: true },
+).root;
+const PbStatus = jettison.lookupType('test.Status');
+const PbWrapped = jettison.lookupType('test.WrappedError');
+const PbHop = jettison.lookupType('test.Hop');
+const goStopped = { code: 'ERR_09290f5944cb8671', message: 'the event stream has been stopped' };
+const goHeadReached = {
+  code: 'ERR_b4b155d2a91cfcd0',
+  message: 'the event stream has reached the current head',
+};
+
+/** The jettison codes in a google.rpc.Status's WrappedError details. */
+function wrappedCodes(details: Buffer): { status: number; codes: string[] } {
+  const st = PbStatus.toObject(PbStatus.decode(details)) as {
+    code?: number;
+    details?: { type_url: string; value: Uint8Array }[];
+  };
+  const codes: string[] = [];
+  for (const d of st.details ?? []) {
+    assert.equal(d.type_url, 'type.googleapis.com/jettisonpb.WrappedError');
+    codes.push((PbWrapped.toObject(PbWrapped.decode(d.value)) as { code: string }).code);
+  }
+  return { status: st.code ?? 0, codes };
 }
 
 describe('grpc interop with @grpc/grpc-js', { timeout: 60_000 }, () => {
@@ -148,4 +197,117 @@ describe('grpc interop with @grpc/grpc-js', { timeout: 60_000 }, () => {
       server.forceShutdown();
     }
   });
+
+  it('stop and head reached carry jettison details a Go client recognises; grpc-js clients still see plain statuses', async () => {
+    const log = newMemoryEventLog();
+    for (let i = 0; i < 3; i++) log.insert(`f${i}`, 1);
+    const server = await serveStream(log.stream);
+    const client = new Reflex(server.address, credentials.createInsecure()) as unknown as {
+      Stream(request: object): ClientReadableStream<PbEvent>;
+      close(): void;
+    };
+    try {
+      const head = await new Promise<ServiceError>((resolve) => {
+        const call = client.Stream({ after: '', options: { toHead: true } });
+        call.on('data', () => {});
+        call.on('error', resolve);
+      });
+      assert.equal(head.code, status.OUT_OF_RANGE);
+      const headDetails = head.metadata.get('grpc-status-details-bin')[0] as Buffer;
+      assert.deepEqual(wrappedCodes(headDetails), {
+        status: status.OUT_OF_RANGE,
+        codes: [goHeadReached.code],
+      });
+      const stopped = new Promise<ServiceError>((resolve) => {
+        const call = client.Stream({ after: '' });
+        call.on('data', () => {});
+        call.on('error', resolve);
+      });
+      await waitForOpen(server);
+      await server.stop();
+      const err = await stopped;
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.equal(err.details, goStopped.message);
+      assert.deepEqual(err.metadata.get('reflex-error-code'), [ErrorCode.stopped]);
+      assert.deepEqual(wrappedCodes(err.metadata.get('grpc-status-details-bin')[0] as Buffer), {
+        status: status.UNAVAILABLE,
+        codes: [goStopped.code],
+      });
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+
+  it('a Go server’s stop and head reached (jettison details, old hops, or only the message) are ERR_REFLEX_STOPPED / HEAD_REACHED here', async () => {
+    const any = (type: string, value: Uint8Array) => ({
+      type_url: `type.googleapis.com/jettisonpb.${type}`,
+      value,
+    });
+    // As jettison's interceptor sends them: UNKNOWN, the latest message, the error chain in details.
+    const wrapped = (e: { code: string; message: string }) =>
+      PbWrapped.encode(
+        PbWrapped.fromObject({ message: 'stream failed', wrapped_error: { ...e, binary: 'svc' } }),
+      ).finish();
+    const statusBin = (message: string, details: { type_url: string; value: Uint8Array }[]) =>
+      Buffer.from(
+        PbStatus.encode(PbStatus.fromObject({ code: status.UNKNOWN, message, details })).finish(),
+      );
+    const cases: { md?: Buffer; message: string; want: (e: unknown) => boolean }[] = [
+      {
+        md: statusBin(goStopped.message, [any('WrappedError', wrapped(goStopped))]),
+        message: 'stream failed',
+        want: (e) => isStoppedErr(e) && isExpected(e),
+      },
+      {
+        md: statusBin(goHeadReached.message, [
+          any(
+            'Hop',
+            PbHop.encode(PbHop.fromObject({ binary: 'svc', errors: [goHeadReached] })).finish(),
+          ),
+        ]),
+        message: 'x',
+        want: (e) => isHeadReachedErr(e) && !isExpected(e),
+      },
+      { message: goStopped.message, want: (e) => isStoppedErr(e) && isExpected(e) },
+      { message: goHeadReached.message, want: (e) => isHeadReachedErr(e) },
+      { message: 'something else', want: (e) => hasCode(e, 'ERR_REFLEX_REMOTE') },
+    ];
+    let current = cases[0];
+    const server = new Server();
+    server.addService(Reflex.service, {
+      Stream: (call: ServerWritableStream<unknown, PbEvent>) => {
+        const md = new Metadata();
+        if (current?.md !== undefined) md.set('grpc-status-details-bin', current.md);
+        call.emit('error', { code: status.UNKNOWN, details: current?.message, metadata: md });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+        e === null ? resolve(p) : reject(e),
+      ),
+    );
+    try {
+      await using client = newReflexClient(`127.0.0.1:${port}`);
+      for (const c of cases) {
+        current = c;
+        const s = await client.stream('');
+        const err = await s.recv().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(c.want(err), `${c.message}: ${String(err)}`);
+      }
+    } finally {
+      server.forceShutdown();
+    }
+  });
 });
+
+async function waitForOpen(server: { openStreams: number }): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (server.openStreams === 0) {
+    if (Date.now() > deadline) throw new Error('no call opened');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
