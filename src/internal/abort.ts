@@ -1,10 +1,16 @@
 import { type LongTimer, setLongTimeout } from './timers.js';
 
 /**
- * Settles as `promise` does, or rejects with the signal's reason as soon as it aborts. The
- * listener is removed either way, so nothing stays attached to a long-lived signal.
+ * Settles as `value` does, or rejects with the signal's reason as soon as it aborts. The
+ * listener is removed either way, so nothing stays attached to a long-lived signal. `value` may
+ * be a plain value or any thenable (a store written against the interface loosely): it is
+ * normalised first, so nothing here can throw inside the abort listener.
  */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function abortable<T>(
+  value: T | PromiseLike<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const promise = Promise.resolve(value);
   if (signal === undefined) return promise;
   if (signal.aborted) {
     promise.catch(() => {});

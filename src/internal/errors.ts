@@ -1,6 +1,8 @@
 // The error class every package throws, with its code helpers. It lives here, below every
 // package, so that shared helpers can throw it; `reflex-events` re-exports it as public API.
 
+import { describeThrown } from './thrown.js';
+
 /** The code of bad input, shared by every package's argument checks. */
 export const invalidArgumentCode = 'ERR_REFLEX_INVALID_ARGUMENT';
 
@@ -33,7 +35,11 @@ export class ReflexError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && brand in value;
+    try {
+      return typeof value === 'object' && value !== null && brand in value;
+    } catch {
+      return false; // a proxy whose `has` trap throws is no ReflexError
+    }
   }
 }
 
@@ -42,7 +48,7 @@ export class ReflexError extends Error {
  * `codeOf` still answer for the wrapped error) and `fallbackCode` otherwise.
  */
 export function wrapError(err: unknown, prefix: string, fallbackCode: string): ReflexError {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = describeThrown(err);
   return new ReflexError(codeOf(err) ?? fallbackCode, `${prefix}: ${message}`, { cause: err });
 }
 
@@ -68,7 +74,11 @@ export function* causeChain(err: unknown): Generator<unknown> {
   while (current !== undefined && current !== null && !seen.has(current)) {
     seen.add(current);
     yield current;
-    current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
+    try {
+      current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
+    } catch {
+      current = undefined; // a throwing `cause` getter ends the chain
+    }
   }
 }
 
