@@ -1,7 +1,10 @@
 import { abortable, linkedController } from '../internal/abort.js';
+import { checkOptionKeys, msOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
+import { setLongTimeout } from '../internal/timers.js';
 import { type Clock, systemClock } from './clock.js';
-import { ErrorCode, ReflexError, wrapError } from './errors.js';
+import { codeOf, ErrorCode, ReflexError, wrapError } from './errors.js';
+import { type Logger, noopLogger } from './logger.js';
 import type { Spec } from './spec.js';
 import type { StreamClient } from './stream.js';
 
@@ -25,6 +28,73 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Time source for the lag wait, for tests. @default the system clock */
   readonly clock?: Clock;
+  /**
+   * Where `run` reports what it does not throw when it ends: a stream that failed to close, a
+   * final flush that failed or took longer than `flushTimeoutMs` (with the last cursor this run
+   * set, which may then come again). @default noopLogger
+   */
+  readonly logger?: Logger;
+  /**
+   * How long, in ms, the stream's close and the cursor store's final flush may each take once the
+   * run ends; past it `run` settles anyway and logs what was not flushed. @default 5000
+   */
+  readonly flushTimeoutMs?: number;
+}
+
+const runOptionKeys = ['signal', 'clock', 'logger', 'flushTimeoutMs'] as const;
+const defaultFlushTimeoutMs = 5000;
+
+/** How a bounded call at the end of a run came out. */
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly error?: unknown };
+
+/**
+ * Calls `fn` (which may throw, return a plain value or a promise) and settles within `ms`: with
+ * `ok` when it finished, its error when it failed, `{ ok: false }` alone when it took too long.
+ * It never rejects; a call that finishes late is still observed (no unhandled rejection).
+ */
+function boundedCall(fn: () => unknown, ms: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const timer = setLongTimeout(() => resolve({ ok: false }), ms);
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(fn());
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      () => {
+        timer.clear();
+        resolve({ ok: true });
+      },
+      (error: unknown) => {
+        timer.clear();
+        resolve({ ok: false, error });
+      },
+    );
+  });
+}
+
+/** Calls `fn`, turning a synchronous throw into a rejection and a plain value into a promise. */
+function call<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function malformed(what: string): ReflexError {
+  return new ReflexError(ErrorCode.recv, `recv error: malformed event from the stream: ${what}`);
+}
+
+/** A stream client as `run` needs it: a stream function may return anything at runtime. */
+function isStreamClient(v: unknown): v is StreamClient {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as StreamClient).recv === 'function' &&
+    typeof (v as StreamClient).close === 'function'
+  );
 }
 
 /**
@@ -33,12 +103,14 @@ export interface RunOptions {
  * Each run: read the cursor, `reset` the consumer, open the stream (the `lag` option is kept back
  * from the source and applied here, `fromHead` only when there is no cursor yet), then for each
  * event: wait out the lag, `consume`, and only then `setCursor`. Every exit closes the stream and
- * makes a best-effort `flush` of the cursor store. The consumer's call is awaited even after an
- * abort (it gets the signal), so nothing of the run keeps going after `run` settles.
+ * makes a best-effort `flush` of the cursor store, each bounded by `flushTimeoutMs`; what fails
+ * there is logged. The consumer's call is awaited even after an abort (it gets the signal); the
+ * cursor store's calls and the stream function are raced with the signal (they are not given it).
  *
  * It never resolves: it rejects with the signal's reason on abort (`isExpected` is true for it),
  * or with a `ReflexError` that keeps the code of its cause ("recv error: …", "consume error: …",
- * "set cursor error: …", …). Fail fast: re-run it (see `runForever` in `reflex-events/rpatterns`).
+ * "set cursor error: …", …), whatever was thrown (the original is its `cause`). Fail fast: re-run
+ * it (see `runForever` in `reflex-events/rpatterns`).
  *
  * @example
  * const ac = new AbortController();
@@ -47,18 +119,32 @@ export interface RunOptions {
  * });
  */
 export async function run(spec: Spec, options: RunOptions = {}): Promise<never> {
+  checkOptionKeys(options, runOptionKeys, 'run');
   const { signal } = options;
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? noopLogger;
+  const flushTimeoutMs = msOption(options.flushTimeoutMs, 'flushTimeoutMs', defaultFlushTimeoutMs);
   const link = linkedController(signal);
   const inner = link.controller.signal;
   let stream: StreamClient | undefined;
+  /** The last cursor this run set: what a failed final flush may leave unwritten. */
+  let lastCursor: string | undefined;
   try {
     signal?.throwIfAborted();
-    let cursor: string;
+    let cursor: unknown;
     try {
-      cursor = await abortable(spec.cursorStore.getCursor(spec.name), inner);
+      cursor = await abortable(
+        call(() => spec.cursorStore.getCursor(spec.name)),
+        inner,
+      );
     } catch (err) {
       throw wrapError(err, 'get cursor error', ErrorCode.getCursor);
+    }
+    if (typeof cursor !== 'string') {
+      throw new ReflexError(
+        ErrorCode.getCursor,
+        `get cursor error: the cursor store returned a ${typeof cursor}, not a string`,
+      );
     }
     try {
       await spec.consumer.reset?.(inner);
@@ -66,11 +152,32 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       throw wrapError(err, 'reset error', ErrorCode.reset);
     }
     const { lag = 0, fromHead, toHead } = spec.options;
-    stream = await spec.stream(cursor, {
-      ...(fromHead === true && cursor === '' ? { fromHead } : {}),
-      ...(toHead === true ? { toHead } : {}),
-      signal: inner,
-    });
+    const opening = call(() =>
+      spec.stream(cursor, {
+        ...(fromHead === true && cursor === '' ? { fromHead } : {}),
+        ...(toHead === true ? { toHead } : {}),
+        signal: inner,
+      }),
+    );
+    let opened: unknown;
+    try {
+      opened = await abortable(opening, inner);
+    } catch (err) {
+      // A client that arrives after the abort is closed, not leaked.
+      if (inner.aborted)
+        opening.then(
+          (late) => closeQuietly(late),
+          () => {},
+        );
+      throw err instanceof ReflexError ? err : wrapError(err, 'stream error', ErrorCode.recv);
+    }
+    if (!isStreamClient(opened)) {
+      throw new ReflexError(
+        ErrorCode.recv,
+        'stream error: the stream function returned no stream client (recv and close)',
+      );
+    }
+    stream = opened;
     // A client with the optional `tryRecv` hands out buffered events synchronously (no promise
     // per event on a catch-up). A recv that waits is raced with the signal for every client: a
     // client need not have been given the signal.
@@ -88,8 +195,13 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       } catch (err) {
         throw wrapError(err, 'recv error', ErrorCode.recv);
       }
+      if (typeof event !== 'object' || event === null || typeof event.id !== 'string') {
+        throw malformed('not an object with a string id');
+      }
       if (lag > 0) {
-        const wait = lag - (clock.now() - event.timestamp.getTime());
+        const ts: unknown = event.timestamp;
+        if (!(ts instanceof Date)) throw malformed(`event ${event.id} has no Date timestamp`);
+        const wait = lag - (clock.now() - ts.getTime());
         if (wait > 0) await clock.sleep(wait, inner);
       }
       try {
@@ -100,18 +212,59 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       }
       try {
         const stored = spec.cursorStore.setCursor(spec.name, event.id);
-        if (stored !== settled) await stored;
+        if (stored !== settled) await abortable(stored, inner);
       } catch (err) {
         throw wrapError(err, 'set cursor error', ErrorCode.setCursor);
       }
+      lastCursor = event.id;
     }
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
-    throw err;
+    throw err instanceof ReflexError ? err : wrapError(err, 'run error', ErrorCode.internal);
   } finally {
     link.controller.abort(new ReflexError(ErrorCode.canceled, 'run ended'));
     link.dispose();
-    await stream?.close().catch(() => {});
-    await spec.cursorStore.flush().catch(() => {});
+    await finish(spec, stream, lastCursor, flushTimeoutMs, logger);
+  }
+}
+
+function closeQuietly(client: unknown): void {
+  if (isStreamClient(client)) call(() => client.close()).catch(() => {});
+}
+
+/** Closes the stream and flushes the store, each bounded; logs what failed or did not finish. */
+async function finish(
+  spec: Spec,
+  stream: StreamClient | undefined,
+  lastCursor: string | undefined,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<void> {
+  const fields = { consumer: spec.name, timeoutMs };
+  if (stream !== undefined) {
+    const closed = await boundedCall(() => stream.close(), timeoutMs);
+    if (!closed.ok) {
+      logger.warn(
+        'error' in closed ? 'reflex stream close failed' : 'reflex stream close timed out',
+        {
+          ...fields,
+          ...('error' in closed ? { code: codeOf(closed.error), error: closed.error } : {}),
+        },
+      );
+    }
+  }
+  const flushed = await boundedCall(() => spec.cursorStore.flush(), timeoutMs);
+  if (!flushed.ok) {
+    // The cursor may come again after a restart: at-least-once, but worth knowing.
+    logger.error(
+      'error' in flushed
+        ? 'reflex final cursor flush failed; the last cursor may not be stored'
+        : 'reflex final cursor flush timed out; the last cursor may not be stored',
+      {
+        ...fields,
+        cursor: lastCursor ?? null,
+        ...('error' in flushed ? { code: codeOf(flushed.error), error: flushed.error } : {}),
+      },
+    );
   }
 }
