@@ -44,6 +44,12 @@ export interface CursorStoreOptions {
    * @default 5000
    */
   readonly asyncPeriodMs?: number;
+  /**
+   * Async mode: also flush as soon as this many cursors were set since the last flush, so the
+   * events that may come again after a crash are bounded by count as well as by time.
+   * @default 10000
+   */
+  readonly asyncFlushEvents?: number;
 }
 
 /** A cursor store over a cursors table: a {@link CursorStore} with a lifecycle. */
@@ -221,10 +227,11 @@ class SqlCursorsTable implements CursorsTable {
   }
 
   toStore(db: SqlDatabase, options?: CursorStoreOptions): SqlCursorStore {
-    checkKeys(options, ['asyncPeriodMs'], 'cursor store option');
+    checkKeys(options, ['asyncPeriodMs', 'asyncFlushEvents'], 'cursor store option');
     const period = intOption(options?.asyncPeriodMs, 'asyncPeriodMs', 5000, 0, 3_600_000);
+    const flushEvents = intOption(options?.asyncFlushEvents, 'asyncFlushEvents', 10_000, 1);
     bindHandle(db); // validates the handle now
-    return new TableCursorStore(this, db, period);
+    return new TableCursorStore(this, db, period, flushEvents);
   }
 
   async createTable(db: SqlDatabase): Promise<void> {
@@ -259,6 +266,9 @@ class TableCursorStore implements SqlCursorStore {
   readonly #table: SqlCursorsTable;
   readonly #db: SqlDatabase;
   readonly #period: number;
+  readonly #flushEvents: number;
+  /** Cursors set since the last flush began: a flush starts when it reaches #flushEvents. */
+  #setsSinceFlush = 0;
   /** Per consumer: the last cursor set through this store (the monotonic check). */
   readonly #slots = new Map<string, Slot>();
   /** The slots set since the last flush began: what the next flush writes. */
@@ -267,10 +277,11 @@ class TableCursorStore implements SqlCursorStore {
   #flushing: Promise<void> | undefined;
   #closed = false;
 
-  constructor(table: SqlCursorsTable, db: SqlDatabase, period: number) {
+  constructor(table: SqlCursorsTable, db: SqlDatabase, period: number, flushEvents: number) {
     this.#table = table;
     this.#db = db;
     this.#period = period;
+    this.#flushEvents = flushEvents;
   }
 
   getCursor(name: string): Promise<string> {
@@ -306,6 +317,7 @@ class TableCursorStore implements SqlCursorStore {
       this.#slots.set(name, fresh);
       this.#pending.set(name, fresh);
       this.#arm();
+      this.#countSet();
       return;
     }
     const cmp = compare(c, slot.last, this.#table.int);
@@ -323,21 +335,36 @@ class TableCursorStore implements SqlCursorStore {
       this.#pending.set(name, slot);
       this.#arm();
     }
+    this.#countSet();
   }
 
-  /** Starts the flush timer when cursors are pending; a failed flush is logged and retried. */
+  #countSet(): void {
+    if (++this.#setsSinceFlush >= this.#flushEvents) {
+      this.#setsSinceFlush = 0;
+      this.#flushInBackground();
+    }
+  }
+
+  /**
+   * Starts the flush timer when cursors are pending. It runs only while something is pending: a
+   * flush that takes everything stops it, so a process whose cursors were all written can exit.
+   */
   #arm(): void {
     if (this.#timer !== undefined || this.#closed || this.#pending.size === 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush().catch((err: unknown) => {
-        this.#table.logger.warn('cursor flush failed; cursors kept for the next flush', {
-          table: this.#table.name,
-          error: err,
-        });
-        this.#arm();
-      });
+      this.#flushInBackground();
     }, this.#period);
+  }
+
+  /** A flush nobody awaits: a failure is logged, and its cursors wait for the re-armed timer. */
+  #flushInBackground(): void {
+    this.flush().catch((err: unknown) => {
+      this.#table.logger.warn('cursor flush failed; cursors kept for the next flush', {
+        table: this.#table.name,
+        error: err,
+      });
+    });
   }
 
   /** Writes every pending cursor, in one statement per 500 consumers. */
@@ -356,6 +383,10 @@ class TableCursorStore implements SqlCursorStore {
     const { dialect, executor } = bindHandle(this.#db);
     const batch = this.#pending;
     this.#pending = new Map();
+    this.#setsSinceFlush = 0;
+    // Nothing is pending now: the timer is re-armed by the next set, or below on failure.
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     // What is written is each slot's cursor now; a later set marks its slot pending again.
     const entries: [string, Cursor][] = [];
     for (const [name, slot] of batch) {
@@ -380,6 +411,7 @@ class TableCursorStore implements SqlCursorStore {
           this.#pending.set(name, slot);
         }
       }
+      this.#arm();
       throw databaseError(dialect, err, `cursors table ${this.#table.name}: flush`);
     }
   }

@@ -190,6 +190,39 @@ export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory):
       }
     });
 
+    it('async mode also flushes after asyncFlushEvents cursors, bounding re-delivery by count', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curn');
+      const table = newCursorsTable(name);
+      await table.createTable(h.db);
+      for (const bad of [0, -1, 1.5, '3', Number.NaN]) {
+        assert.throws(
+          () => table.toStore(h.db, { asyncFlushEvents: bad as number }),
+          (e) => hasCode(e, ErrorCode.invalidArgument) && /asyncFlushEvents/.test(String(e)),
+        );
+      }
+      // An hour-long period: only the count can flush within the test.
+      const store = table.toStore(h.db, { asyncPeriodMs: 3_600_000, asyncFlushEvents: 4 });
+      try {
+        for (let i = 1; i <= 3; i++) await store.setCursor('n', String(i));
+        await store.setCursor('m', '9'); // the 4th cursor set, over two consumers
+        const deadline = Date.now() + 5000;
+        while ((await table.getCursor(h.db, 'm')) !== '9') {
+          assert.ok(Date.now() < deadline, 'flushed after 4 cursors');
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.equal(await table.getCursor(h.db, 'n'), '3');
+        await store.setCursor('n', '4');
+        assert.equal(await table.getCursor(h.db, 'n'), '3', 'one more is not a flush yet');
+        await store.close();
+        assert.equal(await table.getCursor(h.db, 'n'), '4');
+      } finally {
+        await store.close().catch(() => {});
+        await h.dropTable(name);
+      }
+    });
+
     it('errors table: idempotent per (consumer, event), one error event per recorded error', async (t) => {
       const h = await factory.setup(t);
       if (h === undefined) return;
