@@ -2,11 +2,12 @@ import type { ErrorInsertFunc, Logger, MetricsRegistry } from '../core/index.js'
 import { invalidArgument } from '../internal/errors.js';
 import { toWellFormed } from '../internal/well-formed.js';
 import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
-import { type EventsTable, newEventsTable } from './events-table.js';
-import { bindHandle, databaseError } from './handles.js';
+import { dialectOption, type EventsTable, newEventsTable } from './events-table.js';
+import { bindHandle, bindWriter, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { deadLetterCounter } from './metrics.js';
 import { boolOption, checkKeys } from './options.js';
+import type { DialectName, OrmHandle } from './orm/index.js';
 import type { SqlDatabase } from './sql-handle.js';
 import { checkRowName } from './text.js';
 
@@ -41,6 +42,11 @@ export interface ErrorsTableOptions {
   readonly registry?: MetricsRegistry;
   /** @default noopLogger */
   readonly logger?: Logger;
+  /**
+   * The database of handles whose shape does not tell it (a Prisma client), for
+   * `toErrorInsertFunc`. @default undefined (known from the handle)
+   */
+  readonly dialect?: DialectName;
 }
 
 /** A consumer errors table (dead letters) and its error events table. */
@@ -53,11 +59,13 @@ export interface ErrorsTable {
    * A function recording `(consumerName, eventId, errMsg)` in one transaction on `db`: the error
    * row (status recorded) and an error event (foreign id = the row's id, type 1, metadata = the
    * consumer name). Idempotent per (consumer, event): recording the same pair again writes nothing.
+   * `db` is a driver's pool/database, or a query builder's/ORM's database object (Kysely, knex,
+   * Drizzle on mysql2/pg, TypeORM, Prisma: the transaction is the tool's), see docs/orms.md.
    * @example
    * const record = errors.toErrorInsertFunc(pool);
    * await record('billing', '42', 'card declined');
    */
-  toErrorInsertFunc(db: SqlDatabase): ErrorInsertFunc;
+  toErrorInsertFunc(db: SqlDatabase | OrmHandle): ErrorInsertFunc;
   /** Creates the errors table and its events table when missing (idempotent). */
   createTable(db: SqlDatabase): Promise<void>;
 }
@@ -81,6 +89,7 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
       'recordOnly',
       'registry',
       'logger',
+      'dialect',
     ],
     'errors table option',
   );
@@ -98,10 +107,12 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
     updatedAt: col(o.updatedAtColumn, 'updated_at', 'updatedAtColumn'),
     status: col(o.statusColumn, 'error_status', 'statusColumn'),
   });
+  const dialect = dialectOption(o.dialect);
   const events = newEventsTable(o.eventsTable ?? `${table}_events`, {
     metadataColumn: 'metadata',
     foreignIdType: 'int',
     ...(o.logger === undefined ? {} : { logger: o.logger }),
+    ...(dialect === undefined ? {} : { dialect }),
   });
   const recordOnly = boolOption(o.recordOnly, 'recordOnly', false);
   const counted = o.registry === undefined ? () => {} : deadLetterCounter(o.registry);
@@ -119,10 +130,16 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
     name: table,
     schema,
     events,
-    toErrorInsertFunc(db: SqlDatabase): ErrorInsertFunc {
-      const { dialect } = bindHandle(db);
-      const s = statementsOf(dialect);
-      const insertEvent = dialect.eventsStatements(eventsSchema).insert;
+    toErrorInsertFunc(db: SqlDatabase | OrmHandle): ErrorInsertFunc {
+      const writer = bindWriter(db, dialect);
+      const { transaction } = writer;
+      if (transaction === undefined) {
+        throw invalidArgument(
+          `errors table ${table}: toErrorInsertFunc needs a handle that can open a transaction; a ${writer.tool ?? writer.dialect.name} handle cannot (Drizzle over better-sqlite3: give the better-sqlite3 Database)`,
+        );
+      }
+      const s = statementsOf(writer.dialect);
+      const insertEvent = writer.dialect.eventsStatements(eventsSchema).insert;
       return async (consumerName: string, eventId: string, errMsg: string): Promise<void> => {
         checkRowName(consumerName, 'consumer name');
         checkRowName(eventId, 'event id');
@@ -132,7 +149,7 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
         const message = toWellFormed(errMsg);
         let recorded = false;
         try {
-          await dialect.transaction(db, async (ex) => {
+          await transaction(async (ex) => {
             const r = await ex.execute(s.insertIfAbsent, [
               consumerName,
               eventId,
@@ -151,7 +168,7 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
           });
         } catch (err) {
           throw databaseError(
-            dialect,
+            writer.dialect,
             err,
             `errors table ${table}: record ${consumerName}/${eventId}`,
           );

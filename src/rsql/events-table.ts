@@ -17,7 +17,7 @@ import {
 import { invalidArgument } from '../internal/errors.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import type { Dialect, Durability, EventsSchema, EventsStatements, SqlValue } from './dialect.js';
-import { bindHandle, databaseError, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
+import { bindHandle, bindWriter, databaseError, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { Loader, type WakeupStarter } from './loader.js';
 import {
@@ -29,6 +29,7 @@ import {
 } from './metrics.js';
 import { type EventsNotifier, HintPublisher } from './notifier.js';
 import { boolOption, checkKeys, intOption } from './options.js';
+import type { DialectName, OrmHandle } from './orm/index.js';
 import type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 import { SqlStreamClient } from './stream.js';
 import { requireWellFormed } from './text.js';
@@ -98,7 +99,20 @@ export interface EventsTableOptions {
   readonly logger?: Logger;
   /** The time source (tests). @default systemClock */
   readonly clock?: Clock;
+  /**
+   * The database `insert` writes to, for transaction handles whose shape does not tell it
+   * (a Prisma client); checked against the handle when it does. See docs/orms.md.
+   * @default undefined (known from the handle)
+   */
+  readonly dialect?: DialectName;
 }
+
+/**
+ * What `insert` takes: the caller's transaction, as the driver's handle (a mysql2 connection, a
+ * pg client, a better-sqlite3 database) or as a query builder's or ORM's transaction object
+ * (Kysely, knex, Drizzle, TypeORM, Prisma; see docs/orms.md), or a {@link SqlExecutor}.
+ */
+export type InsertHandle = SqlTransaction | SqlDatabase | OrmHandle;
 
 /** Options of {@link EventsTable.insert}. */
 export interface InsertOptions {
@@ -146,14 +160,14 @@ export interface EventsTable {
    * notify();
    */
   insert(
-    tx: SqlTransaction | SqlDatabase,
+    tx: InsertHandle,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
   ): Promise<NotifyFunc>;
   /** {@link EventsTable.insert} for synchronous drivers (better-sqlite3), usable inside `db.transaction()`. */
   insertSync(
-    tx: SqlTransaction | SqlDatabase,
+    tx: InsertHandle,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
@@ -199,7 +213,21 @@ const knownOptions = [
   'registry',
   'logger',
   'clock',
+  'dialect',
 ];
+
+const dialectNames: readonly DialectName[] = ['mysql', 'postgres', 'sqlite'];
+
+/** The `dialect` option, checked. */
+export function dialectOption(v: unknown): DialectName | undefined {
+  if (v === undefined) return undefined;
+  if (!dialectNames.includes(v as DialectName)) {
+    throw invalidArgument(
+      `dialect must be 'mysql', 'postgres' or 'sqlite', got ${JSON.stringify(v)}`,
+    );
+  }
+  return v as DialectName;
+}
 
 function foreignIdText(foreignId: unknown): string {
   if (typeof foreignId === 'string') return requireWellFormed(foreignId, 'foreign id');
@@ -271,6 +299,7 @@ export function newEventsTable(name: string, options?: EventsTableOptions): Even
     logger: o.logger ?? noopLogger,
     clock: o.clock ?? systemClock,
     notifier,
+    dialect: dialectOption(o.dialect),
   };
   const metrics: EventsMetrics =
     o.registry === undefined ? noEventsMetrics : eventsMetrics(o.registry, table);
@@ -287,6 +316,7 @@ interface TableConfig {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly notifier: EventsNotifier | undefined;
+  readonly dialect: DialectName | undefined;
 }
 
 class SqlEventsTable implements EventsTable {
@@ -383,13 +413,13 @@ class SqlEventsTable implements EventsTable {
   }
 
   async insert(
-    tx: SqlTransaction | SqlDatabase,
+    tx: InsertHandle,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
   ): Promise<NotifyFunc> {
     const params = this.#params(foreignId, type, options);
-    const { dialect, executor } = bindHandle(tx);
+    const { dialect, executor } = bindWriter(tx, this.#config.dialect);
     try {
       await executor.execute(this.#statementsOf(dialect).insert, params);
     } catch (err) {
@@ -399,20 +429,20 @@ class SqlEventsTable implements EventsTable {
   }
 
   insertSync(
-    tx: SqlTransaction | SqlDatabase,
+    tx: InsertHandle,
     foreignId: string | number | bigint,
     type: EventType,
     options?: InsertOptions,
   ): NotifyFunc {
     const params = this.#params(foreignId, type, options);
-    const { dialect } = bindHandle(tx);
-    if (dialect.executeSync === undefined) {
+    const { dialect, executeSync, tool } = bindWriter(tx, this.#config.dialect);
+    if (executeSync === undefined) {
       throw invalidArgument(
-        `insertSync needs a synchronous driver; the ${dialect.name} driver is asynchronous: use insert`,
+        `insertSync needs a synchronous driver (better-sqlite3, directly or through Drizzle); the ${tool ?? dialect.name} handle is asynchronous: use insert`,
       );
     }
     try {
-      dialect.executeSync(tx, this.#statementsOf(dialect).insert, params);
+      executeSync(this.#statementsOf(dialect).insert, params);
     } catch (err) {
       throw this.#insertError(dialect, err);
     }

@@ -1,7 +1,8 @@
 import { ErrorCode, ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import type { Dialect, Executor } from './dialect.js';
-import { dialectOf } from './dialects.js';
+import type { Dialect, ExecResult, Executor, SqlValue, TransactionOptions } from './dialect.js';
+import { dialects } from './dialects.js';
+import { type DialectName, type ToolBinding, toolOf, tools } from './orm/index.js';
 
 /** Error code: the database handle is closed (or its connection was lost). */
 export const ERR_REFLEX_DB_CLOSED = 'ERR_REFLEX_DB_CLOSED';
@@ -20,7 +21,21 @@ export interface BoundHandle {
 
 const bound = new WeakMap<object, BoundHandle>();
 
-/** The dialect and executor of a user's pool/connection/database (cached per handle). */
+const drivers = 'a mysql2 pool/connection, a pg Pool/Client or a better-sqlite3 Database';
+
+/** What a value is, for messages: its class name, or its type. */
+export function describeHandle(handle: unknown): string {
+  if (handle === null) return 'null';
+  if (typeof handle === 'function') return `function ${handle.name || '(anonymous)'}`;
+  if (typeof handle !== 'object') return typeof handle;
+  return handle.constructor?.name ?? 'object';
+}
+
+/**
+ * The dialect and executor of a user's driver pool/connection/database (cached per handle): what
+ * streams, cursor stores and `createTable` run on. A query builder's or ORM's object is refused
+ * with the driver handle to give instead.
+ */
 export function bindHandle(handle: unknown): BoundHandle {
   if (typeof handle !== 'object' || handle === null) {
     throw invalidArgument(
@@ -29,11 +44,104 @@ export function bindHandle(handle: unknown): BoundHandle {
   }
   let b = bound.get(handle);
   if (b === undefined) {
-    const dialect = dialectOf(handle);
+    const tool = toolOf(handle);
+    if (tool !== undefined) {
+      throw invalidArgument(
+        `this needs the driver's own pool or database (${drivers}), got ${tool.accepted.replace(/^an? /, 'a ')} (${describeHandle(handle)}): give it the pool your ${tool.name} uses, see docs/orms.md`,
+      );
+    }
+    const dialect = dialects.find((d) => d.accepts(handle));
+    if (dialect === undefined) {
+      throw invalidArgument(
+        `unsupported database handle: want ${drivers}, got ${describeHandle(handle)}`,
+      );
+    }
     b = { dialect, executor: dialect.executor(handle) };
     bound.set(handle, b);
   }
   return b;
+}
+
+/** A transaction handle resolved for writing (`insert`, the errors table): a driver's or a tool's. */
+export interface WriterHandle extends BoundHandle {
+  /** The tool ('Kysely', …), undefined for a driver handle. */
+  readonly tool: string | undefined;
+  /** Runs a statement synchronously (better-sqlite3, directly or through Drizzle); undefined when asynchronous. */
+  readonly executeSync: ((sql: string, params: readonly SqlValue[]) => ExecResult) | undefined;
+  /** Runs fn in a new transaction on the handle (see Dialect.transaction); undefined when the tool cannot. */
+  readonly transaction:
+    | (<T>(fn: (ex: Executor) => Promise<T>, options?: TransactionOptions) => Promise<T>)
+    | undefined;
+}
+
+const writers = new WeakMap<object, WriterHandle>();
+
+function accepted(): string {
+  return `${drivers}, ${tools.map((t) => t.accepted).join(', ')}`;
+}
+
+function byName(name: DialectName): Dialect {
+  const d = dialects.find((x) => x.name === name);
+  if (d === undefined) throw invalidArgument(`unknown dialect ${name}`);
+  return d;
+}
+
+function fromTool(b: ToolBinding): WriterHandle {
+  return {
+    tool: b.tool,
+    dialect: byName(b.dialect),
+    executor: b.executor,
+    executeSync: b.executeSync,
+    transaction:
+      b.transaction === undefined
+        ? undefined
+        : (fn) => (b.transaction as NonNullable<typeof b.transaction>)(fn),
+  };
+}
+
+/**
+ * The handle of the caller's transaction, for writing: a driver's connection/database or a query
+ * builder's/ORM's transaction object (Kysely, knex, Drizzle, TypeORM, Prisma) or a SqlExecutor.
+ * `dialect` is the table's explicit option (checked against what the handle tells). Bad input is
+ * an `ERR_REFLEX_INVALID_ARGUMENT` naming what was received and what is accepted.
+ */
+export function bindWriter(handle: unknown, dialect?: DialectName): WriterHandle {
+  if ((typeof handle !== 'object' && typeof handle !== 'function') || handle === null) {
+    throw invalidArgument(
+      `transaction handle must be one of: ${accepted()}; got ${describeHandle(handle)}`,
+    );
+  }
+  let w = writers.get(handle);
+  if (w === undefined) {
+    const tool = toolOf(handle);
+    if (tool !== undefined) {
+      w = fromTool(tool.bind(handle, dialect));
+      // A handle whose database came from the option (Prisma) is bound per call, not cached.
+      if (tool.name !== 'Prisma') writers.set(handle, w);
+    } else {
+      const d = dialects.find((x) => x.accepts(handle));
+      if (d === undefined) {
+        throw invalidArgument(
+          `unsupported database handle: want ${accepted()}; got ${describeHandle(handle)}`,
+        );
+      }
+      const sync = d.executeSync;
+      w = {
+        tool: undefined,
+        dialect: d,
+        executor: d.executor(handle),
+        executeSync: sync === undefined ? undefined : (sql, params) => sync(handle, sql, params),
+        transaction: (fn, options) => d.transaction(handle, fn, options),
+      };
+      writers.set(handle, w);
+    }
+  }
+  if (dialect !== undefined && w.dialect.name !== dialect) {
+    throw invalidArgument(
+      `dialect option is '${dialect}' but the ${w.tool ?? 'driver'} handle (${describeHandle(handle)}) is on ${w.dialect.name}`,
+    );
+  }
+  return w;
 }
 
 /** Wraps a driver error as a ReflexError: `ERR_REFLEX_DB_CLOSED` or `ERR_REFLEX_DATABASE`. */

@@ -16,6 +16,7 @@ export type {
   GapContext,
   GapStrategy,
   GapVerdict,
+  SqlValue,
 } from './dialect.js';
 export { dialectOf, dialects } from './dialects.js';
 export {
@@ -29,6 +30,7 @@ export {
   type CreateTableOptions,
   type EventsTable,
   type EventsTableOptions,
+  type InsertHandle,
   type InsertOptions,
   type NotifyFunc,
   newEventsTable,
@@ -48,6 +50,19 @@ export {
   type RedisNotifierOptions,
   redisNotifier,
 } from './notifiers/redis.js';
+export {
+  type DialectName,
+  type DrizzleAsyncHandle,
+  type DrizzleSyncHandle,
+  ERR_REFLEX_PEER_MISSING,
+  type KnexHandle,
+  type KyselyHandle,
+  type OrmHandle,
+  type PrismaHandle,
+  type SqlExecutor,
+  type TypeOrmDataSourceHandle,
+  type TypeOrmManagerHandle,
+} from './orm/index.js';
 export {
   ERR_REFLEX_UNSAFE_SCHEMA,
   type PgClient,

@@ -96,20 +96,6 @@ export function promiseHandle(h: unknown): MysqlPool | MysqlConnection {
   throw new TypeError('not a mysql2 handle');
 }
 
-function closedPool(h: MysqlPool | MysqlConnection): boolean {
-  // mysql2 reports a closed pool only by message; its `_closed` flag is the structured signal.
-  const core = 'pool' in h ? (h.pool as { _closed?: unknown }) : undefined;
-  return core?._closed === true;
-}
-
-/** An error that says the handle is closed, classified 'closed'. */
-export class MysqlClosedError extends Error {
-  readonly code = 'POOL_CLOSED';
-  constructor() {
-    super('mysql2 pool is closed');
-  }
-}
-
 function affected(result: unknown): number {
   const r = result as { affectedRows?: unknown };
   return typeof r.affectedRows === 'number' ? r.affectedRows : 0;
@@ -119,12 +105,10 @@ function affected(result: unknown): number {
 export function mysqlExecutor(h: MysqlPool | MysqlConnection): Executor {
   return {
     async query(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
-      if (closedPool(h)) throw new MysqlClosedError();
       const [rows] = await h.query({ sql, rowsAsArray: true }, params);
       return rows as unknown[][];
     },
     async execute(sql: string, params?: readonly SqlValue[]): Promise<ExecResult> {
-      if (closedPool(h)) throw new MysqlClosedError();
       const [result] = await h.query(sql, params);
       return { affectedRows: affected(result) };
     },
@@ -138,7 +122,6 @@ export async function mysqlTransaction<T>(
   options?: TransactionOptions,
 ): Promise<T> {
   const h = promiseHandle(handle);
-  if (closedPool(h)) throw new MysqlClosedError();
   // A pool lends a connection per transaction; a single connection takes them one at a time.
   if (!isPromisePool(h)) return oneAtATime(h, () => inTransaction(h, h, fn, options));
   return inTransaction(h, await h.getConnection(), fn, options);
@@ -201,10 +184,16 @@ const closed = new Set([
 const busy = new Set(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
 const schema = new Set(['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_BAD_TABLE_ERROR']);
 
-/** Classifies a mysql2 error by its `code`. */
+// mysql2 fails every call on an ended pool with this error, which has no code: its message is
+// the only public sign (read here rather than the pool's private state).
+const poolClosedMessage = 'Pool is closed.';
+
+/** Classifies a mysql2 error by its `code` (an ended pool's error, which has none, by its message). */
 export function classifyMysqlError(err: unknown): DriverErrorKind | undefined {
   const code = isObject(err) && typeof err.code === 'string' ? err.code : undefined;
-  if (code === undefined) return undefined;
+  if (code === undefined) {
+    return err instanceof Error && err.message === poolClosedMessage ? 'closed' : undefined;
+  }
   if (duplicate.has(code)) return 'duplicate';
   if (closed.has(code)) return 'closed';
   if (busy.has(code)) return 'busy';
