@@ -20,6 +20,7 @@ const heavy: Record<string, readonly string[]> = {
   mysql2: [],
   'better-sqlite3': [],
   '@aws-sdk/client-s3': [],
+  nats: [],
 };
 
 describe('package exports', () => {
@@ -48,4 +49,29 @@ describe('package exports', () => {
       }
     });
   }
+});
+
+describe('optional peers load only when used', () => {
+  it('reflex-events/nats loads the nats package at the first connection, not at import', () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import { createServer } from 'node:net';
+      const require = createRequire(import.meta.url);
+      const loaded = () => Object.keys(require.cache).some((p) => p.includes('/node_modules/nats/'));
+      const m = await import('reflex-events/nats');
+      const js = m.newJetStreamClient({ servers: 'nats://127.0.0.1:1', timeoutMs: 500 });
+      const stream = js.source('ORDERS');
+      const before = loaded();
+      const code = await stream('').then(() => 'opened', (e) => e.code);
+      await js.close();
+      console.log(JSON.stringify({ before, after: loaded(), code }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { before: boolean; after: boolean; code: string };
+    assert.deepEqual(out, { before: false, after: true, code: 'ERR_REFLEX_UNAVAILABLE' });
+  });
 });
