@@ -1,7 +1,5 @@
 import {
-  type ClientHttp2Session,
   type ClientHttp2Stream,
-  connect,
   constants as h2,
   type IncomingHttpHeaders,
   type SecureClientSessionOptions,
@@ -18,6 +16,8 @@ import { invalidArgument } from '../internal/errors.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import { decodeEventAt, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
+import { Connection, type SessionState } from './connection.js';
+import { type ClientLimits, clientLimitKeys, resolveClientLimits } from './limits.js';
 import { reflexStreamMethod } from './server.js';
 import {
   decodeGrpcMessage,
@@ -54,6 +54,19 @@ export interface ReflexClientOptions {
   readonly timeoutMs?: number;
   /** The largest event accepted, in bytes. @default 64 MiB */
   readonly maxEventBytes?: number;
+  /**
+   * While calls are open, a keepalive PING goes out this often (0: never); doubled for the
+   * connection when a server answers GOAWAY "too_many_pings". A Go server enforces 5 min by
+   * default: use 300000 or more (or 0) against one. @default 30000
+   */
+  readonly keepaliveMs?: number;
+  /**
+   * A PING unanswered this long means the connection is lost: its calls fail with
+   * `ERR_REFLEX_UNAVAILABLE` (so `runForever` restarts them). @default 10000
+   */
+  readonly keepaliveTimeoutMs?: number;
+  /** A connection without calls this long is closed (the next call opens a new one). @default 300000 */
+  readonly idleTimeoutMs?: number;
 }
 
 /** A connection to a gRPC server of reflex streams. */
@@ -69,7 +82,14 @@ export interface ReflexClient extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const knownOptions = new Set(['tls', 'token', 'headers', 'timeoutMs', 'maxEventBytes']);
+const knownOptions = new Set([
+  'tls',
+  'token',
+  'headers',
+  'timeoutMs',
+  'maxEventBytes',
+  ...clientLimitKeys,
+]);
 const methodPattern =
   /^\/?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 /** Received bytes a stream holds before it stops reading from the connection. */
@@ -98,8 +118,10 @@ const maxTimeoutMs = 99_999_999;
  * Errors keep their reflex code across the hop (`isStoppedErr`, `isHeadReachedErr`,
  * `ERR_REFLEX_INVALID_CURSOR`, …); gRPC statuses map to codes too: CANCELLED →
  * `ERR_REFLEX_CANCELED`, DEADLINE_EXCEEDED → `ERR_REFLEX_DEADLINE_EXCEEDED`, UNAVAILABLE (and a
- * lost connection) → `ERR_REFLEX_UNAVAILABLE`, UNAUTHENTICATED, PERMISSION_DENIED,
- * INVALID_ARGUMENT, INTERNAL to theirs, anything else → `ERR_REFLEX_REMOTE`.
+ * lost connection, a keepalive ping unanswered) → `ERR_REFLEX_UNAVAILABLE`, UNAUTHENTICATED,
+ * PERMISSION_DENIED, INVALID_ARGUMENT, INTERNAL, UNIMPLEMENTED to theirs, a Go server's stop and
+ * head reached to `ERR_REFLEX_STOPPED` / `ERR_REFLEX_HEAD_REACHED`, anything else →
+ * `ERR_REFLEX_REMOTE`.
  *
  * @example
  * const client = newReflexClient('orders.internal:9000', { tls: { ca }, token });
@@ -107,6 +129,33 @@ const maxTimeoutMs = 99_999_999;
  * await client.close();
  */
 export function newReflexClient(address: string, options: ReflexClientOptions = {}): ReflexClient {
+  const config = clientConfig(address, options);
+  const connection = new Connection(
+    `${config.tls === undefined ? 'http' : 'https'}://${address}`,
+    connectOptions(config.tls),
+    config.limits,
+  );
+  const streamFunc = (method: string): StreamFunc => remoteStreamFunc(connection, method, config);
+  const close = (): Promise<void> => connection.close();
+  return {
+    stream: streamFunc(reflexStreamMethod),
+    streamFunc,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The client's options, checked once. */
+interface ClientConfig {
+  readonly tls: ClientTlsOptions | undefined;
+  /** Sent with every call (token and extra headers). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number | undefined;
+  readonly maxEventBytes: number;
+  readonly limits: ClientLimits;
+}
+
+function clientConfig(address: string, options: ReflexClientOptions): ClientConfig {
   const parts =
     typeof address === 'string'
       ? /^(\[[0-9a-fA-F:.]+\]|[^/\s:[\]]+):(\d{1,5})$/.exec(address)
@@ -138,8 +187,21 @@ export function newReflexClient(address: string, options: ReflexClientOptions = 
   if (!Number.isInteger(maxEventBytes) || maxEventBytes <= 0) {
     throw invalidArgument(`maxEventBytes must be a positive integer, got ${maxEventBytes}`);
   }
+  const headers = extraHeaders(options.headers ?? {});
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  return {
+    tls: options.tls === true ? {} : options.tls === false ? undefined : options.tls,
+    headers,
+    timeoutMs,
+    maxEventBytes,
+    limits: resolveClientLimits(options as Readonly<Record<string, unknown>>),
+  };
+}
+
+/** The user's extra request headers, checked: lower-case, not grpc-*, not connection-specific. */
+function extraHeaders(given: Readonly<Record<string, string>>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options.headers ?? {})) {
+  for (const [k, v] of Object.entries(given)) {
     if (
       typeof v !== 'string' ||
       !/^[a-z0-9_.-]+$/.test(k) ||
@@ -157,52 +219,41 @@ export function newReflexClient(address: string, options: ReflexClientOptions = 
     }
     headers[k] = v;
   }
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
-  const connection = new Connection(
-    `${tls === undefined ? 'http' : 'https'}://${address}`,
-    connectOptions(tls),
-  );
+  return headers;
+}
 
-  const streamFunc = (method: string): StreamFunc => {
-    if (typeof method !== 'string' || !methodPattern.test(method)) {
-      throw invalidArgument(
-        `method must look like "package.Service/Method", got ${JSON.stringify(method)}`,
+/** A served method as a StreamFunc: each call checks its options and opens one remote stream. */
+function remoteStreamFunc(
+  connection: Connection,
+  method: string,
+  config: ClientConfig,
+): StreamFunc {
+  if (typeof method !== 'string' || !methodPattern.test(method)) {
+    throw invalidArgument(
+      `method must look like "package.Service/Method", got ${JSON.stringify(method)}`,
+    );
+  }
+  const path = method.startsWith('/') ? method : `/${method}`;
+  return (after: string, callOptions?: StreamCallOptions): Promise<StreamClient> => {
+    try {
+      const o = validateStreamCall(after, callOptions);
+      o.signal?.throwIfAborted();
+      const request: StreamRequestMessage = {
+        after,
+        ...(o.lag === undefined ? {} : { lagMs: o.lag }),
+        ...(o.fromHead === true ? { fromHead: true } : {}),
+        ...(o.toHead === true ? { toHead: true } : {}),
+      };
+      return Promise.resolve(
+        new RemoteStreamClient(connection, path, config.headers, request, {
+          maxEventBytes: config.maxEventBytes,
+          ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+          ...(o.signal === undefined ? {} : { signal: o.signal }),
+        }),
       );
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const path = method.startsWith('/') ? method : `/${method}`;
-    return (after: string, callOptions?: StreamCallOptions): Promise<StreamClient> => {
-      try {
-        const o = validateStreamCall(after, callOptions);
-        o.signal?.throwIfAborted();
-        const request: StreamRequestMessage = {
-          after,
-          ...(o.lag === undefined ? {} : { lagMs: o.lag }),
-          ...(o.fromHead === true ? { fromHead: true } : {}),
-          ...(o.toHead === true ? { toHead: true } : {}),
-        };
-        return Promise.resolve(
-          new RemoteStreamClient(connection, path, headers, request, {
-            maxEventBytes,
-            ...(timeoutMs === undefined ? {} : { timeoutMs }),
-            ...(o.signal === undefined ? {} : { signal: o.signal }),
-          }),
-        );
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    };
-  };
-
-  return {
-    stream: streamFunc(reflexStreamMethod),
-    streamFunc,
-    close(): Promise<void> {
-      return connection.close();
-    },
-    [Symbol.asyncDispose](): Promise<void> {
-      return connection.close();
-    },
   };
 }
 
@@ -221,94 +272,6 @@ function connectOptions(tls: ClientTlsOptions | undefined): SecureClientSessionO
     ...(tls.key === undefined ? {} : { key: Buffer.from(tls.key) }),
     ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
   };
-}
-
-/** What a stream knows of its connection's fate: why it failed, when it did. */
-interface SessionState {
-  /** The session's error (a failed TLS handshake, a reset socket), once there is one. */
-  error?: Error;
-}
-
-/** How long `close()` lets the connection end gracefully before cutting it. */
-const closeGraceMs = 1000;
-
-/** One HTTP/2 connection, opened on demand, kept referenced only while streams are open. */
-class Connection {
-  readonly #authority: string;
-  readonly #options: SecureClientSessionOptions;
-  #session: ClientHttp2Session | undefined;
-  #state: SessionState = {};
-  #open = 0;
-  #closed = false;
-  readonly #clients = new Set<{ close(): Promise<void> }>();
-
-  constructor(authority: string, options: SecureClientSessionOptions) {
-    this.#authority = authority;
-    this.#options = options;
-  }
-
-  /** Opens a call; the caller must call `done()` once it is over. */
-  request(headers: Record<string, string>): { stream: ClientHttp2Stream; state: SessionState } {
-    if (this.#closed) throw new ReflexError(ErrorCode.closed, 'reflex client is closed');
-    let s = this.#session;
-    if (s === undefined || s.closed || s.destroyed) {
-      const session = connect(this.#authority, this.#options);
-      const state: SessionState = {};
-      session.on('error', (err: Error) => {
-        // Reported by the streams of this session, which the error ends.
-        state.error ??= err;
-      });
-      const forget = (): void => {
-        if (this.#session === session) this.#session = undefined;
-      };
-      // After a GOAWAY (a server shutting down) new calls go to a new connection.
-      session.once('goaway', forget);
-      session.once('close', forget);
-      this.#session = s = session;
-      this.#state = state;
-    }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = s.request(headers, { endStream: false });
-    } catch (err) {
-      if (this.#session === s) this.#session = undefined;
-      // Nothing else uses it (a session just opened, or an idle one): closed, not leaked.
-      if (this.#open === 0) s.close();
-      throw new ReflexError(ErrorCode.unavailable, `remote stream: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    if (this.#open++ === 0) s.ref();
-    return { stream, state: this.#state };
-  }
-
-  done(): void {
-    if (--this.#open === 0) this.#session?.unref();
-  }
-
-  /** Tracks an open stream, so that `close()` can end it. */
-  track(client: { close(): Promise<void> }): () => void {
-    this.#clients.add(client);
-    return () => this.#clients.delete(client);
-  }
-
-  /** Ends the streams and the connection; settles within `closeGraceMs` whatever the peer does. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all([...this.#clients].map((c) => c.close()));
-    const s = this.#session;
-    this.#session = undefined;
-    if (s === undefined || s.destroyed) return;
-    await new Promise<void>((resolve) => {
-      // A peer that stopped reading never lets a graceful close finish: it is cut after the grace.
-      const timer = setTimeout(() => s.destroy(), closeGraceMs);
-      s.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (!s.closed) s.close();
-    });
-  }
 }
 
 interface RemoteOptions {

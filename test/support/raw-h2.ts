@@ -112,7 +112,7 @@ export class RawH2 {
   /** The HEADERS frame of a gRPC call (and its request, when `request` is given) as bytes. */
   callBytes(
     path: string,
-    options: { after?: string; body?: boolean; extra?: [string, string][] } = {},
+    options: { after?: string; body?: boolean; toHead?: boolean; extra?: [string, string][] } = {},
   ): { id: number; bytes: Buffer } {
     const id = this.#nextId;
     this.#nextId += 2;
@@ -128,7 +128,9 @@ export class RawH2 {
     const parts = [frameBytes(FrameType.headers, endHeaders, id, block)];
     if (options.body !== false) {
       // toHead: a call that is served ends by itself.
-      const body = frame(encodeStreamRequest({ after: options.after ?? '', toHead: true }));
+      const body = frame(
+        encodeStreamRequest({ after: options.after ?? '', toHead: options.toHead ?? true }),
+      );
       parts.push(frameBytes(FrameType.data, endStream, id, body));
     }
     return { id, bytes: Buffer.concat(parts) };
