@@ -1,5 +1,6 @@
 import { consumerOptionKeys } from '../internal/consumer-option-keys.js';
 import type { MetricsRegistry } from '../internal/metrics.js';
+import { checkOptionKeys, msOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import { type Clock, systemClock } from './clock.js';
 import {
@@ -60,14 +61,9 @@ export interface ConsumerOptions {
 }
 
 const defaults = Object.freeze({ lagAlertMs: 30 * 60_000, activityTtlMs: 24 * 3_600_000 });
-const consumerOptionKeySet = new Set<string>(consumerOptionKeys);
-
-function checkMs(name: string, v: unknown): number | null {
-  if (v === null) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw invalidArgument(`consumer option ${name} must be a finite number of ms ≥ 0 or null`);
-  }
-  return v;
+/** A finite number of ms ≥ 0, or null (the feature off). */
+function msOrNull(name: string, v: unknown, fallback: number): number | null {
+  return v === null ? null : msOption(v, `consumer option ${name}`, fallback);
 }
 
 /**
@@ -88,18 +84,9 @@ export function newConsumer(
   if (typeof name !== 'string' || name === '')
     throw invalidArgument('consumer name must be a non-empty string');
   if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
-  for (const key of Object.keys(options)) {
-    if (!consumerOptionKeySet.has(key))
-      throw invalidArgument(`unknown consumer option ${JSON.stringify(key)}`);
-  }
-  const lagAlertMs =
-    options.lagAlertMs === undefined
-      ? defaults.lagAlertMs
-      : checkMs('lagAlertMs', options.lagAlertMs);
-  const activityTtlMs =
-    options.activityTtlMs === undefined
-      ? defaults.activityTtlMs
-      : checkMs('activityTtlMs', options.activityTtlMs);
+  checkOptionKeys(options, consumerOptionKeys, 'consumer');
+  const lagAlertMs = msOrNull('lagAlertMs', options.lagAlertMs, defaults.lagAlertMs);
+  const activityTtlMs = msOrNull('activityTtlMs', options.activityTtlMs, defaults.activityTtlMs);
   const types =
     options.includeTypes === undefined ? undefined : new Set(options.includeTypes.map(typeNumber));
   if (options.filter !== undefined && typeof options.filter !== 'function') {

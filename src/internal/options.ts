@@ -17,6 +17,16 @@ export function checkOptionKeys(options: unknown, known: readonly string[], what
   }
 }
 
+/** As {@link checkOptionKeys}, for options that must be given. */
+export function checkRequiredOptionKeys(
+  options: unknown,
+  known: readonly string[],
+  what: string,
+): void {
+  if (options === undefined) throw invalidArgument(`${what} options must be an object`);
+  checkOptionKeys(options, known, what);
+}
+
 /** An integer option in [min, max], or `fallback` when undefined. */
 export function intOption(
   value: unknown,

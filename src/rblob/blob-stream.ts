@@ -11,13 +11,13 @@ import {
 } from '../core/index.js';
 import { invalidArgument, wrapError } from '../internal/errors.js';
 import { counter, type MetricsRegistry } from '../internal/metrics.js';
+import { checkOptionKeys } from '../internal/options.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import { type BlobInfo, type Bucket, compareKeys, type OpenedBlob } from './bucket.js';
 import { type BlobCursor, formatBlobCursor, parseBlobCursor } from './cursor.js';
 import { type Decoder, jsonDecoder } from './decoder.js';
 import { BlobErrorCode } from './errors.js';
-import { checkOptions } from './options.js';
 
 /** Options of {@link newBlobStream}. */
 export interface BlobStreamOptions {
@@ -90,15 +90,11 @@ interface Resolved {
  */
 export function newBlobStream(bucket: Bucket, options: BlobStreamOptions = {}): StreamFunc {
   checkBucket(bucket);
-  checkOptions('newBlobStream', options, [
-    'prefix',
-    'backoffMs',
-    'decoder',
-    'listLimit',
-    'registry',
-    'label',
-    'clock',
-  ]);
+  checkOptionKeys(
+    options,
+    ['prefix', 'backoffMs', 'decoder', 'listLimit', 'registry', 'label', 'clock'],
+    'newBlobStream',
+  );
   const prefix = options.prefix ?? defaults.prefix;
   if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string');
   const backoffMs = options.backoffMs ?? defaults.backoffMs;

@@ -3,10 +3,10 @@ import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys } from '../internal/options.js';
 import type { Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
 import { compareKeys } from './bucket.js';
 import { BlobErrorCode } from './errors.js';
-import { checkOptions } from './options.js';
 
 /** Options of {@link newDirBucket}. */
 export interface DirBucketOptions {
@@ -31,7 +31,7 @@ export interface DirBucketOptions {
  */
 export function newDirBucket(dir: string, options: DirBucketOptions = {}): Bucket {
   if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir must be a non-empty path');
-  checkOptions('newDirBucket', options, ['name', 'chunkSize']);
+  checkOptionKeys(options, ['name', 'chunkSize'], 'newDirBucket');
   const chunkSize = options.chunkSize ?? 65536;
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
     throw invalidArgument(`chunkSize must be an integer ≥ 1, got ${chunkSize}`);

@@ -1,5 +1,6 @@
 import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys } from '../internal/options.js';
 import {
   type BlobInfo,
   type Bucket,
@@ -8,7 +9,6 @@ import {
   type OpenedBlob,
 } from './bucket.js';
 import { BlobErrorCode } from './errors.js';
-import { checkOptions } from './options.js';
 
 /** Options of {@link MemoryBucket}. */
 export interface MemoryBucketOptions {
@@ -47,7 +47,7 @@ export class MemoryBucket implements Bucket {
   #sorted: string[] | undefined = [];
 
   constructor(options: MemoryBucketOptions = {}) {
-    checkOptions('MemoryBucket', options, ['name', 'chunkSize']);
+    checkOptionKeys(options, ['name', 'chunkSize'], 'MemoryBucket');
     const chunkSize = options.chunkSize ?? 65536;
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
       throw invalidArgument(`chunkSize must be an integer ≥ 1, got ${chunkSize}`);
@@ -58,7 +58,7 @@ export class MemoryBucket implements Bucket {
 
   /** Stores blob `key` (a string is stored as UTF-8). */
   put(key: string, data: Uint8Array | string, options: PutOptions = {}): void {
-    checkOptions('put', options, ['modified', 'contentType', 'contentEncoding']);
+    checkOptionKeys(options, ['modified', 'contentType', 'contentEncoding'], 'put');
     if (typeof key !== 'string' || key === '')
       throw invalidArgument('blob key must be a non-empty string');
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : Uint8Array.from(data);

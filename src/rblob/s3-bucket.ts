@@ -1,9 +1,9 @@
 import type * as S3 from '@aws-sdk/client-s3';
 import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys } from '../internal/options.js';
 import type { BlobInfo, Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
 import { BlobErrorCode } from './errors.js';
-import { checkOptions } from './options.js';
 
 /**
  * An S3 client as far as rblob uses it: an `S3Client` of `@aws-sdk/client-s3` v3 fits. Typed
@@ -74,14 +74,11 @@ export function newS3Bucket(
   if (typeof bucket !== 'string' || bucket === '') {
     throw invalidArgument('the S3 bucket name must be a non-empty string');
   }
-  checkOptions('newS3Bucket', options, [
-    'name',
-    'region',
-    'endpoint',
-    'forcePathStyle',
-    'credentials',
-    'client',
-  ]);
+  checkOptionKeys(
+    options,
+    ['name', 'region', 'endpoint', 'forcePathStyle', 'credentials', 'client'],
+    'newS3Bucket',
+  );
   if (
     options.client !== undefined &&
     (options.region !== undefined ||

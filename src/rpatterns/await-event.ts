@@ -9,7 +9,7 @@ import {
 } from '../core/index.js';
 import { linkedController } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
-import { checkKeys, checkMs } from './options.js';
+import { checkOptionKeys, msOption } from '../internal/options.js';
 
 /** Options of {@link awaitEvent}. */
 export interface AwaitEventOptions {
@@ -48,11 +48,11 @@ export async function awaitEvent(
   foreignId: string,
   options: AwaitEventOptions = {},
 ): Promise<void> {
-  checkKeys('awaitEvent', options, ['types', 'poll', 'pollIntervalMs', 'signal', 'clock']);
+  checkOptionKeys(options, ['types', 'poll', 'pollIntervalMs', 'signal', 'clock'], 'awaitEvent');
   if (typeof stream !== 'function') throw invalidArgument('awaitEvent stream must be a StreamFunc');
   if (typeof foreignId !== 'string')
     throw invalidArgument('awaitEvent foreign id must be a string');
-  const intervalMs = checkMs('awaitEvent pollIntervalMs', options.pollIntervalMs, 1_000, 1);
+  const intervalMs = msOption(options.pollIntervalMs, 'awaitEvent pollIntervalMs', 1_000, 1);
   const types = options.types ?? [];
   const clock = options.clock ?? systemClock;
   const { poll } = options;

@@ -18,8 +18,10 @@ import {
 import { abortable, linkedController } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys, intOption, msOption } from '../internal/options.js';
+import { describeThrown } from '../internal/thrown.js';
 import { type AckConsumer, consumerStore } from './ack.js';
-import { checkCount, checkKeys, checkMs, consumerOptionKeys, messageOf, split } from './options.js';
+import { consumerOptionKeys, split } from './options.js';
 
 /** Processes a batch of events, in stream order. It is acknowledged only if this resolves. */
 export type BatchFunc = (batch: readonly Event[], signal: AbortSignal) => Promise<void> | void;
@@ -75,11 +77,11 @@ export function newBatchConsumer(
   fn: BatchFunc,
   options: BatchConsumerOptions = {},
 ): BatchConsumer {
-  checkKeys('batch consumer', options, [...ownKeys, ...consumerOptionKeys]);
+  checkOptionKeys(options, [...ownKeys, ...consumerOptionKeys], 'batch consumer');
   checkCursorStore(store);
   if (typeof fn !== 'function') throw invalidArgument('batch function must be a function');
-  const periodMs = checkMs('batch consumer periodMs', options.periodMs, 0);
-  const maxLength = checkCount('batch consumer maxLength', options.maxLength, 0);
+  const periodMs = msOption(options.periodMs, 'batch consumer periodMs', 0);
+  const maxLength = intOption(options.maxLength, 'batch consumer maxLength', 0);
   if (periodMs === 0 && maxLength === 0) {
     throw new ReflexError(
       ErrorCode.invalidBatchConfig,
@@ -176,7 +178,7 @@ class Batcher implements BatchConsumer {
     if (state.kind === 'failed') {
       throw new ReflexError(
         ErrorCode.batchState,
-        `batch consumer ${this.name} failed in the background: ${messageOf(state.err)}`,
+        `batch consumer ${this.name} failed in the background: ${describeThrown(state.err)}`,
         { cause: state.err },
       );
     }
@@ -238,7 +240,7 @@ class Batcher implements BatchConsumer {
             consumer: this.name,
             firstEventId: batch[0]?.id,
             lastEventId: batch.at(-1)?.id,
-            error: messageOf(err),
+            error: describeThrown(err),
           });
         } catch {
           // ignored: see above

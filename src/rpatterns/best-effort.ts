@@ -1,5 +1,5 @@
 import type { Consumer, ConsumerFunc, ConsumerOptions, Logger } from '../core/index.js';
-import { messageOf } from './options.js';
+import { describeThrown } from '../internal/thrown.js';
 import { budgetedConsumer } from './retry-budget.js';
 
 /** Options of {@link newBestEffortConsumer}, plus those of `newConsumer`. */
@@ -42,7 +42,7 @@ export function newBestEffortConsumer(
       logger.warn('reflex best-effort consumer: skipping event after failures', {
         consumer: name,
         eventId: event.id,
-        error: messageOf(err),
+        error: describeThrown(err),
       });
     },
   );

@@ -15,9 +15,10 @@ import {
 import { Waker } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { invalidArgument, wrapError } from '../internal/errors.js';
+import { checkOptionKeys } from '../internal/options.js';
+import { describeThrown } from '../internal/thrown.js';
 import { type AckConsumer, consumerStore } from './ack.js';
 import { type GapSequence, newGapSequence } from './gap-sequence.js';
-import { checkKeys, messageOf } from './options.js';
 
 /** Code of the error `consume` throws when an event failed in the background (unless the failure had a code of its own). */
 export const concurrentFailureErrorCode = 'ERR_REFLEX_CONCURRENT_CONSUME';
@@ -58,7 +59,7 @@ export function newConcurrentConsumer(
   maxInFlight: number,
   options: ConcurrentConsumerOptions = {},
 ): ConcurrentConsumer {
-  checkKeys('concurrent consumer', options, ['logger']);
+  checkOptionKeys(options, ['logger'], 'concurrent consumer');
   checkCursorStore(store);
   if (typeof consumer !== 'object' || consumer === null || typeof consumer.consume !== 'function') {
     throw invalidArgument('concurrent consumer needs a consumer');
@@ -131,7 +132,7 @@ class Concurrent implements ConcurrentConsumer {
         try {
           this.#logger.warn('reflex concurrent consumer: flush failed', {
             consumer: this.name,
-            error: messageOf(err),
+            error: describeThrown(err),
           });
         } catch {}
       });
@@ -192,7 +193,7 @@ class Concurrent implements ConcurrentConsumer {
           this.#logger.error('reflex concurrent consumer: set cursor failed', {
             consumer: this.name,
             cursor: max.toString(),
-            error: messageOf(err),
+            error: describeThrown(err),
           });
         } catch {}
       }),

@@ -7,7 +7,7 @@ import type {
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
-import { messageOf } from './options.js';
+import { describeThrown } from '../internal/thrown.js';
 import { budgetedConsumer } from './retry-budget.js';
 
 export type { ErrorInsertFunc } from '../core/index.js';
@@ -56,7 +56,7 @@ export function newDeadLetterConsumer(
     options,
     ownKeys,
     async (event, err, signal, logger) => {
-      const message = messageOf(err);
+      const message = describeThrown(err);
       try {
         await abortable(insertError(name, event.id, message, signal), signal);
       } catch (insertErr) {
@@ -64,7 +64,7 @@ export function newDeadLetterConsumer(
           consumer: name,
           eventId: event.id,
           error: message,
-          insertError: messageOf(insertErr),
+          insertError: describeThrown(insertErr),
         });
         throw err;
       }

@@ -12,9 +12,9 @@ import {
 } from '../core/index.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys, checkRequiredOptionKeys } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import { type AckConsumer, type AckConsumerFunc, newAckConsumer } from './ack.js';
-import { checkKeys } from './options.js';
 import { type RunForeverOptions, runForever, runForeverKeys } from './run-forever.js';
 
 /**
@@ -104,7 +104,7 @@ export function consumerShards(
   count: number,
   options: ConsumerShardsOptions = {},
 ): ConsumerShard[] {
-  checkKeys('consumer shards', options, ['hash', 'nameFormatter']);
+  checkOptionKeys(options, ['hash', 'nameFormatter'], 'consumer shards');
   if (typeof name !== 'string' || name === '')
     throw invalidArgument('shard base name must be a non-empty string');
   if (!Number.isSafeInteger(count) || count < 1) {
@@ -196,15 +196,11 @@ export interface ParallelSpecsOptions extends ConsumerShardsOptions {
  * await Promise.all(specs.map((spec) => runForever(spec, { signal })));
  */
 export function parallelSpecs(name: string, count: number, options: ParallelSpecsOptions): Spec[] {
-  checkKeys('parallelSpecs', options, [
-    'hash',
-    'nameFormatter',
-    'stream',
-    'cursorStore',
-    'fn',
-    'streamOptions',
-    'consumerOptions',
-  ]);
+  checkRequiredOptionKeys(
+    options,
+    ['hash', 'nameFormatter', 'stream', 'cursorStore', 'fn', 'streamOptions', 'consumerOptions'],
+    'parallelSpecs',
+  );
   checkCursorStore(options.cursorStore);
   if (typeof options.stream !== 'function')
     throw invalidArgument('parallelSpecs stream must be a StreamFunc');
@@ -248,13 +244,11 @@ export async function parallel(
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('parallel options must be an object with stream and cursorStore');
   }
-  checkKeys('parallel', options, [
-    ...runForeverKeys,
-    'stream',
-    'cursorStore',
-    'hash',
-    'streamOptions',
-  ]);
+  checkOptionKeys(
+    options,
+    [...runForeverKeys, 'stream', 'cursorStore', 'hash', 'streamOptions'],
+    'parallel',
+  );
   const { stream, cursorStore, hash, streamOptions, ...runOptions } = options;
   if (typeof stream !== 'function') throw invalidArgument('parallel stream must be a StreamFunc');
   if (typeof consumerFor !== 'function')

@@ -8,9 +8,9 @@ import {
   systemClock,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys, msOption } from '../internal/options.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';
-import { checkKeys, checkMs } from './options.js';
 
 /**
  * A pull API: the page of events strictly after `after`, in order ('' = from the beginning),
@@ -38,9 +38,9 @@ export interface PollerOptions {
  * await runForever(newSpec(stream, store, consumer), { signal });
  */
 export function newPoller(pollFn: PollFunc, options: PollerOptions = {}): StreamFunc {
-  checkKeys('poller', options, ['backoffMs', 'clock']);
+  checkOptionKeys(options, ['backoffMs', 'clock'], 'poller');
   if (typeof pollFn !== 'function') throw invalidArgument('poll function must be a function');
-  const backoffMs = checkMs('poller backoffMs', options.backoffMs, 60_000);
+  const backoffMs = msOption(options.backoffMs, 'poller backoffMs', 60_000);
   const clock = options.clock ?? systemClock;
   return (after, callOptions) => {
     try {

@@ -10,7 +10,8 @@ import {
   noopLogger,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import { checkCount, checkKeys, consumerOptionKeys, split } from './options.js';
+import { checkRequiredOptionKeys, intOption } from '../internal/options.js';
+import { consumerOptionKeys, split } from './options.js';
 
 /**
  * Counts consecutive failures of the same event. `shouldGiveUp` is true once `retries` failures
@@ -66,9 +67,9 @@ export function budgetedConsumer<O extends ConsumerOptions & { retries?: number;
   ownKeys: readonly string[],
   giveUp: (event: Event, err: unknown, signal: AbortSignal, logger: Logger) => Promise<void> | void,
 ): Consumer {
-  checkKeys(kind, options, [...ownKeys, ...consumerOptionKeys]);
+  checkRequiredOptionKeys(options, [...ownKeys, ...consumerOptionKeys], kind);
   if (typeof fn !== 'function') throw invalidArgument('consumer function must be a function');
-  const budget = new RetryBudget(checkCount(`${kind} retries`, options.retries, 0));
+  const budget = new RetryBudget(intOption(options.retries, `${kind} retries`, 0));
   const logger = options.logger ?? noopLogger;
   return newConsumer(
     name,

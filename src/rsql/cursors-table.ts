@@ -8,12 +8,12 @@ import {
   ReflexError,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys, intOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import type { CursorsSchema, CursorsStatements, Dialect, SqlValue } from './dialect.js';
 import { bindHandle, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { cursorSetCounter } from './metrics.js';
-import { checkKeys, intOption } from './options.js';
 import type { SqlDatabase } from './sql-handle.js';
 import { checkRowName, requireWellFormed } from './text.js';
 
@@ -108,10 +108,10 @@ function isShortInt(s: string): boolean {
 
 /** Defines a cursors table (names validated; nothing is queried until used). */
 export function newCursorsTable(name: string, options?: CursorsTableOptions): CursorsTable {
-  checkKeys(
+  checkOptionKeys(
     options,
     ['idColumn', 'cursorColumn', 'updatedAtColumn', 'cursorType', 'registry', 'logger'],
-    'cursors table option',
+    'cursors table',
   );
   const o = options ?? {};
   const cursorType = o.cursorType ?? 'int';
@@ -227,7 +227,7 @@ class SqlCursorsTable implements CursorsTable {
   }
 
   toStore(db: SqlDatabase, options?: CursorStoreOptions): SqlCursorStore {
-    checkKeys(options, ['asyncPeriodMs', 'asyncFlushEvents'], 'cursor store option');
+    checkOptionKeys(options, ['asyncPeriodMs', 'asyncFlushEvents'], 'cursor store');
     const period = intOption(options?.asyncPeriodMs, 'asyncPeriodMs', 5000, 0, 3_600_000);
     const flushEvents = intOption(options?.asyncFlushEvents, 'asyncFlushEvents', 10_000, 1);
     bindHandle(db); // validates the handle now

@@ -1,12 +1,12 @@
 import type { ErrorInsertFunc, Logger, MetricsRegistry } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { boolOption, checkOptionKeys } from '../internal/options.js';
 import { toWellFormed } from '../internal/well-formed.js';
 import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
 import { dialectOption, type EventsTable, newEventsTable } from './events-table.js';
 import { bindHandle, bindWriter, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { deadLetterCounter } from './metrics.js';
-import { boolOption, checkKeys } from './options.js';
 import type { DialectName, OrmHandle } from './orm/index.js';
 import type { SqlDatabase } from './sql-handle.js';
 import { checkRowName } from './text.js';
@@ -74,7 +74,7 @@ const encoder = new TextEncoder();
 
 /** Defines a consumer errors table (names validated; nothing is queried until used). */
 export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
-  checkKeys(
+  checkOptionKeys(
     options,
     [
       'table',
@@ -91,7 +91,7 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
       'logger',
       'dialect',
     ],
-    'errors table option',
+    'errors table',
   );
   const o = options ?? {};
   const col = (v: string | undefined, d: string, what: string): string =>

@@ -15,6 +15,7 @@ import {
   typeNumber,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { boolOption, checkOptionKeys, intOption } from '../internal/options.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import type { Dialect, Durability, EventsSchema, EventsStatements, SqlValue } from './dialect.js';
 import { bindHandle, bindWriter, databaseError, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
@@ -28,7 +29,6 @@ import {
   noEventsMetrics,
 } from './metrics.js';
 import { type EventsNotifier, HintPublisher } from './notifier.js';
-import { boolOption, checkKeys, intOption } from './options.js';
 import type { DialectName, OrmHandle } from './orm/index.js';
 import type { SqlDatabase, SqlTransaction } from './sql-handle.js';
 import { SqlStreamClient } from './stream.js';
@@ -258,7 +258,7 @@ function eventTypeInt(type: EventType): number {
  * await events.createTable(pool);
  */
 export function newEventsTable(name: string, options?: EventsTableOptions): EventsTable {
-  checkKeys(options, knownOptions, 'events table option');
+  checkOptionKeys(options, knownOptions, 'events table');
   const o = options ?? {};
   const table = validateIdentifier(name, 'table name', true);
   const col = (v: string | undefined, fallback: string, what: string): string =>
@@ -371,7 +371,7 @@ class SqlEventsTable implements EventsTable {
   }
 
   #params(foreignId: unknown, type: EventType, options: InsertOptions | undefined): SqlValue[] {
-    if (options !== undefined) checkKeys(options, ['metadata'], 'insert option');
+    if (options !== undefined) checkOptionKeys(options, ['metadata'], 'insert');
     const fid = foreignIdText(foreignId);
     if (this.schema.foreignIdType === 'int' && String(parseInt64(fid)) !== fid) {
       // MySQL and PostgreSQL would refuse it as a database error; SQLite would store the text.
@@ -503,7 +503,7 @@ class SqlEventsTable implements EventsTable {
   }
 
   async createTable(db: SqlDatabase, options?: CreateTableOptions): Promise<void> {
-    checkKeys(options, ['durability'], 'createTable option');
+    checkOptionKeys(options, ['durability'], 'createTable');
     const durability = options?.durability ?? 'full';
     if (durability !== 'full' && durability !== 'normal') {
       throw invalidArgument(`durability must be 'full' or 'normal'`);

@@ -1,6 +1,6 @@
 import { invalidArgument, type Logger } from '../../core/index.js';
+import { checkOptionKeys } from '../../internal/options.js';
 import type { EventsNotifier, HintSubscription } from '../notifier.js';
-import { checkKeys } from '../options.js';
 
 /** What the NATS notifier uses of a `nats` connection (structural; nothing is imported). */
 export interface NatsHintConnection {
@@ -46,7 +46,7 @@ export function natsNotifier(
   connection: NatsHintConnection,
   options?: NatsNotifierOptions,
 ): EventsNotifier {
-  checkKeys(options, ['subjectPrefix'], 'natsNotifier option');
+  checkOptionKeys(options, ['subjectPrefix'], 'natsNotifier');
   if (
     typeof connection !== 'object' ||
     connection === null ||

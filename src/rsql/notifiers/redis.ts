@@ -1,6 +1,6 @@
 import { invalidArgument, type Logger } from '../../core/index.js';
+import { checkOptionKeys } from '../../internal/options.js';
 import type { EventsNotifier, HintSubscription } from '../notifier.js';
-import { checkKeys } from '../options.js';
 
 /** The dedicated subscriber connection the Redis notifier makes with `duplicate()` (structural). */
 export interface RedisHintSubscriber {
@@ -49,7 +49,7 @@ export function redisNotifier(
   client: RedisHintClient,
   options?: RedisNotifierOptions,
 ): EventsNotifier {
-  checkKeys(options, ['channelPrefix'], 'redisNotifier option');
+  checkOptionKeys(options, ['channelPrefix'], 'redisNotifier');
   if (
     typeof client !== 'object' ||
     client === null ||

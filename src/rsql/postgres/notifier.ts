@@ -1,6 +1,6 @@
 import { invalidArgument, type Logger } from '../../core/index.js';
+import { checkOptionKeys } from '../../internal/options.js';
 import type { EventsNotifier, HintSubscription } from '../notifier.js';
-import { checkKeys } from '../options.js';
 import { isPgPool, type PgPool } from './driver.js';
 import { listenClientFactory, PgListener } from './listener.js';
 
@@ -37,7 +37,7 @@ export function pgHintChannel(prefix: string, table: string): string {
  * notify();
  */
 export function postgresNotifier(pool: PgPool, options?: PostgresNotifierOptions): EventsNotifier {
-  checkKeys(options, ['channelPrefix'], 'postgresNotifier option');
+  checkOptionKeys(options, ['channelPrefix'], 'postgresNotifier');
   const newClient = isPgPool(pool) ? listenClientFactory(pool) : undefined;
   if (newClient === undefined) {
     throw invalidArgument(
