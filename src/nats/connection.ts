@@ -102,6 +102,23 @@ export class Connection {
     return { nats, nc, js, jsm };
   }
 
+  /**
+   * Rejects once the connection `h` is closed for good: `ERR_REFLEX_CLOSED` when this client
+   * closed it, else `ERR_REFLEX_UNAVAILABLE` (the server went away and reconnecting gave up).
+   */
+  lost(h: Handles): Promise<never> {
+    const lost = h.nc.closed().then((err) => {
+      if (this.#closed) throw new ReflexError(ErrorCode.closed, 'JetStream client is closed');
+      throw new ReflexError(
+        ErrorCode.unavailable,
+        `the connection to JetStream was lost${err instanceof Error ? `: ${err.message}` : ''}`,
+        err instanceof Error ? { cause: err } : undefined,
+      );
+    });
+    lost.catch(() => {});
+    return lost;
+  }
+
   /** True when the connection was made and then closed (by the server giving up, or by us). */
   async isLost(): Promise<boolean> {
     const h = await this.#handles?.catch(() => undefined);

@@ -59,6 +59,7 @@ class JetStreamStreamClient extends BaseStreamClient {
   #consumer: Nats.Consumer | undefined;
   #messages: Nats.ConsumerMessages | undefined;
   #iterator: AsyncIterator<Nats.JsMsg> | undefined;
+  #lost: Promise<never> | undefined;
 
   constructor(conn: Connection, s: SourceSettings, after: number, opts: StreamCallOptions) {
     super(opts.signal);
@@ -73,6 +74,7 @@ class JetStreamStreamClient extends BaseStreamClient {
   /** Reads the stream's state and starts an ordered consumer after the cursor (or the head). */
   async open(): Promise<void> {
     const h = await this.#conn.get();
+    this.#lost = this.#conn.lost(h);
     const name = this.#s.stream;
     let info: Nats.StreamInfo;
     try {
@@ -112,7 +114,9 @@ class JetStreamStreamClient extends BaseStreamClient {
     }
     let r: IteratorResult<Nats.JsMsg>;
     try {
-      r = await this.#iterator.next();
+      // The iterator does not end when the connection closes for good: the closing ends the wait.
+      const next = this.#iterator.next();
+      r = await (this.#lost === undefined ? next : Promise.race([next, this.#lost]));
     } catch (err) {
       throw natsError(err, `JetStream stream ${name}`, ErrorCode.unavailable);
     }
