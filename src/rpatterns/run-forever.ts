@@ -123,7 +123,11 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
       progressed = true;
       return store.setCursor(name, cursor);
     },
-    flush: () => store.flush(),
+    // A run that delivered nothing has nothing new to write: its end-of-run flush is skipped
+    // (unless shutting down), so a retry against a database that is down costs one statement,
+    // not two. What earlier runs left pending is written by the store's own flush or by the next
+    // run that delivers.
+    flush: () => (progressed || signal?.aborted === true ? store.flush() : Promise.resolve()),
   };
   const watched: Spec = { ...spec, cursorStore };
   const fields = { consumer: spec.name };

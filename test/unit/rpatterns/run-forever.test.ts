@@ -192,7 +192,7 @@ describe('runForever: transient errors', () => {
     assert.match(logger.lines[6] ?? '', /^warn .*"code":"ERR_REFLEX_UNAVAILABLE"/);
   });
 
-  it('starts the back-off over once events flowed; a consumer error still gets the long pause; jitter spreads it', async () => {
+  it('starts the back-off over once events flowed; a consumer error still gets the long pause; jitter spreads it; a run that delivered nothing skips its flush', async () => {
     const log = newMemoryEventLog();
     const ac = new AbortController();
     let opens = 0;
@@ -225,7 +225,14 @@ describe('runForever: transient errors', () => {
     });
     const clock = new FakeClock();
     const randoms = [0, 0, 0.5, 1, 0.5];
-    await runForever(newSpec(stream, new MemCursorStore(), consumer), {
+    const store = new MemCursorStore();
+    let flushes = 0;
+    const flush = store.flush.bind(store);
+    store.flush = () => {
+      flushes++;
+      return flush();
+    };
+    await runForever(newSpec(stream, store, consumer), {
       signal: ac.signal,
       clock,
       random: () => randoms.shift() ?? 0.5,
@@ -234,6 +241,9 @@ describe('runForever: transient errors', () => {
     // 100 and 200 at −20%, then 100 again (the run delivered 'a'), then 200 at +20%, then the
     // consumer's own error: 60 s.
     assert.deepEqual(clock.sleeps, [80, 160, 100, 240, 60_000]);
+    // Only the run that delivered 'a' and the last one (shut down) flushed: a retry that
+    // delivered nothing does not ask the database again.
+    assert.equal(flushes, 2);
   });
 
   it('options: custom back-off, validated', async () => {
