@@ -39,6 +39,10 @@ export const ErrorCode = {
   consume: 'ERR_REFLEX_CONSUME',
   recv: 'ERR_REFLEX_RECV',
   internal: 'ERR_REFLEX_INTERNAL',
+  /** A shard's lease moved on (expired or taken by another member): its cursor write was refused. */
+  leaseLost: 'ERR_REFLEX_LEASE_LOST',
+  /** A member joined a shard group with another shard count than the one stored with the group. */
+  shardCountMismatch: 'ERR_REFLEX_SHARD_COUNT_MISMATCH',
 } as const;
 
 /** One of the {@link ErrorCode} values (other packages may use their own `ERR_*` strings too). */
@@ -47,6 +51,11 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** True when the stream was stopped by its server (clients should reconnect). */
 export function isStoppedErr(err: unknown): boolean {
   return hasCode(err, ErrorCode.stopped);
+}
+
+/** True when a cursor write was refused because the shard's lease moved on (fencing). */
+export function isLeaseLostErr(err: unknown): boolean {
+  return hasCode(err, ErrorCode.leaseLost);
 }
 
 /** True when a stream opened with `toHead` has delivered every event there is. */

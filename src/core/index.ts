@@ -19,6 +19,7 @@ export {
   isExpected,
   isFilterErr,
   isHeadReachedErr,
+  isLeaseLostErr,
   isStoppedErr,
   isTransientErr,
   ReflexError,
@@ -40,6 +41,7 @@ export {
 } from './event.js';
 export { type Logger, noopLogger } from './logger.js';
 export { type RunOptions, run } from './run.js';
+export type { ShardGroupState, ShardLease, ShardLeaseStore } from './shard-leases.js';
 export { newSpec, type Spec } from './spec.js';
 export type {
   StreamCallOptions,

@@ -9,7 +9,9 @@ import {
   type Spec,
   type StreamFunc,
   type StreamOptions,
+  systemClock,
 } from '../core/index.js';
+import { linkedController } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, checkRequiredOptionKeys } from '../internal/options.js';
@@ -226,6 +228,16 @@ export interface ParallelOptions extends RunForeverOptions {
   readonly hash?: HashKey;
   /** @default none */
   readonly streamOptions?: StreamOptions;
+  /**
+   * Per-shard scheduling (role scheduling, as the Go original's per-shard context): called
+   * before each run of shard `index`, it resolves once this process may run the shard (e.g. it
+   * holds the shard's role or lease) with a signal that aborts when it may no longer. The shard
+   * then runs until that signal or `signal` aborts, and `signalFor` is called again. It receives
+   * `signal` (or a signal that never aborts) to give up waiting. A rejection (other than from
+   * `signal` aborting) stops every shard and rejects `parallel`.
+   * @default every shard runs under `signal` alone
+   */
+  readonly signalFor?: (index: number, signal: AbortSignal) => AbortSignal | Promise<AbortSignal>;
 }
 
 /**
@@ -246,10 +258,13 @@ export async function parallel(
   }
   checkOptionKeys(
     options,
-    [...runForeverKeys, 'stream', 'cursorStore', 'hash', 'streamOptions'],
+    [...runForeverKeys, 'stream', 'cursorStore', 'hash', 'streamOptions', 'signalFor'],
     'parallel',
   );
-  const { stream, cursorStore, hash, streamOptions, ...runOptions } = options;
+  const { stream, cursorStore, hash, streamOptions, signalFor, ...runOptions } = options;
+  if (signalFor !== undefined && typeof signalFor !== 'function') {
+    throw invalidArgument('parallel signalFor must be a function');
+  }
   if (typeof stream !== 'function') throw invalidArgument('parallel stream must be a StreamFunc');
   if (typeof consumerFor !== 'function')
     throw invalidArgument('parallel consumerFor must be a function');
@@ -270,5 +285,48 @@ export async function parallel(
   if (new Set(specs.map((s) => s.name)).size !== count) {
     throw invalidArgument('parallel consumers must have distinct names (their cursor keys)');
   }
-  await Promise.all(specs.map((spec) => runForever(spec, runOptions)));
+  if (signalFor === undefined) {
+    await Promise.all(specs.map((spec) => runForever(spec, runOptions)));
+    return;
+  }
+  // One shard's failure stops the others before parallel rejects: nothing is left running.
+  const { controller: all, dispose } = linkedController(runOptions.signal);
+  const clock = runOptions.clock ?? systemClock;
+  const pauseMs = runOptions.expectedErrorBackoffMs ?? 100;
+  const runShard = async (spec: Spec, index: number): Promise<void> => {
+    for (;;) {
+      if (all.signal.aborted) return;
+      let role: AbortSignal;
+      try {
+        role = await signalFor(index, all.signal);
+      } catch (err) {
+        if (all.signal.aborted) return;
+        throw err;
+      }
+      if (role.aborted) {
+        // A role lost before its run began: pause rather than spin.
+        await clock.sleep(pauseMs, all.signal).catch(() => {});
+        continue;
+      }
+      const linked = linkedController(all.signal, role);
+      try {
+        await runForever(spec, { ...runOptions, signal: linked.controller.signal });
+      } finally {
+        linked.dispose();
+      }
+    }
+  };
+  try {
+    const results = await Promise.allSettled(
+      specs.map((spec, index) =>
+        runShard(spec, index).catch((err: unknown) => {
+          all.abort(err);
+          throw err;
+        }),
+      ),
+    );
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  } finally {
+    dispose();
+  }
 }

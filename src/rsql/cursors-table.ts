@@ -129,7 +129,8 @@ export function newCursorsTable(name: string, options?: CursorsTableOptions): Cu
   return new SqlCursorsTable(schema, counter, o.logger ?? noopLogger);
 }
 
-class SqlCursorsTable implements CursorsTable {
+/** The cursors table's implementation (the leases table writes fenced cursors through it). */
+export class SqlCursorsTable implements CursorsTable {
   readonly name: string;
   readonly schema: CursorsSchema;
   readonly #statements = new Map<Dialect, CursorsStatements>();

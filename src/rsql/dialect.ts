@@ -130,6 +130,55 @@ export interface CursorsStatements {
   readonly createTable: readonly string[];
 }
 
+/** The resolved names of a leases table (the columns are fixed: see docs/scaling.md). */
+export interface LeasesSchema {
+  readonly table: string;
+}
+
+/**
+ * The statements of a leases table. Rows are keyed by (group, key): the key is `#group` for the
+ * group's row (its shard count), `shard:<n>` for a shard's lease, `member:<id>` for a member's
+ * registration. Times (`expires_at`) are ms on the database's clock; `periodMs` params are added
+ * to it. Placeholders are the dialect's own, in the parameter order given here.
+ */
+export interface LeasesStatements {
+  /** Inserts `n` rows unless present. Params per row: group, key, shardCount. */
+  insertAbsent(n: number): string;
+  /** Params: group. One column: the group row's shard count. */
+  readonly selectShardCount: string;
+  /** Registers (or re-registers) a member. Params: group, key, memberId, periodMs. */
+  readonly upsertMember: string;
+  /**
+   * Extends every live row held by a member (its registration and its shards) by the period.
+   * Params: periodMs, group, memberId.
+   */
+  readonly renew: string;
+  /** Params: group. Columns: key, holder, token, live (1/0). */
+  readonly selectGroup: string;
+  /**
+   * Takes `n` shard rows that are free or expired, incrementing their token.
+   * Params: memberId, periodMs, group, key1..keyN.
+   */
+  acquire(n: number): string;
+  /** Params: group, memberId. Columns: key, token: the live shard leases of a member. */
+  readonly selectHeld: string;
+  /** Frees `n` shard rows held by a member. Params: group, memberId, key1..keyN. */
+  release(n: number): string;
+  /** Frees every row of a member (registration included). Params: group, memberId. */
+  readonly releaseAll: string;
+  /** Deletes member rows expired for longer than a grace. Params: group, graceMs. */
+  readonly purgeMembers: string;
+  /** Params: group, key, memberId, token. One row when that lease is live. */
+  readonly leaseLive: string;
+  /**
+   * Writes a cursor only while a lease is live with the given token, in one statement (an upsert
+   * whose rows come from the lease row): only raises the stored cursor.
+   * Params: consumer, cursor, group, key, memberId, token.
+   */
+  fencedUpsert(cursors: CursorsSchema): string;
+  readonly createTable: readonly string[];
+}
+
 /** The resolved names of a consumer errors table and its error events table. */
 export interface ErrorsSchema {
   readonly table: string;
@@ -241,6 +290,8 @@ export interface Dialect {
   cursorsStatements(schema: CursorsSchema): CursorsStatements;
   /** The statements of an errors table. */
   errorsStatements(schema: ErrorsSchema): ErrorsStatements;
+  /** The statements of a leases table (added for leased shards; additive). */
+  leasesStatements(schema: LeasesSchema): LeasesStatements;
   /** A column value of the id as a number (ids must be safe integers). */
   decodeId(value: unknown): number;
   /** A timestamp column value as a Date. */

@@ -36,6 +36,12 @@ export {
   newEventsTable,
 } from './events-table.js';
 export { ERR_REFLEX_DB_CLOSED, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
+export {
+  type LeasesTable,
+  newLeasesTable,
+  type ShardGroupOptions,
+  type SqlShardLeases,
+} from './leases-table.js';
 export type { EventsTableStats } from './metrics.js';
 export type { MysqlConnection, MysqlPool, MysqlPoolConnection } from './mysql/index.js';
 export type { EventsNotifier, HintSubscription } from './notifier.js';

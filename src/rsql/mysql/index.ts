@@ -11,6 +11,7 @@ import {
   mysqlCursorsStatements,
   mysqlErrorsStatements,
   mysqlEventsStatements,
+  mysqlLeasesStatements,
   quoteMysql,
 } from './statements.js';
 
@@ -41,6 +42,7 @@ export const mysqlDialect: Dialect = Object.freeze({
   eventsStatements: mysqlEventsStatements,
   cursorsStatements: mysqlCursorsStatements,
   errorsStatements: mysqlErrorsStatements,
+  leasesStatements: mysqlLeasesStatements,
   decodeId: decodeNumber,
   decodeTimestamp(value: unknown): Date {
     if (value instanceof Date) return value;

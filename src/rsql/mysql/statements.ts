@@ -5,9 +5,12 @@ import {
   type ErrorsStatements,
   type EventsSchema,
   type EventsStatements,
+  type LeasesSchema,
+  type LeasesStatements,
   optionalEventColumns,
 } from '../dialect.js';
 import { quoteParts } from '../identifiers.js';
+import { leasesStatements } from '../leases-sql.js';
 
 /** Quotes a validated identifier with backticks. */
 export function quoteMysql(identifier: string): string {
@@ -98,4 +101,35 @@ export function mysqlErrorsStatements(s: ErrorsSchema): ErrorsStatements {
       `CREATE TABLE IF NOT EXISTS ${t} (\n  ${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT,\n  ${q(s.consumer)} VARCHAR(255) NOT NULL,\n  ${q(s.eventId)} VARCHAR(255) NOT NULL,\n  ${q(s.message)} TEXT NOT NULL,\n  ${q(s.createdAt)} DATETIME(6) NOT NULL,\n  ${q(s.updatedAt)} DATETIME(6) NOT NULL,\n  ${q(s.status)} INT NOT NULL,\n  PRIMARY KEY (${q(s.id)}),\n  UNIQUE KEY ${uniq} (${q(s.consumer)}, ${q(s.eventId)})\n) ENGINE=InnoDB`,
     ],
   };
+}
+
+/** The MySQL/MariaDB statements of a leases table. */
+export function mysqlLeasesStatements(s: LeasesSchema): LeasesStatements {
+  return leasesStatements(s, {
+    quote: q,
+    nowMs: 'CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)',
+    placeholders: (sql) => sql,
+    intParam: '?',
+    bigint: 'BIGINT',
+    text: 'VARCHAR(255) COLLATE utf8mb4_bin',
+    insertIgnore: (t, cols, rows) => `INSERT IGNORE INTO ${t} (${cols}) VALUES ${rows}`,
+    upsert: (t, cols, row, _conflict, set) =>
+      `INSERT INTO ${t} (${cols}) VALUES (${row}) ON DUPLICATE KEY UPDATE ${set.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+    fencedUpsert(c, leases, live) {
+      const t = q(c.table);
+      const [id, cur, u] = [q(c.id), q(c.cursor), q(c.updatedAt)];
+      const gt =
+        c.cursorType === 'int'
+          ? `CAST(VALUES(${cur}) AS SIGNED) > CAST(${t}.${cur} AS SIGNED)`
+          : `VALUES(${cur}) > ${t}.${cur}`;
+      // The lease row is read with a shared lock: a takeover (an UPDATE of that row) waits for
+      // this write to commit, and this write sees a takeover that committed first.
+      return (
+        `INSERT INTO ${t} (${id}, ${cur}, ${u}) SELECT ?, ?, NOW(6) FROM ${leases} WHERE ${live} LOCK IN SHARE MODE ` +
+        `ON DUPLICATE KEY UPDATE ${t}.${u} = IF(${gt}, VALUES(${u}), ${t}.${u}), ` +
+        `${t}.${cur} = IF(${gt}, VALUES(${cur}), ${t}.${cur})`
+      );
+    },
+    tableSuffix: ' ENGINE=InnoDB',
+  });
 }

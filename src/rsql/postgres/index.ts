@@ -17,6 +17,7 @@ import {
   pgCursorsStatements,
   pgErrorsStatements,
   pgEventsStatements,
+  pgLeasesStatements,
   quotePg,
 } from './statements.js';
 
@@ -59,6 +60,7 @@ export const postgresDialect: Dialect = Object.freeze({
   eventsStatements: pgEventsStatements,
   cursorsStatements: pgCursorsStatements,
   errorsStatements: pgErrorsStatements,
+  leasesStatements: pgLeasesStatements,
   decodeId: decodePgId,
   decodeTimestamp: decodePgTimestamp,
   classifyError: classifyPgError,

@@ -6,9 +6,12 @@ import {
   type ErrorsStatements,
   type EventsSchema,
   type EventsStatements,
+  type LeasesSchema,
+  type LeasesStatements,
   optionalEventColumns,
 } from '../dialect.js';
 import { quoteParts } from '../identifiers.js';
+import { leasesStatements } from '../leases-sql.js';
 
 /** Quotes a validated identifier with double quotes (case is kept). */
 export function quotePg(identifier: string): string {
@@ -183,3 +186,37 @@ export function dollarQuote(body: string): string {
  */
 export const SAFE_DEFAULT_PATTERN =
   "^[\\s(]*CASE\\s+WHEN\\s+\\(?pg_current_xact_id\\(\\)\\s+IS\\s+NOT\\s+NULL\\)?\\s+THEN\\s+nextval\\('([^']+)'::regclass\\)";
+
+/** Numbers `?` placeholders as `$1`, `$2`, … (the leases statements hold no other `?`). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** The PostgreSQL statements of a leases table. */
+export function pgLeasesStatements(s: LeasesSchema): LeasesStatements {
+  return leasesStatements(s, {
+    quote: q,
+    nowMs: '(extract(epoch from statement_timestamp()) * 1000)::bigint',
+    placeholders: numbered,
+    intParam: '?::bigint',
+    bigint: 'BIGINT',
+    text: 'VARCHAR(255) COLLATE "C"',
+    insertIgnore: (t, cols, rows) =>
+      `INSERT INTO ${t} (${cols}) VALUES ${rows} ON CONFLICT DO NOTHING`,
+    upsert: (t, cols, row, conflict, set) =>
+      `INSERT INTO ${t} (${cols}) VALUES (${row}) ON CONFLICT (${conflict}) DO UPDATE SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+    fencedUpsert(c, leases, live) {
+      const t = q(c.table);
+      const [id, cur, u] = [q(c.id), q(c.cursor), q(c.updatedAt)];
+      const cast = c.cursorType === 'int' ? '::bigint' : '::varchar';
+      // FOR SHARE: a takeover (an UPDATE of the lease row) waits for this write to commit, and a
+      // takeover that committed first is seen (the row is re-checked), so the write is refused.
+      return (
+        `INSERT INTO ${t} AS cur (${id}, ${cur}, ${u}) SELECT ?, ?${cast}, statement_timestamp() FROM ${leases} WHERE ${live} FOR SHARE ` +
+        `ON CONFLICT (${id}) DO UPDATE SET ${cur} = EXCLUDED.${cur}, ${u} = EXCLUDED.${u} WHERE cur.${cur}${cast} < EXCLUDED.${cur}${cast}`
+      );
+    },
+    tableSuffix: '',
+  });
+}

@@ -14,6 +14,7 @@ import {
   sqliteCursorsStatements,
   sqliteErrorsStatements,
   sqliteEventsStatements,
+  sqliteLeasesStatements,
 } from './statements.js';
 import { sqliteWakeups } from './watcher.js';
 
@@ -37,6 +38,7 @@ export const sqliteDialect: Dialect = Object.freeze({
   eventsStatements: sqliteEventsStatements,
   cursorsStatements: sqliteCursorsStatements,
   errorsStatements: sqliteErrorsStatements,
+  leasesStatements: sqliteLeasesStatements,
   decodeId: decodeNumber,
   decodeTimestamp(value: unknown): Date {
     if (typeof value === 'number' || typeof value === 'bigint') return new Date(Number(value));

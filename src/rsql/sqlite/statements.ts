@@ -5,9 +5,12 @@ import {
   type ErrorsStatements,
   type EventsSchema,
   type EventsStatements,
+  type LeasesSchema,
+  type LeasesStatements,
   optionalEventColumns,
 } from '../dialect.js';
 import { quoteParts } from '../identifiers.js';
+import { leasesStatements } from '../leases-sql.js';
 
 /** Quotes a validated identifier with double quotes. */
 export function quoteSqlite(identifier: string): string {
@@ -84,4 +87,32 @@ export function sqliteErrorsStatements(s: ErrorsSchema): ErrorsStatements {
       `CREATE TABLE IF NOT EXISTS ${t} (\n  ${q(s.id)} INTEGER PRIMARY KEY,\n  ${q(s.consumer)} TEXT NOT NULL,\n  ${q(s.eventId)} TEXT NOT NULL,\n  ${q(s.message)} TEXT NOT NULL,\n  ${q(s.createdAt)} INTEGER NOT NULL,\n  ${q(s.updatedAt)} INTEGER NOT NULL,\n  ${q(s.status)} INTEGER NOT NULL,\n  UNIQUE (${q(s.consumer)}, ${q(s.eventId)})\n)`,
     ],
   };
+}
+
+/** The SQLite statements of a leases table (writers are serialised: each statement is atomic). */
+export function sqliteLeasesStatements(s: LeasesSchema): LeasesStatements {
+  return leasesStatements(s, {
+    quote: q,
+    nowMs: sqliteNowMs,
+    placeholders: (sql) => sql,
+    intParam: '?',
+    bigint: 'INTEGER',
+    text: 'TEXT',
+    insertIgnore: (t, cols, rows) =>
+      `INSERT INTO ${t} (${cols}) VALUES ${rows} ON CONFLICT DO NOTHING`,
+    upsert: (t, cols, row, conflict, set) =>
+      `INSERT INTO ${t} (${cols}) VALUES (${row}) ON CONFLICT(${conflict}) DO UPDATE SET ${set.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    fencedUpsert(c, leases, live) {
+      const t = q(c.table);
+      const [id, cur, u] = [q(c.id), q(c.cursor), q(c.updatedAt)];
+      const stored = c.cursorType === 'int' ? `CAST(${t}.${cur} AS INTEGER)` : `${t}.${cur}`;
+      const incoming =
+        c.cursorType === 'int' ? `CAST(excluded.${cur} AS INTEGER)` : `excluded.${cur}`;
+      return (
+        `INSERT INTO ${t} (${id}, ${cur}, ${u}) SELECT ?, ?, ${sqliteNowMs} FROM ${leases} WHERE ${live} ` +
+        `ON CONFLICT(${id}) DO UPDATE SET ${cur} = excluded.${cur}, ${u} = excluded.${u} WHERE ${incoming} > ${stored}`
+      );
+    },
+    tableSuffix: '',
+  });
 }

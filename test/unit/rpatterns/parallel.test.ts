@@ -12,6 +12,7 @@ import {
 } from '../../../src/rpatterns/index.js';
 import { MemCursorStore, newMemoryEventLog, newMockStream } from '../../../src/testing/index.js';
 import { makeEvents } from '../../support/events.js';
+import { waitFor } from '../../support/wait.js';
 
 function ev(id: string, foreignId = 'f', type = 1): Event {
   return { id, type, foreignId, timestamp: new Date(0) };
@@ -222,5 +223,56 @@ describe('parallel options', () => {
       } as never),
       /unknown parallel option "nameFormatter"/,
     );
+  });
+});
+
+describe('parallel with one signal per shard (role scheduling)', () => {
+  it('runs a shard only while its role is held, asks again after losing it, and stops everything on the outer signal', async () => {
+    const log = newMemoryEventLog();
+    const store = new MemCursorStore();
+    const outer = new AbortController();
+    const roles = [new AbortController(), new AbortController()];
+    const asked = [0, 0];
+    let grant1: ((s: AbortSignal) => void) | undefined;
+    const handled: [number, string][] = [];
+    const done = parallel(2, (m) => newConsumer(`role_${m}`, (e) => void handled.push([m, e.id])), {
+      stream: log.stream,
+      cursorStore: store,
+      signal: outer.signal,
+      expectedErrorBackoffMs: 1,
+      signalFor: (m, signal) => {
+        asked[m] = (asked[m] ?? 0) + 1;
+        if (m === 0) {
+          const role = new AbortController();
+          roles[0] = role;
+          return role.signal;
+        }
+        // Shard 1 waits for its role (or for the outer signal).
+        return new Promise<AbortSignal>((resolve, reject) => {
+          grant1 = resolve;
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+      },
+    });
+    const two = consumerShards('x', 2);
+    const ids = Array.from({ length: 40 }, (_, i) => log.insert(`f${i}`, 1).id);
+    const of = (m: number) => ids.filter((id) => two[m]?.owns(ev(id)));
+    await waitFor('shard 0 handled its events', () => handled.length === of(0).length);
+    assert.ok(
+      handled.every(([m]) => m === 0),
+      'shard 1 does not run without its role',
+    );
+    // Shard 0 loses its role: its run stops and it asks for the role again.
+    roles[0]?.abort();
+    await waitFor('shard 0 asked again', () => (asked[0] ?? 0) >= 2);
+    grant1?.(new AbortController().signal);
+    await waitFor('shard 1 handled its events', () => handled.length === ids.length);
+    outer.abort();
+    await done;
+    assert.deepEqual(
+      handled.filter(([m]) => m === 1).map(([, id]) => id),
+      of(1),
+    );
+    log.stop();
   });
 });
