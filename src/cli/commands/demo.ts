@@ -12,6 +12,7 @@ interface DemoFlags {
   forever?: boolean;
   rate: string;
   db?: string;
+  tablePrefix: string;
 }
 
 /** `reflex demo`: the whole flow in one process, with a live display and a checked summary. */
@@ -28,6 +29,11 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       '--db <url>',
       'where the users service keeps its tables: mysql://…, postgres://…, sqlite:file, or memory (default: sqlite:.reflex-demo/users.db)',
     )
+    .option(
+      '--table-prefix <p>',
+      "prefix of the demo's tables on a MySQL/PostgreSQL server (runs sharing a server with different prefixes do not meet)",
+      'reflex_demo_',
+    )
     .action(async (flags: DemoFlags) => {
       const durationMs =
         flags.forever === true ? undefined : parseDuration(flags.duration, '--duration');
@@ -40,7 +46,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         world = await openMemoryWorld();
       } else {
         const { openSqlWorld } = await import('../demo/sql-world.js');
-        world = await openSqlWorld(source, process.cwd());
+        world = await openSqlWorld(source, process.cwd(), flags.tablePrefix);
       }
       try {
         const result = await runDemo(world, {

@@ -81,6 +81,18 @@ interface Side {
   extra: () => string;
 }
 
+/** What the writer and the consumers share while the demo runs. */
+interface DemoState {
+  readonly sides: readonly Side[];
+  /** The newest event id read from the source ('' when none). */
+  head: string;
+  written: number;
+  nextUser: number;
+  mails: number;
+  /** When the writing started (ms since the epoch). */
+  started: number;
+}
+
 /**
  * The demo: the users service writes users at `rate` events per second, while the audit consumer
  * (local stream) and the mailer consumer (remote stream) consume them with persisted cursors.
@@ -90,121 +102,203 @@ interface Side {
  */
 export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<DemoResult> {
   const { out } = options;
-  let mails = 0;
-  const sides: Side[] = [
-    makeSide('audit', world.auditCursors, world.auditStream, () => ''),
-    makeSide('mailer', world.mailerCursors, world.mailerStream, () => `  ${mails} welcome mails`),
-  ];
-  for (const s of sides) {
-    s.startCursor = await s.store.getCursor(s.name);
-    s.store.last = s.startCursor;
-  }
-  const startHead = await world.head();
-  let head = startHead;
-  let written = 0;
-  let nextUser = (await world.userCount()) + 1;
-
-  out.write('reflex demo\n');
-  for (const line of world.setup) out.write(`  ${line}\n`);
-  if (startHead !== '') {
-    out.write(
-      `  continuing: head ${startHead}, ${sides.map((s) => `${s.name} cursor ${s.startCursor || '-'}`).join(', ')}\n`,
-    );
-  }
-  out.write('\n');
-
+  const state = await openState(world);
+  printHeader(out, world, state);
   const consumers = new AbortController();
-  const runs = sides.map((side) => {
-    const consumer = newConsumer(side.name, (e: Event) => {
-      side.seen.set(e.id, (side.seen.get(e.id) ?? 0) + 1);
-      side.consumed++;
-      side.lastEventAt = e.timestamp.getTime();
-      if (side.name === 'mailer' && e.type === UserEventType.created) mails++;
-    });
-    return run(newSpec(side.stream, side.store, consumer), { signal: consumers.signal }).catch(
-      (err: unknown) => {
-        if (!consumers.signal.aborted) side.error = err;
-      },
-    );
-  });
-
-  const started = Date.now();
-  const total = options.durationMs === undefined ? '' : ` of ${formatDuration(options.durationMs)}`;
-  const lagOf = (s: Side): string => {
-    const n = lagEvents(head, s.store.last);
-    const t =
-      n === 0 || s.lastEventAt === 0 ? '' : ` (${formatDuration(Date.now() - s.lastEventAt)})`;
-    return `${n} events${t}`;
-  };
-  const display = new ProgressDisplay({
-    out,
-    render: () => [
-      `${formatDuration(Math.min(Date.now() - started, options.durationMs ?? Number.POSITIVE_INFINITY))}${total} · writing ${options.rate} events/s${options.durationMs === undefined ? ' · Ctrl-C to stop' : ''}`,
-      `  users    ${String(written).padStart(7)} written     head   ${head || '-'}`,
-      ...sides.map(
-        (s) =>
-          `  ${s.name.padEnd(8)} ${String(s.consumed).padStart(7)} consumed    cursor ${(s.store.last || '-').padEnd(8)} lag ${lagOf(s)}${s.extra()}`,
-      ),
-    ],
-    renderLine: () =>
-      `${formatDuration(Date.now() - started)} written ${written} head ${head || '-'} | ${sides
-        .map(
-          (s) =>
-            `${s.name} consumed ${s.consumed} cursor ${s.store.last || '-'} lag ${lagEvents(head, s.store.last)}`,
-        )
-        .join(' | ')}`,
-  });
+  const runs = startConsumers(state, consumers.signal);
+  const display = liveDisplay(out, state, options);
   display.start();
 
-  // The users service: creates a user now and then, updates existing ones otherwise.
-  // A plain timer, not AbortSignal.timeout: on Node 20 a timeout signal held only by
-  // AbortSignal.any can be garbage-collected before it fires, and the demo would never end.
-  const writing = new AbortController();
-  const stopWriting = writing.signal;
-  const onStop = (): void => writing.abort();
-  options.signal.addEventListener('abort', onStop, { once: true });
-  if (options.signal.aborted) writing.abort();
-  const timer =
-    options.durationMs === undefined ? undefined : setTimeout(onStop, options.durationMs);
-  let writeError: unknown;
-  try {
-    while (!stopWriting.aborted && sides.every((s) => s.error === undefined)) {
-      const due = Math.floor(((Date.now() - started) / 1000) * options.rate) - written;
-      for (let i = 0; i < due; i++) {
-        const create = nextUser === 1 || written % 4 === 0;
-        const userId = create ? nextUser++ : 1 + ((written * 7919) % (nextUser - 1));
-        await world.writeUser(userId, create);
-        written++;
-      }
-      head = await world.head();
-      await sleep(20, stopWriting).catch(() => {});
-    }
-  } catch (err) {
-    writeError = err;
-  } finally {
-    clearTimeout(timer);
-    options.signal.removeEventListener('abort', onStop);
-  }
-
+  const writeError = await writeUsers(world, state, options);
   // Catch up: both consumers reach the head, then stop (run flushes their cursors). Whatever
   // fails here, the consumers and the display are stopped, so nothing keeps the process up.
   try {
-    head = await world.head();
-    const deadline = Date.now() + (options.catchUpMs ?? 20_000);
-    while (
-      writeError === undefined &&
-      sides.some((s) => s.error === undefined && s.store.last !== head) &&
-      Date.now() < deadline
-    ) {
-      await sleep(20);
-    }
+    state.head = await world.head();
+    if (writeError === undefined) await catchUp(state, options.catchUpMs ?? 20_000);
   } finally {
     consumers.abort();
     await Promise.allSettled(runs);
     display.stop();
   }
 
-  // Check: every event each consumer should have seen, read straight from the source.
+  const results = await checkSides(world, state);
+  const ok =
+    writeError === undefined &&
+    results.every(
+      (r) => r.error === undefined && r.missing === 0 && r.countsEqual && r.cursor === state.head,
+    );
+  printSummary(out, world, state, results, writeError, ok);
+  return { ok, written: state.written, head: state.head, consumers: results };
+}
+
+async function openState(world: DemoWorld): Promise<DemoState> {
+  const sides: Side[] = [];
+  const state: DemoState = {
+    sides,
+    head: '',
+    written: 0,
+    nextUser: 0,
+    mails: 0,
+    started: 0,
+  };
+  sides.push(
+    makeSide('audit', world.auditCursors, world.auditStream, () => ''),
+    makeSide(
+      'mailer',
+      world.mailerCursors,
+      world.mailerStream,
+      () => `  ${state.mails} welcome mails`,
+    ),
+  );
+  for (const s of sides) {
+    s.startCursor = await s.store.getCursor(s.name);
+    s.store.last = s.startCursor;
+  }
+  state.head = await world.head();
+  state.nextUser = (await world.userCount()) + 1;
+  state.started = Date.now();
+  return state;
+}
+
+function printHeader(out: DemoOptions['out'], world: DemoWorld, state: DemoState): void {
+  out.write('reflex demo\n');
+  for (const line of world.setup) out.write(`  ${line}\n`);
+  if (state.head !== '') {
+    out.write(
+      `  continuing: head ${state.head}, ${state.sides.map((s) => `${s.name} cursor ${s.startCursor || '-'}`).join(', ')}\n`,
+    );
+  }
+  out.write('\n');
+}
+
+/** Runs both consumers until `signal` aborts; a consumer's failure is kept on its side. */
+function startConsumers(state: DemoState, signal: AbortSignal): Promise<void>[] {
+  return state.sides.map((side) => {
+    const consumer = newConsumer(side.name, (e: Event) => {
+      side.seen.set(e.id, (side.seen.get(e.id) ?? 0) + 1);
+      side.consumed++;
+      side.lastEventAt = e.timestamp.getTime();
+      if (side.name === 'mailer' && e.type === UserEventType.created) state.mails++;
+    });
+    return run(newSpec(side.stream, side.store, consumer), { signal }).catch((err: unknown) => {
+      if (!signal.aborted) side.error = err;
+    });
+  });
+}
+
+/**
+ * The head as the display shows it: never behind a cursor. The head is read between writes, and
+ * a consumer may already be past it (the events it read were committed after the read), which
+ * showed as a negative lag on MariaDB and PostgreSQL.
+ */
+function shownHead(state: DemoState): string {
+  return state.sides.reduce(
+    (h, s) => (compareIds(s.store.last, h) > 0 ? s.store.last : h),
+    state.head,
+  );
+}
+
+function liveDisplay(
+  out: DemoOptions['out'],
+  state: DemoState,
+  options: DemoOptions,
+): ProgressDisplay {
+  const { started } = state;
+  const total = options.durationMs === undefined ? '' : ` of ${formatDuration(options.durationMs)}`;
+  const lagOf = (s: Side, head: string): string => {
+    const n = lagEvents(head, s.store.last);
+    // The age of the last event consumed; 0 when caught up (or a clock a little ahead).
+    const age = Math.max(0, Date.now() - s.lastEventAt);
+    const t = n === 0 || s.lastEventAt === 0 ? '' : ` (${formatDuration(age)})`;
+    return `${n} events${t}`;
+  };
+  return new ProgressDisplay({
+    out,
+    render: () => {
+      const head = shownHead(state);
+      return [
+        `${formatDuration(Math.min(Date.now() - started, options.durationMs ?? Number.POSITIVE_INFINITY))}${total} · writing ${options.rate} events/s${options.durationMs === undefined ? ' · Ctrl-C to stop' : ''}`,
+        `  users    ${String(state.written).padStart(7)} written     head   ${head || '-'}`,
+        ...state.sides.map(
+          (s) =>
+            `  ${s.name.padEnd(8)} ${String(s.consumed).padStart(7)} consumed    cursor ${(s.store.last || '-').padEnd(8)} lag ${lagOf(s, head)}${s.extra()}`,
+        ),
+      ];
+    },
+    renderLine: () => {
+      const head = shownHead(state);
+      return `${formatDuration(Date.now() - started)} written ${state.written} head ${head || '-'} | ${state.sides
+        .map(
+          (s) =>
+            `${s.name} consumed ${s.consumed} cursor ${s.store.last || '-'} lag ${lagEvents(head, s.store.last)}`,
+        )
+        .join(' | ')}`;
+    },
+  });
+}
+
+/**
+ * The users service: creates a user now and then, updates existing ones otherwise, at the rate
+ * until the duration is up or the signal aborts. Returns what made it fail, if anything.
+ */
+async function writeUsers(
+  world: DemoWorld,
+  state: DemoState,
+  options: DemoOptions,
+): Promise<unknown> {
+  // A plain timer, not AbortSignal.timeout: on Node 20 a timeout signal held only by
+  // AbortSignal.any can be garbage-collected before it fires, and the demo would never end.
+  const writing = new AbortController();
+  const stop = writing.signal;
+  const onStop = (): void => writing.abort();
+  options.signal.addEventListener('abort', onStop, { once: true });
+  if (options.signal.aborted) writing.abort();
+  const timer =
+    options.durationMs === undefined ? undefined : setTimeout(onStop, options.durationMs);
+  try {
+    while (!stop.aborted && state.sides.every((s) => s.error === undefined)) {
+      const due = Math.floor(((Date.now() - state.started) / 1000) * options.rate) - state.written;
+      // A slow server falls behind the rate: the time is up all the same (no backlog written
+      // after it), and the head is refreshed as the batch goes.
+      let headReadAt = Date.now();
+      for (let i = 0; i < due && !stop.aborted; i++) {
+        const create = state.nextUser === 1 || state.written % 4 === 0;
+        const userId = create
+          ? state.nextUser++
+          : 1 + ((state.written * 7919) % (state.nextUser - 1));
+        await world.writeUser(userId, create);
+        state.written++;
+        if (Date.now() - headReadAt >= 100) {
+          state.head = await world.head();
+          headReadAt = Date.now();
+        }
+      }
+      state.head = await world.head();
+      await sleep(20, stop).catch(() => {});
+    }
+    return undefined;
+  } catch (err) {
+    return err;
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onStop);
+  }
+}
+
+/** Waits (bounded) until every consumer that did not fail has its cursor at the head. */
+async function catchUp(state: DemoState, catchUpMs: number): Promise<void> {
+  const deadline = Date.now() + catchUpMs;
+  while (
+    state.sides.some((s) => s.error === undefined && s.store.last !== state.head) &&
+    Date.now() < deadline
+  ) {
+    await sleep(20);
+  }
+}
+
+/** Checks every event each consumer should have seen, read straight from the source. */
+async function checkSides(world: DemoWorld, state: DemoState): Promise<ConsumerResult[]> {
+  const { sides } = state;
   const expected = await listEvents(world.auditStream, minCursor(sides.map((s) => s.startCursor)));
   const results: ConsumerResult[] = [];
   for (const s of sides) {
@@ -230,14 +324,20 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
       ...(s.error === undefined ? {} : { error: errorLine(s.error) }),
     });
   }
-  const ok =
-    writeError === undefined &&
-    results.every(
-      (r) => r.error === undefined && r.missing === 0 && r.countsEqual && r.cursor === head,
-    );
+  return results;
+}
 
-  out.write(`\nsummary after ${formatDuration(Date.now() - started)}\n`);
-  out.write(`  users    ${written} events written this run, head ${head || '-'}\n`);
+function printSummary(
+  out: DemoOptions['out'],
+  world: DemoWorld,
+  state: DemoState,
+  results: readonly ConsumerResult[],
+  writeError: unknown,
+  ok: boolean,
+): void {
+  const { head } = state;
+  out.write(`\nsummary after ${formatDuration(Date.now() - state.started)}\n`);
+  out.write(`  users    ${state.written} events written this run, head ${head || '-'}\n`);
   for (const r of results) {
     const caught = r.cursor === head ? 'at the head' : `NOT at the head ${head}`;
     const parts = [
@@ -256,7 +356,6 @@ export async function runDemo(world: DemoWorld, options: DemoOptions): Promise<D
       ? `nothing lost: every event reached both consumers, cursors at the head, counts equal (${results.map((r) => `${r.name} ${r.expected}`).join(', ')}).${world.persistent ? ' Run it again: it continues from the cursors.' : ''}\n`
       : 'FAILED: see above\n',
   );
-  return { ok, written, head, consumers: results };
 }
 
 function makeSide(name: string, store: CursorStore, stream: StreamFunc, extra: () => string): Side {

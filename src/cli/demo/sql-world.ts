@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { newCursorsTable, newEventsTable, type SqlTransaction } from '../../rsql/index.js';
 import { newStatusMonitor, type StatusMonitor, statusHandler } from '../../status/index.js';
-import { type Db, openDb } from '../db.js';
+import { checkIdentifier, type Db, openDb } from '../db.js';
 import { runtimeError } from '../errors.js';
 import { loadGrpc } from '../lazy.js';
 import type { DbSource } from '../url.js';
@@ -22,11 +22,17 @@ interface Names {
 
 // On a shared server the demo's tables carry a prefix; in its own SQLite file they need none.
 const sqliteNames: Names = { users: 'users', events: 'user_events', cursors: 'cursors' };
-const serverNames: Names = {
-  users: 'reflex_demo_users',
-  events: 'reflex_demo_user_events',
-  cursors: 'reflex_demo_cursors',
-};
+
+/** The prefix of the demo's tables on a MySQL/PostgreSQL server. */
+export const defaultTablePrefix = 'reflex_demo_';
+
+function serverNames(prefix: string): Names {
+  return {
+    users: checkIdentifier(`${prefix}users`, '--table-prefix'),
+    events: checkIdentifier(`${prefix}user_events`, '--table-prefix'),
+    cursors: checkIdentifier(`${prefix}cursors`, '--table-prefix'),
+  };
+}
 
 interface MysqlConn {
   query(sql: string, params?: unknown[]): Promise<unknown>;
@@ -62,7 +68,13 @@ function usersDdl(db: Db, t: string): string {
  * directly with its cursors in the users database; the mailer streams over gRPC with its cursors
  * in its own SQLite file `.reflex-demo/mailer.db`.
  */
-export async function openSqlWorld(source: DbSource | undefined, cwd: string): Promise<DemoWorld> {
+export async function openSqlWorld(
+  source: DbSource | undefined,
+  cwd: string,
+  tablePrefix = defaultTablePrefix,
+): Promise<DemoWorld> {
+  const names =
+    source === undefined || source.kind === 'sqlite' ? sqliteNames : serverNames(tablePrefix);
   const dir = join(cwd, demoDir);
   mkdirSync(dir, { recursive: true });
   const usersSource: DbSource = source ?? {
@@ -88,7 +100,6 @@ export async function openSqlWorld(source: DbSource | undefined, cwd: string): P
     );
     cleanups.push(() => mailerDb.close());
 
-    const names = db.dialect === 'sqlite' ? sqliteNames : serverNames;
     const events = newEventsTable(names.events);
     cleanups.push(() => events.close());
     const auditCursorsTable = newCursorsTable(names.cursors);
@@ -97,7 +108,14 @@ export async function openSqlWorld(source: DbSource | undefined, cwd: string): P
     const mailerTable =
       source === undefined
         ? 'cursors'
-        : `cursors_${source.kind}_${createHash('sha256').update(source.display).digest('hex').slice(0, 8)}`;
+        : `cursors_${source.kind}_${createHash('sha256')
+            .update(
+              tablePrefix === defaultTablePrefix
+                ? source.display
+                : `${source.display} ${tablePrefix}`,
+            )
+            .digest('hex')
+            .slice(0, 8)}`;
     const mailerCursorsTable = newCursorsTable(mailerTable);
     try {
       await db.run(usersDdl(db, db.quote(names.users)));

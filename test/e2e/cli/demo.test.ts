@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { reflex } from '../../support/cli.js';
-import { mysqlServer, postgresServer, requireServer } from '../../support/servers.js';
+import { mysqlServer, postgresServer, requireServer, uniqueName } from '../../support/servers.js';
 
 interface Summary {
   readonly written: number;
@@ -38,19 +38,27 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const demoTables = ['reflex_demo_users', 'reflex_demo_user_events', 'reflex_demo_cursors'];
+/** The demo's tables with a prefix unique to this run (runs on the shared servers must not meet). */
+function demoTables(prefix: string): string[] {
+  return [`${prefix}users`, `${prefix}user_events`, `${prefix}cursors`];
+}
 
-/** Drops the demo's tables on a server, so the test starts from nothing and leaves nothing. */
-async function dropDemoTables(kind: 'mysql' | 'postgres', url: string): Promise<void> {
+/** Drops the demo's tables on a server, so the test leaves nothing. */
+async function dropDemoTables(
+  kind: 'mysql' | 'postgres',
+  url: string,
+  prefix: string,
+): Promise<void> {
+  const tables = demoTables(prefix).join(', ');
   if (kind === 'mysql') {
     const { createPool } = await import('mysql2/promise');
     const pool = createPool({ uri: url, connectionLimit: 1 });
-    await pool.query(`DROP TABLE IF EXISTS ${demoTables.join(', ')}`);
+    await pool.query(`DROP TABLE IF EXISTS ${tables}`);
     await pool.end();
   } else {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: url, max: 1 });
-    await pool.query(`DROP TABLE IF EXISTS ${demoTables.join(', ')}`);
+    await pool.query(`DROP TABLE IF EXISTS ${tables}`);
     await pool.end();
   }
 }
@@ -63,6 +71,8 @@ async function twoRuns(t: TestContext, db: string[]): Promise<void> {
   assert.equal(first.stderr, '');
   // Not a terminal: plain progress lines, no cursor movement codes.
   assert.ok(!first.stdout.includes(String.fromCharCode(27)), 'escape codes in piped output');
+  // The head shown is never behind a cursor: no negative lag in the live lines.
+  assert.doesNotMatch(first.stdout, /lag -/);
   const s1 = summary(first.stdout);
   assert.ok(s1.written > 0);
   for (const c of Object.values(s1.consumers)) assert.equal(c.cursor, s1.head);
@@ -70,6 +80,7 @@ async function twoRuns(t: TestContext, db: string[]): Promise<void> {
   const second = await reflex(['demo', '--duration', '1s', '--rate', '150', ...db], { cwd });
   assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
   assert.match(second.stdout, /continuing: head \d+, audit cursor \d+, mailer cursor \d+/);
+  assert.doesNotMatch(second.stdout, /lag -/);
   const s2 = summary(second.stdout);
   assert.equal(s2.head - s1.head, s2.written, 'ids continue from the first run');
   for (const [name, c] of Object.entries(s2.consumers)) {
@@ -113,17 +124,31 @@ describe('reflex demo', () => {
   it('MariaDB (--db mysql://…)', async (t) => {
     const url = await requireServer(t, mysqlServer);
     if (url === undefined) return;
-    await dropDemoTables('mysql', url);
-    t.after(() => dropDemoTables('mysql', url));
-    await twoRuns(t, ['--db', url]);
+    const prefix = `${uniqueName('rdemo')}_`;
+    t.after(() => dropDemoTables('mysql', url, prefix));
+    await twoRuns(t, ['--db', url, '--table-prefix', prefix]);
+    const cwd = dirs.at(-1) as string;
+    const r = await reflex(
+      ['lag', url, '--events', `${prefix}user_events`, '--cursors', `${prefix}cursors`],
+      { cwd },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"consumer":"audit".*"lagEvents":0/);
   });
 
   it('PostgreSQL (--db postgres://…)', async (t) => {
     const url = await requireServer(t, postgresServer);
     if (url === undefined) return;
-    await dropDemoTables('postgres', url);
-    t.after(() => dropDemoTables('postgres', url));
-    await twoRuns(t, ['--db', url]);
+    const prefix = `${uniqueName('rdemo')}_`;
+    t.after(() => dropDemoTables('postgres', url, prefix));
+    await twoRuns(t, ['--db', url, '--table-prefix', prefix]);
+    const cwd = dirs.at(-1) as string;
+    const r = await reflex(
+      ['lag', url, '--events', `${prefix}user_events`, '--cursors', `${prefix}cursors`],
+      { cwd },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"consumer":"audit".*"lagEvents":0/);
   });
 
   it('in memory (--db memory), stopped by SIGINT in --forever mode, still checks its summary', async () => {
