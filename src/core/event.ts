@@ -11,8 +11,16 @@ export interface Event {
   readonly type: number;
   /** The id of the entity that changed. */
   readonly foreignId: string;
-  /** When the change was committed (the database clock for SQL streams). */
+  /** When the change was committed (the database clock for SQL streams), to the millisecond. */
   readonly timestamp: Date;
+  /**
+   * The exact time: microseconds since the Unix epoch, as the source stored it (MySQL
+   * DATETIME(6), PostgreSQL timestamptz, SQLite's integer milliseconds × 1000, a gRPC Timestamp's
+   * seconds and nanos with nanos below a microsecond dropped). `timestamp` is this rounded down to
+   * the millisecond. Set by SQL streams and gRPC clients; absent from sources that keep only a
+   * Date (in-memory logs, blobs).
+   */
+  readonly timestampUs?: bigint;
   /** Optional opaque payload. */
   readonly metadata?: Uint8Array;
   /** Optional encoded span context of the writer (see `encodeTrace`). */

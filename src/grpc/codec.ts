@@ -110,6 +110,44 @@ function writeSecondsNanos(buf: Uint8Array, pos: number, seconds: number, nanos:
   return p;
 }
 
+/** The nanos of the last {@link secondsOfMicros} (a module variable: no result object per event). */
+let nanosOfMicros = 0;
+
+/**
+ * The whole seconds of `us` microseconds since the epoch (floored), leaving the nanos in
+ * `nanosOfMicros`; an `ERR_REFLEX_INVALID_ARGUMENT` error beyond what a Date holds.
+ */
+function secondsOfMicros(id: string, us: unknown): number {
+  if (typeof us !== 'bigint') {
+    throw new ReflexError(
+      ErrorCode.invalidArgument,
+      `event ${JSON.stringify(id)} has a timestampUs that is not a bigint (${typeof us})`,
+    );
+  }
+  const n = Number(us);
+  let seconds: number;
+  if (Number.isSafeInteger(n)) {
+    seconds = Math.floor(n / 1e6);
+    nanosOfMicros = (n - seconds * 1e6) * 1000;
+  } else {
+    let s = us / 1_000_000n;
+    let r = us % 1_000_000n;
+    if (r < 0n) {
+      s -= 1n;
+      r += 1_000_000n;
+    }
+    seconds = Number(s);
+    nanosOfMicros = Number(r) * 1000;
+  }
+  if (!(Math.abs(seconds) <= maxDateMs / 1000)) {
+    throw new ReflexError(
+      ErrorCode.invalidArgument,
+      `event ${JSON.stringify(id)} has an invalid timestamp (${String(us)} µs)`,
+    );
+  }
+  return seconds;
+}
+
 /**
  * Collects gRPC frames (a 5-byte prefix, then a `reflexpb.Event`) in one buffer, so a batch of
  * events goes to the transport in one write with no allocation per event.
@@ -155,17 +193,25 @@ export class FrameWriter {
    * what a Date holds) throws an `ERR_REFLEX_INVALID_ARGUMENT` error, writing nothing.
    */
   append(e: Event): boolean {
-    const ms = e.timestamp.getTime();
-    // Checked first: NaN would make the measured size and the written bytes disagree, corrupting
-    // this frame and every later one in the batch.
-    if (typeof ms !== 'number' || !(Math.abs(ms) <= maxDateMs)) {
-      throw new ReflexError(
-        ErrorCode.invalidArgument,
-        `event ${JSON.stringify(e.id)} has an invalid timestamp (${String(ms)} ms)`,
-      );
+    let seconds: number;
+    let nanos: number;
+    if (e.timestampUs === undefined) {
+      const ms = e.timestamp.getTime();
+      // Checked first: NaN would make the measured size and the written bytes disagree, corrupting
+      // this frame and every later one in the batch.
+      if (typeof ms !== 'number' || !(Math.abs(ms) <= maxDateMs)) {
+        throw new ReflexError(
+          ErrorCode.invalidArgument,
+          `event ${JSON.stringify(e.id)} has an invalid timestamp (${String(ms)} ms)`,
+        );
+      }
+      seconds = Math.floor(ms / 1000);
+      nanos = Math.round((ms - seconds * 1000) * 1e6);
+    } else {
+      // The exact form wins: microseconds, as the database stored them, to seconds and nanos.
+      seconds = secondsOfMicros(e.id, e.timestampUs);
+      nanos = nanosOfMicros;
     }
-    const seconds = Math.floor(ms / 1000);
-    const nanos = Math.round((ms - seconds * 1000) * 1e6);
     const tsSize = secondsNanosSize(seconds, nanos);
     const fidAscii = shortAsciiLength(e.foreignId);
     const fidLen = fidAscii >= 0 ? fidAscii : Buffer.byteLength(e.foreignId);
@@ -470,8 +516,14 @@ function skipAt(buf: Buffer, pos: number, end: number, wire: number): number {
   return r.pos;
 }
 
-/** Milliseconds of the Timestamp body in [pos, end) (sub-millisecond nanos are dropped). */
-function timestampMsAt(buf: Buffer, pos: number, end: number): number {
+/** The nanos of the Timestamp last read by {@link timestampSecondsAt}. */
+let timestampNanos = 0;
+
+/**
+ * The seconds of the Timestamp body in [pos, end), its nanos left in `timestampNanos`; refused
+ * beyond what a Date holds.
+ */
+function timestampSecondsAt(buf: Buffer, pos: number, end: number): number {
   let seconds = 0;
   let nanos = 0;
   let p = pos;
@@ -497,7 +549,15 @@ function timestampMsAt(buf: Buffer, pos: number, end: number): number {
   const ms = seconds * 1000 + Math.floor(nanos / 1e6);
   if (!(Math.abs(ms) <= maxDateMs))
     throw corrupt(`timestamp of ${seconds} s beyond a Date's range`);
-  return ms;
+  timestampNanos = nanos;
+  return seconds;
+}
+
+/** Microseconds since the epoch of (seconds, nanos): exact, nanos below a microsecond dropped. */
+function microsOf(seconds: number, nanos: number): bigint {
+  const us = Math.floor(nanos / 1000);
+  const n = seconds * 1e6 + us;
+  return Number.isSafeInteger(n) ? BigInt(n) : BigInt(seconds) * 1_000_000n + BigInt(us);
 }
 
 /**
@@ -512,7 +572,8 @@ export function decodeEvent(buf: Buffer): Event {
 /** {@link decodeEvent} of the message in `buf` from `start` to `end`, without slicing it out. */
 export function decodeEventAt(buf: Buffer, start: number, end: number): Event {
   let type = 0;
-  let ms = 0;
+  let seconds = 0;
+  let nanos = 0;
   let foreignId = '';
   let id = '';
   let metadata: Uint8Array | undefined;
@@ -531,7 +592,8 @@ export function decodeEventAt(buf: Buffer, start: number, end: number): Event {
       case 4: {
         expectWire('timestamp', wire, 2);
         const to = delimitedAt(buf, p, end);
-        ms = timestampMsAt(buf, next, to);
+        seconds = timestampSecondsAt(buf, next, to);
+        nanos = timestampNanos;
         p = to;
         break;
       }
@@ -570,14 +632,17 @@ export function decodeEventAt(buf: Buffer, start: number, end: number): Event {
     }
   }
   if (p !== end) throw corrupt('field overruns its message');
+  const timestamp = new Date(seconds * 1000 + Math.floor(nanos / 1e6));
+  const timestampUs = microsOf(seconds, nanos);
   if (metadata === undefined && trace === undefined) {
-    return { id, type, foreignId, timestamp: new Date(ms) };
+    return { id, type, foreignId, timestamp, timestampUs };
   }
   const event: { -readonly [K in keyof Event]: Event[K] } = {
     id,
     type,
     foreignId,
-    timestamp: new Date(ms),
+    timestamp,
+    timestampUs,
   };
   if (metadata !== undefined) event.metadata = metadata;
   if (trace !== undefined) event.trace = trace;

@@ -11,7 +11,8 @@ import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, intOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import type { CursorsSchema, CursorsStatements, Dialect, SqlValue } from './dialect.js';
-import { bindHandle, databaseError } from './handles.js';
+import { TableGuard } from './exact-schema.js';
+import { bindHandle, databaseError, insertIfAbsent } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { cursorSetCounter } from './metrics.js';
 import type { SqlDatabase } from './sql-handle.js';
@@ -138,6 +139,8 @@ export class SqlCursorsTable implements CursorsTable {
   readonly logger: Logger;
   /** True for int cursors. */
   readonly int: boolean;
+  /** Refuses, once per handle, a table that would let two consumers share a row. */
+  readonly guard: TableGuard;
 
   constructor(schema: CursorsSchema, count: (n: number) => void, logger: Logger) {
     this.name = schema.table;
@@ -145,6 +148,15 @@ export class SqlCursorsTable implements CursorsTable {
     this.count = count;
     this.logger = logger;
     this.int = schema.cursorType === 'int';
+    this.guard = new TableGuard(
+      `cursors table ${schema.table}`,
+      schema.table,
+      [
+        { name: schema.id, role: 'name' },
+        { name: schema.cursor, role: this.int ? 'int-cursor' : 'string-cursor' },
+      ],
+      `\`reflex migrate <db-url> --cursors ${schema.table}${this.int ? '' : ' --cursor-type string'}\``,
+    );
   }
 
   statementsOf(dialect: Dialect): CursorsStatements {
@@ -178,6 +190,7 @@ export class SqlCursorsTable implements CursorsTable {
   async getCursor(db: SqlDatabase, consumer: string): Promise<string> {
     checkConsumer(consumer);
     const { dialect, executor } = bindHandle(db);
+    await this.guard.check(db);
     try {
       const rows = await executor.query(this.statementsOf(dialect).select, [consumer]);
       const v = rows[0]?.[0];
@@ -196,13 +209,14 @@ export class SqlCursorsTable implements CursorsTable {
     const { dialect, executor } = bindHandle(db);
     const s = this.statementsOf(dialect);
     const v = this.bindValue(c);
+    await this.guard.check(db);
     let stored: unknown;
     try {
       if ((await executor.execute(s.updateIfGreater, [v, consumer, v])).affectedRows > 0) {
         this.count(1);
         return;
       }
-      if ((await executor.execute(s.insertIfAbsent, [consumer, v])).affectedRows > 0) {
+      if (await insertIfAbsent(dialect, () => executor.execute(s.insertIfAbsent, [consumer, v]))) {
         this.count(1);
         return;
       }
@@ -239,6 +253,8 @@ export class SqlCursorsTable implements CursorsTable {
     const { dialect, executor } = bindHandle(db);
     try {
       for (const sql of this.statementsOf(dialect).createTable) await executor.execute(sql);
+      // An existing table of an older version: names made exact (see exact-schema.ts).
+      await this.guard.convert(db);
     } catch (err) {
       throw databaseError(dialect, err, `cursors table ${this.name}: create table`);
     }
@@ -382,6 +398,8 @@ class TableCursorStore implements SqlCursorStore {
   async #flushNow(): Promise<void> {
     if (this.#pending.size === 0) return;
     const { dialect, executor } = bindHandle(this.#db);
+    // Before the batch is taken: a refused table keeps every cursor pending.
+    await this.#table.guard.check(this.#db);
     const batch = this.#pending;
     this.#pending = new Map();
     this.#setsSinceFlush = 0;

@@ -50,7 +50,40 @@ export type DriverErrorKind =
   /** The database is locked or a lock wait timed out / deadlocked: retrying later may work. */
   | 'busy'
   /** A table or column does not exist. */
-  | 'schema';
+  | 'schema'
+  /**
+   * A value the column cannot hold as given (MySQL strict mode: text into an integer column, too
+   * long for the column; pg 22P02/22001/22003/42804). Added with the exact-storage work; additive.
+   */
+  | 'data';
+
+/**
+ * One column of an existing table as {@link Dialect.describeTable} reads it. Added with the
+ * exact-storage work (issue 14); additive.
+ */
+export interface ColumnInfo {
+  /** The column type as the database prints it (for messages). */
+  readonly type: string;
+  /** An integer column. */
+  readonly integer: boolean;
+  /**
+   * True when text is stored and compared byte for byte: no case, accent or trailing-space
+   * folding, and a character set that holds every string (integer and binary columns are).
+   */
+  readonly exact: boolean;
+  /** The most bytes a value may take; undefined when not known or unbounded. */
+  readonly maxBytes?: number | undefined;
+  /** The character set of a text column (MySQL), for conversions. */
+  readonly charset?: string | undefined;
+}
+
+/** What an exact column holds: a name or key (`'name'`), or free text such as a message (`'text'`). */
+export interface ExactColumn {
+  readonly name: string;
+  readonly kind: 'name' | 'text';
+  /** The column as it is now. */
+  readonly info: ColumnInfo;
+}
 
 /** The resolved names of an events table: every identifier validated, not yet quoted. */
 export interface EventsSchema {
@@ -120,7 +153,11 @@ export interface CursorsStatements {
   readonly select: string;
   /** Updates only when the stored cursor is strictly smaller. Params: cursor, consumer, cursor. */
   readonly updateIfGreater: string;
-  /** Inserts the row unless it exists (no error on conflict). Params: consumer, cursor. */
+  /**
+   * Inserts the row unless it exists: on a conflict it inserts nothing (affectedRows 0) or fails
+   * with a `'duplicate'` error (MySQL, see {@link ErrorsStatements.insertIfAbsent}).
+   * Params: consumer, cursor.
+   */
   readonly insertIfAbsent: string;
   /**
    * One statement that upserts `n` rows, each only raising the stored cursor (never lowering it).
@@ -194,8 +231,9 @@ export interface ErrorsSchema {
 /** The statements of a consumer errors table. */
 export interface ErrorsStatements {
   /**
-   * Inserts an error row unless (consumer, eventId) exists (no error on conflict).
-   * Params: consumer, eventId, message, status.
+   * Inserts an error row unless (consumer, eventId) exists: on a conflict it inserts nothing
+   * (affectedRows 0) or fails with a `'duplicate'` error (MySQL: a plain INSERT, because INSERT
+   * IGNORE also turns data errors into warnings). Params: consumer, eventId, message, status.
    */
   readonly insertIfAbsent: string;
   /** Params: consumer, eventId. One column: id. */
@@ -296,8 +334,31 @@ export interface Dialect {
   decodeId(value: unknown): number;
   /** A timestamp column value as a Date. */
   decodeTimestamp(value: unknown): Date;
+  /**
+   * The exact timestamp of what `selectAfter` selects, as microseconds since the epoch (the
+   * precision the databases store); undefined when the value is not a valid time. Optional:
+   * without it events carry no `timestampUs`. Added with the exact-timestamp work; additive.
+   */
+  readonly decodeTimestampUs?: ((value: unknown) => bigint | undefined) | undefined;
   /** Classifies a driver error. */
   classifyError(err: unknown): DriverErrorKind | undefined;
+  /**
+   * The columns of an existing table by lower-cased name; undefined when it does not exist.
+   * Used once per table per handle to refuse a table that would bend names or cursors, and by
+   * `createTable` to convert one. Optional (additive).
+   */
+  readonly describeTable?:
+    | ((ex: Executor, table: string) => Promise<ReadonlyMap<string, ColumnInfo> | undefined>)
+    | undefined;
+  /** The DDL that makes these columns of an existing table exact (run by `createTable`). Optional. */
+  readonly exactColumnsStatements?:
+    | ((table: string, columns: readonly ExactColumn[]) => readonly string[])
+    | undefined;
+  /**
+   * Why the session would let a statement coerce or truncate data silently (MySQL without strict
+   * mode), or undefined when it would not. Checked once per table per handle. Optional.
+   */
+  readonly sessionProblem?: ((ex: Executor) => Promise<string | undefined>) | undefined;
   /** The gap strategy of this dialect for one events table. */
   gapStrategy(options: GapStrategyOptions): GapStrategy;
   /**

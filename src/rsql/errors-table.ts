@@ -4,7 +4,8 @@ import { boolOption, checkOptionKeys } from '../internal/options.js';
 import { toWellFormed } from '../internal/well-formed.js';
 import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
 import { dialectOption, type EventsTable, newEventsTable } from './events-table.js';
-import { bindHandle, bindWriter, databaseError } from './handles.js';
+import { TableGuard } from './exact-schema.js';
+import { bindHandle, bindWriter, databaseError, insertIfAbsent } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { deadLetterCounter } from './metrics.js';
 import type { DialectName, OrmHandle } from './orm/index.js';
@@ -126,6 +127,16 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
     return s;
   };
   const eventsSchema: EventsSchema = events.schema;
+  const guard = new TableGuard(
+    `errors table ${table}`,
+    table,
+    [
+      { name: schema.consumer, role: 'name' },
+      { name: schema.eventId, role: 'name' },
+      { name: schema.message, role: 'text' },
+    ],
+    `\`reflex migrate <db-url> --errors ${table}\``,
+  );
   return {
     name: table,
     schema,
@@ -147,16 +158,21 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
         // A message is diagnostics, not a key: a lone surrogate is stored as U+FFFD rather than
         // losing the dead letter (names and ids are refused instead).
         const message = toWellFormed(errMsg);
+        const columns = await guard.check(db, writer);
+        const maxBytes = columns?.get(schema.message.toLowerCase())?.maxBytes;
+        if (maxBytes !== undefined && Buffer.byteLength(message) > maxBytes) {
+          // Refused whole rather than cut: strict mode would refuse it too, less clearly.
+          throw invalidArgument(
+            `errors table ${table}: the error message of ${consumerName}/${eventId} is ${Buffer.byteLength(message)} bytes, more than its column ${schema.message} holds (${maxBytes})`,
+          );
+        }
         let recorded = false;
         try {
           await transaction(async (ex) => {
-            const r = await ex.execute(s.insertIfAbsent, [
-              consumerName,
-              eventId,
-              message,
-              ErrorStatus.recorded,
-            ]);
-            if (r.affectedRows === 0) return; // already recorded: idempotent
+            const inserted = await insertIfAbsent(writer.dialect, () =>
+              ex.execute(s.insertIfAbsent, [consumerName, eventId, message, ErrorStatus.recorded]),
+            );
+            if (!inserted) return; // already recorded: idempotent
             recorded = true;
             if (recordOnly) return;
             const id = (await ex.query(s.selectId, [consumerName, eventId]))[0]?.[0];
@@ -183,6 +199,8 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
       const { dialect, executor } = bindHandle(db);
       try {
         for (const sql of statementsOf(dialect).createTable) await executor.execute(sql);
+        // An existing table of an older version: names made exact, messages MEDIUMTEXT.
+        await guard.convert(db);
       } catch (err) {
         throw databaseError(dialect, err, `errors table ${table}: create table`);
       }

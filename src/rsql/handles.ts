@@ -144,7 +144,10 @@ export function bindWriter(handle: unknown, dialect?: DialectName): WriterHandle
   return w;
 }
 
-/** Wraps a driver error as a ReflexError: `ERR_REFLEX_DB_CLOSED` or `ERR_REFLEX_DATABASE`. */
+/**
+ * Wraps a driver error as a ReflexError: `ERR_REFLEX_DB_CLOSED`, `ERR_REFLEX_INVALID_ARGUMENT` for
+ * a value the column cannot hold (refused, never coerced), or `ERR_REFLEX_DATABASE`.
+ */
 export function databaseError(dialect: Dialect, err: unknown, what: string): ReflexError {
   if (err instanceof ReflexError) return err;
   const kind = dialect.classifyError(err);
@@ -154,5 +157,28 @@ export function databaseError(dialect: Dialect, err: unknown, what: string): Ref
       cause: err,
     });
   }
+  if (kind === 'data') {
+    return new ReflexError(
+      ErrorCode.invalidArgument,
+      `${what}: the database refused a value its column cannot hold: ${message}`,
+      { cause: err },
+    );
+  }
   return new ReflexError(ErrorCode.database, `${what}: ${message}`, { cause: err });
+}
+
+/**
+ * Runs an `insertIfAbsent` statement: true when it inserted the row, false when the row existed
+ * (no row inserted, or a `'duplicate'` error: MySQL's plain INSERT, see the dialect contract).
+ */
+export async function insertIfAbsent(
+  dialect: Dialect,
+  run: () => Promise<{ affectedRows: number }>,
+): Promise<boolean> {
+  try {
+    return (await run()).affectedRows > 0;
+  } catch (err) {
+    if (dialect.classifyError(err) === 'duplicate') return false;
+    throw err;
+  }
 }

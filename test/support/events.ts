@@ -9,3 +9,13 @@ export function makeEvents(n: number, start = Date.UTC(2026, 0, 1)): Event[] {
     timestamp: new Date(start + i * 1000),
   }));
 }
+
+/**
+ * The event as a gRPC client decodes it: with its exact time `timestampUs` (the Date's
+ * milliseconds × 1000 when the source kept only a Date). Comparisons of events that crossed gRPC
+ * use it, so a field added to the wire shows up here deliberately.
+ */
+export function asReceived(e: Event): Event {
+  if (e.timestampUs !== undefined) return e;
+  return { ...e, timestampUs: BigInt(e.timestamp.getTime()) * 1000n };
+}

@@ -13,6 +13,7 @@ import {
   encodeStreamRequest,
   FrameWriter,
 } from '../../src/grpc/codec.js';
+import { asReceived } from '../support/events.js';
 
 const protoPath = fileURLToPath(new URL('../../../src/grpc/reflex.proto', import.meta.url));
 const defs = loadSync(protoPath, { keepCase: true, longs: Number, defaults: false });
@@ -28,7 +29,8 @@ interface PbEvent {
   trace?: Buffer;
 }
 
-const events: Event[] = [
+/** Events as sources without an exact time give them (a Date only). */
+const dated: Event[] = [
   { id: '1', type: 1, foreignId: 'f1', timestamp: new Date(Date.UTC(2026, 0, 1, 12, 0, 0, 123)) },
   { id: '', type: 0, foreignId: '', timestamp: new Date(0) },
   { id: '9223372036854775807', type: -5, foreignId: 'ünïcødé ✓', timestamp: new Date(-1500) },
@@ -51,6 +53,9 @@ const events: Event[] = [
     metadata: new Uint8Array(70000).fill(3),
   },
 ];
+
+/** The same events with their exact time, as a client decodes them (and SQL streams give them). */
+const events: Event[] = dated.map(asReceived);
 
 /** The varint of `v` (a negative one as its 64-bit two's complement, as protobuf does). */
 function varint(v: bigint): number[] {
@@ -98,6 +103,60 @@ describe('grpc codec', () => {
       });
       assert.deepEqual(decodeEvent(bytes), e);
       assert.deepEqual(decodeEvent(encodeEvent(e)), e);
+    }
+    // An event with a Date only is sent as that Date and comes back with its exact time.
+    for (const e of dated) assert.deepEqual(decodeEvent(encodeEvent(e)), asReceived(e));
+  });
+
+  it('carries microseconds exactly both ways (timestampUs ↔ seconds + nanos)', () => {
+    const cases: [bigint, number, number][] = [
+      [1_796_455_317_671_234n, 1_796_455_317, 671_234_000],
+      [1n, 0, 1000],
+      [-1n, -1, 999_999_000],
+      [-1_500_001n, -2, 499_999_000],
+      [8_640_000_000_000_000_000n, 8_640_000_000_000, 0], // beyond 2^53 µs: the bigint path
+      [-8_639_999_999_999_999_999n, -8_640_000_000_000, 1000],
+    ];
+    for (const [us, seconds, nanos] of cases) {
+      const e: Event = {
+        id: '1',
+        type: 1,
+        foreignId: 'f',
+        timestamp: new Date(Number(us / 1000n) - (us < 0n && us % 1000n !== 0n ? 1 : 0)),
+        timestampUs: us,
+      };
+      const pb = stream.responseDeserialize(encodeEvent(e)) as PbEvent;
+      assert.deepEqual(
+        [pb.timestamp?.seconds ?? 0, pb.timestamp?.nanos ?? 0],
+        [seconds, nanos],
+        String(us),
+      );
+      const back = decodeEvent(encodeEvent(e));
+      assert.equal(back.timestampUs, us);
+      assert.equal(back.timestamp.getTime(), e.timestamp.getTime(), String(us));
+    }
+    // What a Go server sends: nanos of a microsecond time; finer nanos are dropped from timestampUs.
+    const bytes = stream.responseSerialize({
+      id: '2',
+      timestamp: { seconds: 1_796_455_317, nanos: 671_234_567 },
+    });
+    const e = decodeEvent(bytes);
+    assert.equal(e.timestampUs, 1_796_455_317_671_234n);
+    assert.equal(e.timestamp.getTime(), 1_796_455_317_671);
+    // A timestampUs that is not a bigint, or beyond a Date, is refused naming the event.
+    const w = new FrameWriter(256);
+    const base = { id: 'x-9', type: 1, foreignId: 'f', timestamp: new Date(0) };
+    for (const bad of [
+      { ...base, timestampUs: 5 as unknown as bigint },
+      { ...base, timestampUs: 2n ** 80n },
+    ]) {
+      assert.throws(
+        () => w.append(bad),
+        (err: unknown) =>
+          (err as { code?: string }).code === 'ERR_REFLEX_INVALID_ARGUMENT' &&
+          String(err).includes('x-9'),
+      );
+      assert.equal(w.length, 0);
     }
   });
 
@@ -233,7 +292,7 @@ describe('grpc codec', () => {
     // The bounds of a Date are fine.
     for (const ms of [8.64e15, -8.64e15]) {
       const e: Event = { id: '1', type: 1, foreignId: '', timestamp: new Date(ms) };
-      assert.deepEqual(decodeEvent(encodeEvent(e)), e);
+      assert.deepEqual(decodeEvent(encodeEvent(e)), asReceived(e));
     }
   });
 

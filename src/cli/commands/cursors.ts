@@ -129,6 +129,15 @@ export function registerCursors(program: Command, ctx: CliContext): void {
         );
       }
       const before = await withCursors(url, flags, async (sql, db, names) => {
+        const table = newCursorsTable(names.table, {
+          idColumn: names.idField,
+          cursorColumn: names.cursorField,
+          updatedAtColumn: names.timeField,
+          cursorType,
+        });
+        // rsql's checks first, on both paths: a table whose collation would let this consumer's
+        // row be another's, or a string cursor for an integer column, is refused before a write.
+        await table.getCursor(db.handle, consumer);
         const row = await sql.get(consumer);
         if (cursorType === 'int' && events !== undefined) {
           const head = await headOf(db, events, eventIdField);
@@ -144,12 +153,6 @@ export function registerCursors(program: Command, ctx: CliContext): void {
         }
         // Forward only, in one conditional statement (rsql's own, so a running consumer's write
         // cannot slip in between a check and the write); integer cursors compare as integers.
-        const table = newCursorsTable(names.table, {
-          idColumn: names.idField,
-          cursorColumn: names.cursorField,
-          updatedAtColumn: names.timeField,
-          cursorType,
-        });
         try {
           await table.setCursor(db.handle, consumer, cursor);
         } catch (err) {

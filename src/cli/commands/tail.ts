@@ -33,6 +33,9 @@ export function eventRow(e: Event): Record<string, unknown> {
     type: e.type,
     foreignId: e.foreignId,
     timestamp: e.timestamp,
+    // The exact time (microseconds since the epoch, a decimal string in JSON): the ISO timestamp
+    // keeps only milliseconds.
+    ...(e.timestampUs === undefined ? {} : { timestampUs: e.timestampUs }),
     ...(e.metadata === undefined || e.metadata.length === 0 ? {} : { metadata: e.metadata }),
     ...(e.trace === undefined || e.trace.length === 0 ? {} : { trace: e.trace }),
   };

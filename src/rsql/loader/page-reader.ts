@@ -143,10 +143,13 @@ export class PageReader {
       const foreignId = String(row[1]);
       if (!c.includeNoops && type === 0 && foreignId === '0') continue;
       const timestamp = dialect.decodeTimestamp(row[2]);
+      const timestampUs = dialect.decodeTimestampUs?.(row[2]);
       page.put(
         optional
-          ? withOptional(String(id), type, foreignId, timestamp, row[4], row[5])
-          : { id: String(id), type, foreignId, timestamp },
+          ? withOptional(String(id), type, foreignId, timestamp, timestampUs, row[4], row[5])
+          : timestampUs === undefined
+            ? { id: String(id), type, foreignId, timestamp }
+            : { id: String(id), type, foreignId, timestamp, timestampUs },
       );
     }
     return { events: page.take(), end, gap, reload };
@@ -171,11 +174,12 @@ function withOptional(
   type: number,
   foreignId: string,
   timestamp: Date,
+  timestampUs: bigint | undefined,
   metadata: unknown,
   trace: unknown,
 ): Event {
-  if (metadata == null && trace == null) return { id, type, foreignId, timestamp };
   const e: { -readonly [K in keyof Event]: Event[K] } = { id, type, foreignId, timestamp };
+  if (timestampUs !== undefined) e.timestampUs = timestampUs;
   if (metadata instanceof Uint8Array) e.metadata = metadata;
   if (trace instanceof Uint8Array && trace.length > 0) e.trace = trace;
   return e;

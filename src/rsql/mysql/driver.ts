@@ -183,6 +183,16 @@ const closed = new Set([
 ]);
 const busy = new Set(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
 const schema = new Set(['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_BAD_TABLE_ERROR']);
+/** Strict mode's refusals of a value the column cannot hold as given. */
+const data = new Set([
+  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+  'ER_TRUNCATED_WRONG_VALUE',
+  'ER_DATA_TOO_LONG',
+  'ER_WARN_DATA_OUT_OF_RANGE',
+  'WARN_DATA_TRUNCATED',
+  'ER_WARN_DATA_TRUNCATED',
+  'ER_BAD_NULL_ERROR',
+]);
 
 // mysql2 fails every call on an ended pool with this error, which has no code: its message is
 // the only public sign (read here rather than the pool's private state).
@@ -198,5 +208,6 @@ export function classifyMysqlError(err: unknown): DriverErrorKind | undefined {
   if (closed.has(code)) return 'closed';
   if (busy.has(code)) return 'busy';
   if (schema.has(code)) return 'schema';
+  if (data.has(code)) return 'data';
   return undefined;
 }

@@ -7,6 +7,7 @@ import {
   promiseHandle,
 } from './driver.js';
 import { mysqlGapStrategy } from './gaps.js';
+import { describeMysqlTable, mysqlExactColumnsStatements, mysqlSessionProblem } from './schema.js';
 import {
   mysqlCursorsStatements,
   mysqlErrorsStatements,
@@ -29,6 +30,17 @@ function decodeNumber(value: unknown): number {
 }
 
 /**
+ * The timestamp as `selectAfter` selects it, microseconds since the epoch: a number (exact below
+ * 2^53), or a string with mysql2's bigNumberStrings. Undefined for anything else.
+ */
+export function decodeMysqlTimestampUs(value: unknown): bigint | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : undefined;
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) return BigInt(value);
+  return undefined;
+}
+
+/**
  * The MySQL/MariaDB dialect over mysql2: promise pools, pool connections and connections, and
  * callback-API pools/connections (used through their `.promise()`).
  */
@@ -46,9 +58,13 @@ export const mysqlDialect: Dialect = Object.freeze({
   decodeId: decodeNumber,
   decodeTimestamp(value: unknown): Date {
     if (value instanceof Date) return value;
-    // Milliseconds since the epoch (BIGINT: a number, or a string with bigNumberStrings).
-    return new Date(decodeNumber(value));
+    // Microseconds since the epoch (BIGINT: a number, or a string with bigNumberStrings).
+    return new Date(Math.floor(decodeNumber(value) / 1000));
   },
+  decodeTimestampUs: decodeMysqlTimestampUs,
+  describeTable: describeMysqlTable,
+  exactColumnsStatements: mysqlExactColumnsStatements,
+  sessionProblem: mysqlSessionProblem,
   classifyError: classifyMysqlError,
   gapStrategy: mysqlGapStrategy,
   durabilityStatements: () => [],

@@ -19,6 +19,20 @@ export function quoteMysql(identifier: string): string {
 
 const q = quoteMysql;
 
+/**
+ * The column type of names, ids and string cursors: bytes, compared byte for byte. Not
+ * utf8mb4_bin, which pads ('mailer' = 'mailer '), nor utf8mb4_nopad_bin, which MySQL 8 lacks
+ * (and MySQL's utf8mb4_0900_bin MariaDB lacks): VARBINARY means the same on both, in any table or
+ * server character set. 1020 bytes = the 255 characters of utf8mb4 the names are limited to.
+ * Selects convert it back to utf8mb4 text (what was written is well-formed UTF-8).
+ */
+export const exactNameType = 'VARBINARY(1020)';
+
+/** A column read back as utf8mb4 text (a no-op on a utf8mb4 text column). */
+function text(column: string): string {
+  return `CAST(${column} AS CHAR CHARACTER SET utf8mb4)`;
+}
+
 /** The MySQL/MariaDB statements of an events table. */
 export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
   const t = q(s.table);
@@ -32,7 +46,7 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
     cols.push(q(s.trace));
     vals.push('?');
   }
-  const fid = s.foreignIdType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) NOT NULL';
+  const fid = s.foreignIdType === 'int' ? 'BIGINT NOT NULL' : `${exactNameType} NOT NULL`;
   const ddlCols = [
     `${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT`,
     `${q(s.foreignId)} ${fid}`,
@@ -46,10 +60,10 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
     insert: `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
     insertNoop: `INSERT INTO ${t} (${q(s.id)}, ${q(s.foreignId)}, ${q(s.timestamp)}, ${q(s.type)}) VALUES (?, '0', NOW(6), 0)`,
     // UNIX_TIMESTAMP reads the DATETIME in the session time zone it was written in (NOW(6)), so
-    // the instant is right whatever the Node process's time zone. Whole milliseconds (microseconds
-    // truncated) as BIGINT: mysql2 reads that as a number, where the DECIMAL of UNIX_TIMESTAMP
-    // would come as a string to parse again.
-    selectAfter: `SELECT ${q(s.id)}, ${q(s.foreignId)}, CAST(FLOOR(UNIX_TIMESTAMP(${q(s.timestamp)}) * 1000) AS SIGNED), ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
+    // the instant is right whatever the Node process's time zone (see docs/sql-backends.md).
+    // Exact microseconds as BIGINT: mysql2 reads that as a number (exact below 2^53 µs, the
+    // year 2255), where the DECIMAL of UNIX_TIMESTAMP would come as a string to parse again.
+    selectAfter: `SELECT ${q(s.id)}, ${s.foreignIdType === 'int' ? q(s.foreignId) : text(q(s.foreignId))}, CAST(UNIX_TIMESTAMP(${q(s.timestamp)}) * 1000000 AS SIGNED), ${q(s.type)}${optionalEventColumns(s, q)} FROM ${t} WHERE ${q(s.id)} > ? ORDER BY ${q(s.id)} LIMIT ?`,
     selectIdsBetween: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.id)} > ? AND ${q(s.id)} < ? ORDER BY ${q(s.id)}`,
     maxId: `SELECT MAX(${q(s.id)}) FROM ${t}`,
     createTable: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${ddlCols.join(',\n  ')}\n) ENGINE=InnoDB`],
@@ -60,16 +74,17 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
 export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
   const t = q(s.table);
   const [id, c, u] = [q(s.id), q(s.cursor), q(s.updatedAt)];
-  const cursorType =
-    s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE utf8mb4_bin NOT NULL';
+  const cursorType = s.cursorType === 'int' ? 'BIGINT NOT NULL' : `${exactNameType} NOT NULL`;
   return {
-    select: `SELECT CAST(${c} AS CHAR) FROM ${t} WHERE ${id} = ?`,
+    select: `SELECT ${text(c)} FROM ${t} WHERE ${id} = ?`,
     // Int cursors compare as integers even on a text column (never as doubles beyond 2^53).
     updateIfGreater:
       s.cursorType === 'int'
         ? `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND CAST(${c} AS SIGNED) < ?`
         : `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ? AND ${c} < ?`,
-    insertIfAbsent: `INSERT IGNORE INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, NOW(6))`,
+    // A plain INSERT: a duplicate is a 'duplicate' error the table reads as "exists". INSERT
+    // IGNORE would also turn a data error (text into an int column) into a warning and a 0.
+    insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, NOW(6))`,
     upsertGreatest(n: number): string {
       const rows = Array.from({ length: n }, () => '(?, ?, NOW(6))').join(', ');
       // VALUES(col) has the column's type: compare int cursors as integers even on a text column.
@@ -85,20 +100,24 @@ export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
       );
     },
     createTable: [
-      `CREATE TABLE IF NOT EXISTS ${t} (\n  ${id} VARCHAR(255) NOT NULL,\n  ${c} ${cursorType},\n  ${u} DATETIME(6) NOT NULL,\n  PRIMARY KEY (${id})\n) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS ${t} (\n  ${id} ${exactNameType} NOT NULL,\n  ${c} ${cursorType},\n  ${u} DATETIME(6) NOT NULL,\n  PRIMARY KEY (${id})\n) ENGINE=InnoDB`,
     ],
   };
 }
+
+/** Dead-letter messages: up to 16 MiB (TEXT would refuse one over 64 KiB). */
+export const messageType = 'MEDIUMTEXT CHARACTER SET utf8mb4';
 
 /** The MySQL/MariaDB statements of a consumer errors table. */
 export function mysqlErrorsStatements(s: ErrorsSchema): ErrorsStatements {
   const t = q(s.table);
   const uniq = q(`uniq_${s.table.replace('.', '_')}_consumer_event`.slice(0, 64));
   return {
-    insertIfAbsent: `INSERT IGNORE INTO ${t} (${q(s.consumer)}, ${q(s.eventId)}, ${q(s.message)}, ${q(s.createdAt)}, ${q(s.updatedAt)}, ${q(s.status)}) VALUES (?, ?, ?, NOW(6), NOW(6), ?)`,
+    // Plain INSERT, as for cursors: a duplicate (consumer, event) is a 'duplicate' error.
+    insertIfAbsent: `INSERT INTO ${t} (${q(s.consumer)}, ${q(s.eventId)}, ${q(s.message)}, ${q(s.createdAt)}, ${q(s.updatedAt)}, ${q(s.status)}) VALUES (?, ?, ?, NOW(6), NOW(6), ?)`,
     selectId: `SELECT ${q(s.id)} FROM ${t} WHERE ${q(s.consumer)} = ? AND ${q(s.eventId)} = ?`,
     createTable: [
-      `CREATE TABLE IF NOT EXISTS ${t} (\n  ${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT,\n  ${q(s.consumer)} VARCHAR(255) NOT NULL,\n  ${q(s.eventId)} VARCHAR(255) NOT NULL,\n  ${q(s.message)} TEXT NOT NULL,\n  ${q(s.createdAt)} DATETIME(6) NOT NULL,\n  ${q(s.updatedAt)} DATETIME(6) NOT NULL,\n  ${q(s.status)} INT NOT NULL,\n  PRIMARY KEY (${q(s.id)}),\n  UNIQUE KEY ${uniq} (${q(s.consumer)}, ${q(s.eventId)})\n) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS ${t} (\n  ${q(s.id)} BIGINT NOT NULL AUTO_INCREMENT,\n  ${q(s.consumer)} ${exactNameType} NOT NULL,\n  ${q(s.eventId)} ${exactNameType} NOT NULL,\n  ${q(s.message)} ${messageType} NOT NULL,\n  ${q(s.createdAt)} DATETIME(6) NOT NULL,\n  ${q(s.updatedAt)} DATETIME(6) NOT NULL,\n  ${q(s.status)} INT NOT NULL,\n  PRIMARY KEY (${q(s.id)}),\n  UNIQUE KEY ${uniq} (${q(s.consumer)}, ${q(s.eventId)})\n) ENGINE=InnoDB`,
     ],
   };
 }

@@ -207,6 +207,8 @@ const closedStates = new Set([
 ]);
 const busyStates = new Set(['40001', '40P01', '55P03', '57014']);
 const schemaStates = new Set(['42P01', '42703', '3F000']);
+/** invalid text representation, string too long, numeric out of range, datatype mismatch. */
+const dataStates = new Set(['22P02', '22001', '22003', '42804']);
 
 /**
  * pg reports a connection lost mid-statement (the server killed or restarted) and a client left
@@ -225,5 +227,6 @@ export function classifyPgError(err: unknown): DriverErrorKind | undefined {
   if (closedStates.has(code)) return 'closed';
   if (busyStates.has(code)) return 'busy';
   if (schemaStates.has(code)) return 'schema';
+  if (dataStates.has(code)) return 'data';
   return undefined;
 }

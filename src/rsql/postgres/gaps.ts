@@ -1,4 +1,11 @@
 import { ReflexError } from '../../core/index.js';
+/**
+ * The code of the error a PostgreSQL stream fails with, at the first gap it would have to decide,
+ * when the events table cannot be streamed safely: an id default that does not assign the
+ * transaction id before `nextval()`, a sequence with CACHE > 1, or a standby server. The message
+ * says which; docs/postgres.md ("Existing tables") gives the migration.
+ */
+import { ERR_REFLEX_UNSAFE_SCHEMA } from '../codes.js';
 import type {
   EventsSchema,
   Executor,
@@ -21,13 +28,7 @@ import {
   waitSetOf,
 } from './xids.js';
 
-/**
- * The code of the error a PostgreSQL stream fails with, at the first gap it would have to decide,
- * when the events table cannot be streamed safely: an id default that does not assign the
- * transaction id before `nextval()`, a sequence with CACHE > 1, or a standby server. The message
- * says which; docs/postgres.md ("Existing tables") gives the migration.
- */
-export const ERR_REFLEX_UNSAFE_SCHEMA = 'ERR_REFLEX_UNSAFE_SCHEMA';
+export { ERR_REFLEX_UNSAFE_SCHEMA };
 
 /** How long a hole waits on the snapshot alone before the lock refinement runs (ms). */
 const LOCK_REFINE_AFTER_MS = 200;

@@ -8,6 +8,7 @@ import {
   pgTransaction,
 } from './driver.js';
 import { pgGapStrategy } from './gaps.js';
+import { describePgTable } from './schema.js';
 
 export { ERR_REFLEX_UNSAFE_SCHEMA } from './gaps.js';
 
@@ -36,13 +37,24 @@ export function decodePgId(value: unknown): number {
 }
 
 /**
- * The timestamp column as selected by `selectAfter`: milliseconds since the epoch, as float8 text
+ * The timestamp column as selected by `selectAfter`: microseconds since the epoch, as float8 text
  * (pg's parser for float8 is not used: see pgTypes). `Infinity` and `-Infinity` give an invalid Date.
  */
 export function decodePgTimestamp(value: unknown): Date {
-  if (typeof value === 'number') return new Date(value);
-  if (typeof value === 'string' && value !== '') return new Date(Number(value));
+  if (typeof value === 'number') return new Date(Math.floor(value / 1000));
+  if (typeof value === 'string' && value !== '') return new Date(Math.floor(Number(value) / 1000));
   return new Date(Number.NaN);
+}
+
+/** The exact microseconds of what `selectAfter` selects; undefined for ±infinity or NULL. */
+export function decodePgTimestampUs(value: unknown): bigint | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value !== ''
+        ? Number(value)
+        : Number.NaN;
+  return Number.isSafeInteger(n) ? BigInt(n) : undefined;
 }
 
 /**
@@ -63,7 +75,9 @@ export const postgresDialect: Dialect = Object.freeze({
   leasesStatements: pgLeasesStatements,
   decodeId: decodePgId,
   decodeTimestamp: decodePgTimestamp,
+  decodeTimestampUs: decodePgTimestampUs,
   classifyError: classifyPgError,
+  describeTable: describePgTable,
   gapStrategy: pgGapStrategy,
   durabilityStatements: () => [],
   wakeups(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, hasCode } from '../../core/index.js';
+import { bindHandle } from '../handles.js';
 import { newCursorsTable, newErrorsTable, newEventsTable } from '../index.js';
 import { type SqlHarnessFactory, type SuiteApi, uniqueTableName } from './harness.js';
 
@@ -8,6 +9,9 @@ import { type SqlHarnessFactory, type SuiteApi, uniqueTableName } from './harnes
  * no-op, lower an error), int and string cursors, async coalescing and flushing (a failed flush
  * keeps its cursors), and idempotent dead letters. Call it like `sqlEventsTableSuite`.
  */
+/** Consumer names a case-, accent- or pad-insensitive collation would take for one. */
+const lookAlikes = ['mailer', 'Mailer', 'mailer ', 'mäiler'];
+
 export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory): void {
   const { describe, it, after } = api;
 
@@ -254,6 +258,128 @@ export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory):
       } finally {
         await h.dropTable(name);
         await h.dropTable(errors.events.name);
+      }
+    });
+
+    it('look-alike consumer names keep their own cursors: a move of one never moves another', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curl');
+      const strName = uniqueTableName('curls');
+      const table = newCursorsTable(name);
+      const strings = newCursorsTable(strName, { cursorType: 'string' });
+      await table.createTable(h.db);
+      await strings.createTable(h.db);
+      try {
+        const store = table.toStore(h.db, { asyncPeriodMs: 0 });
+        for (const [i, n] of lookAlikes.entries()) await store.setCursor(n, String(10 * (i + 1)));
+        const all = (s: { getCursor(n: string): Promise<string> }) =>
+          Promise.all(lookAlikes.map((n) => s.getCursor(n)));
+        assert.deepEqual(await all(store), ['10', '20', '30', '40']);
+        await store.setCursor('Mailer', '25');
+        // The async store writes them in one upsert statement.
+        const batched = table.toStore(h.db, { asyncPeriodMs: 3_600_000 });
+        await batched.setCursor('mäiler', '45');
+        await batched.setCursor('mailer ', '35');
+        await batched.close();
+        assert.deepEqual(await all(store), ['10', '25', '35', '45']);
+        // String cursors that differ only by case or a trailing space are different values.
+        await strings.setCursor(h.db, 's', 'a');
+        await strings.setCursor(h.db, 's', 'a ');
+        assert.equal(await strings.getCursor(h.db, 's'), 'a ');
+        await strings.setCursor(h.db, 'S', 'A');
+        assert.equal(await strings.getCursor(h.db, 'S'), 'A');
+        assert.equal(await strings.getCursor(h.db, 's'), 'a ');
+        await store.close();
+      } finally {
+        await h.dropTable(name);
+        await h.dropTable(strName);
+      }
+    });
+
+    it('errors table: dead letters of look-alike consumers for one event are all kept', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('errl');
+      const errors = newErrorsTable({ table: name });
+      await errors.createTable(h.db);
+      try {
+        const record = errors.toErrorInsertFunc(h.db);
+        for (const n of lookAlikes) await record(n, '7', `failed for ${n}`);
+        for (const n of lookAlikes) await record(n, '7', 'again'); // idempotent per pair
+        await record('mailer', '7 ', 'another event id');
+        const reader = newEventsTable(errors.events.name, { metadataColumn: 'metadata' });
+        const names = [];
+        for await (const e of await reader.toStream(h.db)('', { toHead: true })) {
+          names.push(new TextDecoder().decode(e.metadata));
+        }
+        await reader.close();
+        assert.deepEqual(names, [...lookAlikes, 'mailer']);
+        const { dialect, executor } = bindHandle(h.db);
+        const q = dialect.quote;
+        const rows = await executor.query(
+          `SELECT ${q('consumer')}, ${q('event_id')}, ${q('error_msg')} FROM ${q(name)} ORDER BY ${q('id')}`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.map((v) => String(v))),
+          [
+            ...lookAlikes.map((n) => [n, '7', `failed for ${n}`]),
+            ['mailer', '7 ', 'another event id'],
+          ],
+        );
+      } finally {
+        await h.dropTable(name);
+        await h.dropTable(errors.events.name);
+      }
+    });
+
+    it('errors table: a 100 KB dead-letter message is stored whole', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('errb');
+      const errors = newErrorsTable({ table: name, recordOnly: true });
+      await errors.createTable(h.db);
+      try {
+        // 100,000 bytes of UTF-8 (two-byte characters first), over TEXT's 65,535.
+        const message = `${'é'.repeat(25_000)}${'x'.repeat(49_999)}!`;
+        await errors.toErrorInsertFunc(h.db)('c', '1', message);
+        const { dialect, executor } = bindHandle(h.db);
+        const rows = await executor.query(
+          `SELECT ${dialect.quote('error_msg')} FROM ${dialect.quote(name)}`,
+        );
+        const stored = String(rows[0]?.[0]);
+        assert.equal(Buffer.byteLength(stored), 100_000);
+        assert.ok(stored === message, 'stored whole');
+      } finally {
+        await h.dropTable(name);
+        await h.dropTable(errors.events.name);
+      }
+    });
+
+    it('a string cursor for an integer cursors table is refused (ERR_REFLEX_INVALID_ARGUMENT), nothing written', async (t) => {
+      const h = await factory.setup(t);
+      if (h === undefined) return;
+      const name = uniqueTableName('curi');
+      const ints = newCursorsTable(name);
+      await ints.createTable(h.db);
+      try {
+        await ints.setCursor(h.db, 'c', '5');
+        const strings = newCursorsTable(name, { cursorType: 'string' });
+        const invalid = (e: unknown) => hasCode(e, ErrorCode.invalidArgument);
+        await assert.rejects(strings.setCursor(h.db, 'c', 'abc'), invalid);
+        await assert.rejects(strings.setCursor(h.db, 'd', 'abc'), invalid);
+        await assert.rejects(strings.getCursor(h.db, 'c'), invalid);
+        await assert.rejects(strings.createTable(h.db), invalid);
+        const store = strings.toStore(h.db, { asyncPeriodMs: 3_600_000 });
+        await store.setCursor('e', 'abc'); // buffered; the flush is refused
+        await assert.rejects(store.close(), invalid);
+        assert.deepEqual(await Promise.all(['c', 'd', 'e'].map((n) => ints.getCursor(h.db, n))), [
+          '5',
+          '',
+          '',
+        ]);
+      } finally {
+        await h.dropTable(name);
       }
     });
   });

@@ -30,6 +30,7 @@ import {
   type MemoryEventLog,
   newMemoryEventLog,
 } from '../../../src/testing/index.js';
+import { asReceived } from '../../support/events.js';
 import { makeCerts, type TestCerts } from '../../support/tls.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -133,7 +134,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
       const log = fill(n);
       await using server = await serveStream(log.stream);
       await using client = newReflexClient(server.address);
-      const local = await readToHead(log.stream);
+      const local = (await readToHead(log.stream)).map(asReceived);
       const remote = await readToHead(client.stream);
       assert.equal(remote.length, n);
       assert.deepEqual(remote, local);
@@ -175,9 +176,9 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     await using server = await serveStream(log.stream);
     await using client = newReflexClient(server.address);
     const remote = await readToHead(client.stream);
-    const local = (await readToHead(log.stream)).map((e) =>
-      e.metadata?.length === 0 ? (({ metadata: _, ...rest }) => rest)(e) : e,
-    );
+    const local = (await readToHead(log.stream))
+      .map((e) => (e.metadata?.length === 0 ? (({ metadata: _, ...rest }) => rest)(e) : e))
+      .map(asReceived);
     assert.deepEqual(remote, local);
     assert.equal(remote[5]?.metadata?.length, 1024 * 1024);
   });
@@ -593,7 +594,7 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const clients = Array.from({ length: 50 }, () => newReflexClient(server.address));
     try {
       const results = await Promise.all(clients.map((c) => readToHead(c.stream)));
-      for (const r of results) assert.deepEqual(r, local);
+      for (const r of results) assert.deepEqual(r, local.map(asReceived));
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -682,7 +683,10 @@ describe('grpc security', { timeout: 60_000 }, () => {
     await using client = newReflexClient(server.address, {
       tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
     });
-    assert.deepEqual(await readToHead(client.stream), await readToHead(log.stream));
+    assert.deepEqual(
+      await readToHead(client.stream),
+      (await readToHead(log.stream)).map(asReceived),
+    );
     assert.deepEqual(names, ['consumer-service']);
 
     await using noCert = newReflexClient(server.address, { tls: { ca: certs.ca } });

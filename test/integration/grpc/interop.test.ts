@@ -27,6 +27,7 @@ import {
 } from '../../../src/core/index.js';
 import { newReflexClient, serveStream } from '../../../src/grpc/index.js';
 import { newMemoryEventLog } from '../../../src/testing/index.js';
+import { asReceived } from '../../support/events.js';
 
 const protoPath = fileURLToPath(new URL('../../../../src/grpc/reflex.proto', import.meta.url));
 const pkg = loadPackageDefinition(
@@ -177,7 +178,7 @@ describe('grpc interop with @grpc/grpc-js', { timeout: 60_000 }, () => {
         const { metadata, ...rest } = e;
         return metadata?.length === 0 ? rest : e;
       });
-      assert.deepEqual(got, withoutEmpty);
+      assert.deepEqual(got, withoutEmpty.map(asReceived));
       assert.deepEqual(requests, [
         { after: '100', options: { lag: { seconds: 2, nanos: 500_000_000 }, toHead: true } },
       ]);
