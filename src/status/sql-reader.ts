@@ -56,10 +56,12 @@ export class EventsReader {
   readonly #ex: Executor;
   readonly #maxId: string;
   readonly #selectAfter: string;
+  readonly #dialect: Dialect;
 
   constructor(db: SqlDatabase, table: EventsTable) {
     const dialect = dialectOf(db);
     const statements = dialect.eventsStatements(table.schema);
+    this.#dialect = dialect;
     this.name = table.name;
     this.#ex = dialect.executor(db);
     this.#maxId = statements.maxId;
@@ -79,7 +81,9 @@ export class EventsReader {
       cursor === '' ? 0 : Number.isSafeInteger(Number(cursor)) ? Number(cursor) : cursor;
     const row = (await this.#ex.query(this.#selectAfter, [after, 1]))[0];
     if (row === undefined) return undefined;
-    return { id: String(row[0]), at: toDate(row[2]) };
+    // The dialect's own decoding of what its selectAfter selects (microseconds, for instance).
+    const at = this.#dialect.decodeTimestamp(row[2]);
+    return { id: String(row[0]), at: Number.isNaN(at.getTime()) ? null : at };
   }
 }
 
