@@ -178,7 +178,11 @@ export async function insertIfAbsent(
   try {
     return (await run()).affectedRows > 0;
   } catch (err) {
-    if (dialect.classifyError(err) === 'duplicate') return false;
+    // A query builder (Drizzle) wraps the driver's error: its cause is classified too.
+    for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; depth++) {
+      if (dialect.classifyError(e) === 'duplicate') return false;
+      e = typeof e === 'object' && e !== null ? (e as { cause?: unknown }).cause : undefined;
+    }
     throw err;
   }
 }
