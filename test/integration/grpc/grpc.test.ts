@@ -248,9 +248,21 @@ describe('grpc server and client', { timeout: 120_000 }, () => {
     const client = newReflexClient(server.address);
     const s = await client.stream('');
     await s.recv();
-    await waitFor('the call stalled', () => src.pulled() > 1000);
+    // Stalled: the server pulled a window's worth and then stopped pulling (the count stays the
+    // same over consecutive checks), whatever time that takes on a loaded machine.
+    let last = -1;
+    let same = 0;
+    await waitFor('the call to stall (the server blocked by flow control)', () => {
+      const now = src.pulled();
+      same = now === last ? same + 1 : 0;
+      last = now;
+      return now > 1 && same >= 20;
+    });
+    assert.ok(src.pulled() < 20_000, `the server pulled all ${src.pulled()} events`);
     await server.stop();
+    // stop() resolves once every call has ended and its source stream is closed.
     assert.equal(src.open(), 0);
+    assert.equal(server.openStreams, 0);
     const err = await (async () => {
       for (;;) await s.recv();
     })().catch((e: unknown) => e);
