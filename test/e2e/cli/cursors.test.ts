@@ -311,6 +311,28 @@ for (const make of [sqlite, mysql, postgres]) {
       assert.ok(byName(s, 'st_behind')?.since !== null);
     });
 
+    it('a string cursor for the int cursors table is refused (exit 1), nothing written', async (t) => {
+      if (url === undefined) return t.skip(skipped);
+      for (const force of [[], ['--force']]) {
+        const r = await reflex([
+          'cursors',
+          'set',
+          url,
+          'stringy',
+          'abc',
+          '--cursor-type',
+          'string',
+          '--table',
+          cursors,
+          ...force,
+        ]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /ERR_REFLEX_INVALID_ARGUMENT|integer column/);
+      }
+      const r = await reflex(['cursors', 'get', url, 'stringy', '--table', cursors]);
+      assert.equal(r.code, 1, 'no cursor written');
+    });
+
     it('a missing table → exit code 1, one line naming it', async (t) => {
       if (url === undefined) return t.skip(skipped);
       const r = await reflex(['cursors', 'list', url, '--table', 'no_such_table_here']);
