@@ -5,6 +5,7 @@
 //   npm run bench -- [--quick] [--backends=sqlite,mysql,postgres,memory] [--events=N]
 //                    [--peers=nats|none] [--out=DIR]
 //                    [--insert-ms=N] [--latency-count=N] [--fanout-ms=N]
+//                    [--recovery-restarts=N] [--recovery-down-ms=N]
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { CursorStore } from '../src/core/index.js';
@@ -14,6 +15,7 @@ import { type BackendName, backendNames, openBackend } from './backends/index.js
 import { type WakeupName, wakeupLabels } from './backends/wakeups.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
+import { recoveryRows } from './recovery.js';
 import {
   type BenchReport,
   loadAverage1m,
@@ -30,12 +32,14 @@ interface Options {
   readonly backends: readonly BackendName[];
   readonly peers: readonly string[];
   readonly sizes: BenchSizes;
+  readonly recovery: { readonly restarts: number; readonly downMs: number };
   readonly out: string;
 }
 
 const usage = `usage: npm run bench -- [--quick] [--backends=${backendNames.join(',')}] [--events=N]
                        [--peers=nats|none] [--out=DIR]
-                       [--insert-ms=N] [--latency-count=N] [--fanout-ms=N]`;
+                       [--insert-ms=N] [--latency-count=N] [--fanout-ms=N]
+                       [--recovery-restarts=N] [--recovery-down-ms=N]`;
 
 function parseOptions(argv: readonly string[]): Options {
   const flags = new Map<string, string>();
@@ -46,7 +50,14 @@ function parseOptions(argv: readonly string[]): Options {
   }
   for (const key of flags.keys()) {
     const known = ['quick', 'backends', 'events', 'peers', 'out', 'help'];
-    if (![...known, 'insert-ms', 'latency-count', 'fanout-ms'].includes(key)) {
+    const sizing = [
+      'insert-ms',
+      'latency-count',
+      'fanout-ms',
+      'recovery-restarts',
+      'recovery-down-ms',
+    ];
+    if (![...known, ...sizing].includes(key)) {
       throw new Error(`unknown option --${key}\n${usage}`);
     }
   }
@@ -75,10 +86,14 @@ function parseOptions(argv: readonly string[]): Options {
   const insertMs = int('insert-ms', 1000, 3000, 50);
   const latencyCount = int('latency-count', 50, 200, 1);
   const fanoutMs = int('fanout-ms', 2000, 5000, 100);
+  // 0 restarts leaves the recovery rows out.
+  const recoveryRestarts = int('recovery-restarts', 3, 5, 0);
+  const recoveryDownMs = int('recovery-down-ms', 5000, 5000, 500);
   return {
     quick,
     backends: backends as BackendName[],
     peers,
+    recovery: { restarts: recoveryRestarts, downMs: recoveryDownMs },
     out: flags.get('out') ?? fileURLToPath(new URL('../../bench/results', import.meta.url)),
     sizes: quick
       ? { events, insertMs, latencyCount, latencyIntervalMs: 20, fanoutMs }
@@ -660,6 +675,13 @@ async function main(): Promise<void> {
     }
   }
 
+  if (o.recovery.restarts > 0) {
+    // MariaDB and PostgreSQL privately (never the shared servers); the gRPC server serves SQLite.
+    const which = o.backends.filter((b) => b === 'mysql' || b === 'postgres') as string[];
+    if (o.backends.includes('sqlite')) which.push('grpc');
+    rows.push(...(await recoveryRows({ ...o.recovery, which }, log)));
+  }
+
   let nats: NatsResults | undefined;
   let natsError: { message: string; unreachable: boolean } | undefined;
   if (o.peers.includes('nats')) {
@@ -686,7 +708,13 @@ async function main(): Promise<void> {
   const report: BenchReport = {
     date,
     durationS: (performance.now() - started) / 1000,
-    options: { quick: o.quick, backends: o.backends, peers: o.peers, ...o.sizes },
+    options: {
+      quick: o.quick,
+      backends: o.backends,
+      peers: o.peers,
+      ...o.sizes,
+      recovery: o.recovery,
+    },
     machine: machineInfo(loadAtStart),
     versions,
     rows,

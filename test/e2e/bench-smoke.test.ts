@@ -31,6 +31,8 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
       '--insert-ms=100',
       '--latency-count=5',
       '--fanout-ms=200',
+      '--recovery-restarts=1',
+      '--recovery-down-ms=2500',
       `--out=${out}`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -83,6 +85,13 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
   assert.equal(memoryLatency.length, 2);
   assert.ok(memoryLatency.every((r) => r.status === 'measured'));
   assert.ok(rows.some((r) => r.section === 'peer' && r.backend === 'nats'));
+  // Recovery: a private MariaDB and PostgreSQL (skipped without their binaries) and a gRPC server.
+  for (const backend of ['mysql', 'postgres', 'grpc']) {
+    const recovery = has(backend, 'recovery');
+    assert.ok(recovery.length > 0, `no recovery row for ${backend}`);
+    const first = recovery[0];
+    if (first?.status === 'measured') assert.ok((first.value?.value ?? -1) >= 0);
+  }
   for (const r of rows) {
     assert.ok(['measured', 'absent', 'skipped', 'error'].includes(r.status), JSON.stringify(r));
     assert.notEqual(r.status, 'error', `error row: ${JSON.stringify(r)}`);

@@ -146,6 +146,7 @@ export async function restartScenario(
   const store = counting(pools.consumer, pools.methods);
   const cursorStore = cursors.toStore(store.handle);
   const stop = new AbortController();
+  const stopWriter = new AbortController();
   const problems: string[] = [];
   const codes: string[] = [];
   const recoveryMs: number[] = [];
@@ -173,7 +174,7 @@ export async function restartScenario(
     await events.createTable(pools.writer);
     await cursors.createTable(pools.writer);
     writer = (async () => {
-      while (!stop.signal.aborted) {
+      while (!stopWriter.signal.aborted) {
         const fid = `w${++written}`;
         try {
           await events.insert(pools.writer, fid, 1);
@@ -225,8 +226,12 @@ export async function restartScenario(
         `restart ${i + 1}/${restarts} (${how}): down ${Math.round(upAt - downAt)} ms, events flowing ${Math.round(ms)} ms after the database answered`,
       );
     }
+    // The writer stops first: an event it commits after the consumer stopped would be unhandled.
+    stopWriter.abort();
+    await writer;
     await caughtUp('at the end');
   } finally {
+    stopWriter.abort();
     stop.abort();
     await writer;
     await forever;
