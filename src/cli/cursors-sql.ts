@@ -1,3 +1,4 @@
+import { sqliteNowMs } from '../internal/sql-names.js';
 import { checkIdentifier, type Db, toDate } from './db.js';
 
 /** The names of a cursors table and its columns (the defaults of `reflex-events/rsql`). */
@@ -79,8 +80,8 @@ function nowSql(db: Db): string {
     case 'postgres':
       return 'now()';
     case 'sqlite':
-      // INTEGER ms, as reflex-events/rsql writes it.
-      return "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
+      // INTEGER ms, as reflex-events/rsql writes it (its own expression).
+      return sqliteNowMs;
   }
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { validateIdentifier } from '../internal/sql-names.js';
 import type { SqlDatabase } from '../rsql/index.js';
 import { runtimeError, usageError } from './errors.js';
 import type { DbSource } from './url.js';
@@ -52,14 +53,18 @@ function loadDriver<T>(name: string, scheme: string): T {
   }
 }
 
-/** A SQL identifier as the CLI accepts it on the command line. */
+/**
+ * A SQL identifier from the command line (`table` or `schema.table`), by rsql's own rule, so a
+ * name the CLI accepts is one the tables accept; a bad one is a usage error.
+ */
 export function checkIdentifier(name: string, what: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/.test(name)) {
+  try {
+    return validateIdentifier(name, what, true);
+  } catch {
     throw usageError(
-      `${what} must be a plain SQL name (letters, digits, _), got ${JSON.stringify(name)}`,
+      `${what} must be a plain SQL name (letters, digits, _ or $, at most 63, starting with a letter or _), got ${JSON.stringify(name)}`,
     );
   }
-  return name;
 }
 
 /** Opens the database a URL names and checks that it answers (one clear error if it does not). */

@@ -1,3 +1,4 @@
+import { sqliteNowMs } from '../../internal/sql-names.js';
 import {
   type CursorsSchema,
   type CursorsStatements,
@@ -20,7 +21,7 @@ export function quoteSqlite(identifier: string): string {
 const q = quoteSqlite;
 
 /** The database clock in ms since the Unix epoch (timestamps are INTEGER ms). */
-export const sqliteNowMs = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
+export { sqliteNowMs };
 
 /** The SQLite statements of an events table. */
 export function sqliteEventsStatements(s: EventsSchema): EventsStatements {
