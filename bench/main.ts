@@ -13,6 +13,7 @@ import { newReflexClient, serveStream } from '../src/grpc/index.js';
 import type { BenchBackend, BenchSizes } from './backends/backend.js';
 import { type BackendName, backendNames, openBackend } from './backends/index.js';
 import { type WakeupName, wakeupLabels } from './backends/wakeups.js';
+import { benchGrpcHostile } from './grpc-hostile.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import { recoveryRows } from './recovery.js';
@@ -680,6 +681,17 @@ async function main(): Promise<void> {
     const which = o.backends.filter((b) => b === 'mysql' || b === 'postgres') as string[];
     if (o.backends.includes('sqlite')) which.push('grpc');
     rows.push(...(await recoveryRows({ ...o.recovery, which }, log)));
+  }
+
+  if (o.backends.includes('memory')) {
+    const hostileBase = {
+      section: 'grpc-hostile',
+      backend: 'memory',
+      measure: 'catch-up of a well-behaved client under a rapid-reset flood, ratio to undisturbed',
+    };
+    await section(rows, hostileBase, async () => {
+      rows.push(...(await benchGrpcHostile(o.sizes, log)));
+    });
   }
 
   let nats: NatsResults | undefined;

@@ -57,14 +57,10 @@ export class PeerGuard {
     }
   }
 
-  /**
-   * A call ended. `resetByPeer`: the client reset the stream before the server finished it; too
-   * many of those too fast and the connection is told to go away.
-   */
-  callEnded(resetByPeer: boolean): void {
+  /** A call ended. */
+  callEnded(): void {
     this.#calls--;
     if (this.#calls === 0) this.#armIdle(this.#limits.idleTimeoutMs);
-    if (resetByPeer) this.#countReset();
   }
 
   /** Says whether a call may still cost the server work: false once the connection goes away. */
@@ -72,7 +68,11 @@ export class PeerGuard {
     return !this.#closing && !this.#session.closed && !this.#session.destroyed;
   }
 
-  #countReset(): void {
+  /**
+   * The client reset a stream before the server finished it; too many too fast (beyond the burst
+   * and the refill rate) and the connection is told to go away.
+   */
+  countReset(): void {
     const now = Date.now();
     const { maxResetBurst, maxResetRate } = this.#limits;
     this.#resetTokens = Math.min(

@@ -345,8 +345,20 @@ class Impl implements ReflexServer {
     });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       const guard = stream.session === undefined ? undefined : this.#guards.get(stream.session);
+      if (guard?.accepting === false) {
+        // Told to go away (an abusive peer): its streams cost nothing more. (Closing with an
+        // error code emits 'error' on the stream: expected, not a crash.)
+        stream.on('error', () => {});
+        stream.close(h2.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
       guard?.callStarted();
       const call = new Call(stream);
+      // The client reset it before the server was done: counted against rapid reset at once
+      // (not once the call's work unwound), so a flood is cut while it is still arriving.
+      stream.once('close', () => {
+        if (stream.rstCode !== h2.NGHTTP2_NO_ERROR && !call.ended) guard?.countReset();
+      });
       const p = this.#serve(call, headers, guard).catch((err: unknown) => {
         this.#logger.error('reflex grpc server: call failed', { error: err });
         if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
@@ -354,9 +366,7 @@ class Impl implements ReflexServer {
       this.#calls.add(p);
       void p.finally(() => {
         this.#calls.delete(p);
-        // The client reset it before the server was done: counted against rapid reset.
-        const reset = stream.rstCode !== h2.NGHTTP2_NO_ERROR && !call.ended;
-        guard?.callEnded(reset);
+        guard?.callEnded();
       });
     });
   }

@@ -1,0 +1,300 @@
+// gRPC under hostile clients (issue 13): the server runs in its own process (a memory log served
+// over gRPC), attackers in another, the well-behaved client here.
+//  - catch-up of a well-behaved client while a rapid-reset flood runs, as a ratio to the same
+//    catch-up undisturbed, and its p99 head latency meanwhile;
+//  - the server's RSS once 20,000 HEADERS-only streams were attempted (the cap refuses the rest).
+// The same file is the child: `grpc-hostile.js server <events>` and `grpc-hostile.js flood <port>`.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type Event, isHeadReachedErr, newConsumer, newSpec, run } from '../src/core/index.js';
+import { newReflexClient, serveStream } from '../src/grpc/index.js';
+import { MemCursorStore, newMemoryEventLog } from '../src/testing/index.js';
+import { RawH2 } from '../test/support/raw-h2.js';
+import { median, percentile } from './measure.js';
+import { makeRow, type Row } from './report.js';
+
+const self = fileURLToPath(import.meta.url);
+const method = '/reflexpb.Reflex/Stream';
+
+export interface HostileSizes {
+  readonly events: number;
+  readonly latencyCount: number;
+  readonly latencyIntervalMs: number;
+}
+
+/** A child process speaking lines: commands on stdin, answers on stdout. */
+class Child {
+  readonly #child: ChildProcess;
+  readonly #lines: string[] = [];
+  #wake: (() => void) | undefined;
+
+  constructor(args: string[]) {
+    this.#child = spawn(process.execPath, ['--expose-gc', self, ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const rl = createInterface({ input: this.#child.stdout as NodeJS.ReadableStream });
+    rl.on('line', (l) => {
+      this.#lines.push(l);
+      this.#wake?.();
+    });
+    this.#child.once('exit', () => this.#wake?.());
+  }
+
+  send(line: string): void {
+    this.#child.stdin?.write(`${line}\n`);
+  }
+
+  /** The next line starting with `prefix` (bounded: 60 s). */
+  async line(prefix: string): Promise<string> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const i = this.#lines.findIndex((l) => l.startsWith(prefix));
+      if (i >= 0) return this.#lines.splice(i, 1)[0]?.slice(prefix.length).trim() ?? '';
+      if (this.#child.exitCode !== null) throw new Error(`child exited before "${prefix}"`);
+      if (Date.now() > deadline) throw new Error(`child said no "${prefix}" within 60 s`);
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  async kill(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Catches up from the start to the head; events per second. */
+async function catchUpRate(address: string, events: number): Promise<number> {
+  await using client = newReflexClient(address);
+  let n = 0;
+  const start = performance.now();
+  try {
+    await run(
+      newSpec(
+        client.stream,
+        new MemCursorStore(),
+        newConsumer('bench', () => {
+          n++;
+        }),
+        { toHead: true },
+      ),
+    );
+  } catch (err) {
+    if (!isHeadReachedErr(err)) throw err;
+  }
+  if (n < events) throw new Error(`caught up ${n} events of ${events}`);
+  return (n / (performance.now() - start)) * 1000;
+}
+
+/** Head latency: the server inserts `count` events `intervalMs` apart; write → consume, in ms. */
+async function headLatency(server: Child, address: string, s: HostileSizes): Promise<number[]> {
+  await using client = newReflexClient(address);
+  const latencies: number[] = [];
+  const controller = new AbortController();
+  const stream = await client.stream('', { fromHead: true, signal: controller.signal });
+  try {
+    server.send(`tick ${s.latencyCount} ${s.latencyIntervalMs}`);
+    while (latencies.length < s.latencyCount) {
+      const e: Event = await stream.recv();
+      // The timestamp is the insert's Date.now() in the server process (same machine clock).
+      latencies.push(Date.now() - e.timestamp.getTime());
+    }
+  } finally {
+    controller.abort();
+    await stream.close();
+  }
+  return latencies;
+}
+
+export async function benchGrpcHostile(
+  sizes: HostileSizes,
+  log: (m: string) => void,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const section = 'grpc-hostile';
+  const backend = 'memory';
+  // At most 200,000 events: enough for a steady rate, short under the flood.
+  const events = Math.min(sizes.events, 200_000);
+  const server = new Child(['server', String(events)]);
+  const floods: Child[] = [];
+  try {
+    const address = await server.line('address');
+    const port = address.split(':').at(-1) ?? '0';
+    log('grpc-hostile: catch-up undisturbed');
+    const calm = [await catchUpRate(address, events), await catchUpRate(address, events)];
+    log('grpc-hostile: catch-up under a rapid-reset flood');
+    floods.push(new Child(['flood', port]));
+    await floods[0]?.line('flooding');
+    const stormy = [await catchUpRate(address, events), await catchUpRate(address, events)];
+    const latencies = await headLatency(server, address, sizes);
+    floods[0]?.send('stats');
+    const stats = (await floods[0]?.line('stats')) ?? '';
+    await floods[0]?.kill();
+    server.send('opens');
+    const opens = await server.line('opens');
+    rows.push(
+      makeRow({
+        section,
+        backend,
+        measure:
+          'catch-up of a well-behaved client under a rapid-reset flood, ratio to undisturbed',
+        status: 'measured',
+        value: { value: median(stormy), unit: 'events/s' },
+        baseline: { value: median(calm), unit: 'events/s' },
+        baselineLabel: 'same catch-up, no flood',
+        target: { text: '≥ 0.5×', on: 'ratio', op: '>=', limit: 0.5 },
+        note: `median of 2 rounds; flood ${stats}; sources opened in all: ${opens}`,
+      }),
+      makeRow({
+        section,
+        backend,
+        measure: 'head latency under a rapid-reset flood, p99',
+        status: 'measured',
+        value: { value: percentile(latencies, 0.99), unit: 'ms' },
+        target: { text: 'p99 ≤ 100 ms', on: 'value', op: '<=', limit: 100 },
+        note: `${latencies.length} events ${sizes.latencyIntervalMs} ms apart; p50 ${percentile(latencies, 0.5).toFixed(1)} ms`,
+      }),
+    );
+
+    await server.kill();
+
+    log('grpc-hostile: 20,000 HEADERS-only streams');
+    // A small log: the figure is what the streams cost, not the events.
+    const small = new Child(['server', '1000']);
+    floods.push(small);
+    const smallPort = (await small.line('address')).split(':').at(-1) ?? '0';
+    small.send('rss');
+    const idleRss = Number(await small.line('rss'));
+    // 134 × 150 = 20,100 attempted (a tiny smoke run: 20 × 150).
+    const conns = sizes.events >= 100_000 ? 134 : 20;
+    const holder = new Child(['headers-only', smallPort, String(conns), '150']);
+    floods.push(holder);
+    const held = await holder.line('sent');
+    small.send('rss');
+    const heldRss = Number(await small.line('rss'));
+    rows.push(
+      makeRow({
+        section,
+        backend,
+        measure: `server RSS with ${conns === 134 ? '20,000' : conns * 150} HEADERS-only streams attempted`,
+        status: 'measured',
+        value: { value: heldRss, unit: 'MB' },
+        baseline: { value: idleRss, unit: 'MB' },
+        baselineLabel: 'the same server before',
+        target: { text: '≤ 150 MB', on: 'value', op: '<=', limit: 150 },
+        note: `${conns} connections × 150 streams (cap 100 each); ${held}`,
+      }),
+    );
+  } finally {
+    for (const f of floods) await f.kill();
+    await server.kill();
+  }
+  return rows;
+}
+
+// --- children ---
+
+async function serverChild(events: number): Promise<void> {
+  const log = newMemoryEventLog();
+  for (let i = 0; i < events; i++) log.insert(`f${i}`, 1 + (i % 5));
+  let opens = 0;
+  const server = await serveStream((after, options) => {
+    opens++;
+    return log.stream(after, options);
+  });
+  process.stdout.write(`address ${server.address}\n`);
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const [cmd, a, b] = line.split(' ');
+    if (cmd === 'rss') {
+      // Settled figures: what the process holds, not garbage waiting for a collection.
+      (globalThis as { gc?: () => void }).gc?.();
+      process.stdout.write(`rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)}\n`);
+    } else if (cmd === 'opens') {
+      process.stdout.write(`opens ${opens}\n`);
+    } else if (cmd === 'tick') {
+      let left = Number(a);
+      const timer = setInterval(() => {
+        log.insert(`tick${left}`, 1);
+        if (--left <= 0) clearInterval(timer);
+      }, Number(b));
+    }
+  }
+}
+
+/** Four connections, each sending requests with their RST_STREAM until told to go away. */
+async function floodChild(port: number): Promise<void> {
+  let resets = 0;
+  let connections = 0;
+  let stopped = false;
+  const one = async (): Promise<void> => {
+    while (!stopped) {
+      const raw = await RawH2.connect(port);
+      connections++;
+      while (!raw.closed && !stopped) {
+        const batch: Buffer[] = [];
+        for (let i = 0; i < 50; i++) {
+          const c = raw.callBytes(method);
+          batch.push(c.bytes, RawH2.rstBytes(c.id));
+        }
+        resets += 50;
+        raw.write(Buffer.concat(batch));
+        // Only as fast as the socket takes it (an attacker with a fat pipe).
+        if (raw.socket.writableNeedDrain) {
+          await new Promise((resolve) => raw.socket.once('drain', resolve));
+        } else {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      raw.destroy();
+    }
+  };
+  const workers = [one(), one(), one(), one()];
+  process.stdout.write('flooding\n');
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (line === 'stats') {
+      process.stdout.write(`stats ${resets} resets sent on ${connections} connections\n`);
+    }
+  }
+  stopped = true;
+  await Promise.allSettled(workers);
+}
+
+/** `conns` connections, each opening `streams` calls that send HEADERS and never a request. */
+async function headersOnlyChild(port: number, conns: number, streams: number): Promise<void> {
+  const raws: RawH2[] = [];
+  for (let c = 0; c < conns; c++) {
+    const raw = await RawH2.connect(port);
+    raws.push(raw);
+    const bytes: Buffer[] = [];
+    for (let s = 0; s < streams; s++) bytes.push(raw.callBytes(method, { body: false }).bytes);
+    raw.write(Buffer.concat(bytes));
+  }
+  // Until every refusal is in (each connection: its streams beyond the cap), bounded.
+  const deadline = Date.now() + 30_000;
+  const refusedOf = (r: RawH2): number => [...r.resets().values()].filter((x) => x === 7).length;
+  while (Date.now() < deadline && raws.some((r) => refusedOf(r) + 100 < streams && !r.closed)) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const refused = raws.reduce((n, r) => n + refusedOf(r), 0);
+  const closed = raws.filter((r) => r.closed).length;
+  process.stdout.write(
+    `sent ${conns * streams} streams, ${refused} refused (REFUSED_STREAM), ${closed} connections closed by the server\n`,
+  );
+  // Held until killed.
+  await new Promise(() => {});
+}
+
+if (process.argv[1] === self) {
+  const [role, a = '0', b = '0', c = '0'] = process.argv.slice(2);
+  if (role === 'server') await serverChild(Number(a));
+  else if (role === 'flood') await floodChild(Number(a));
+  else if (role === 'headers-only') await headersOnlyChild(Number(a), Number(b), Number(c));
+}
