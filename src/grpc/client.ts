@@ -13,6 +13,7 @@ import {
   type StreamFunc,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys } from '../internal/options.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import { decodeEventAt, encodeStreamRequest, frame, type StreamRequestMessage } from './codec.js';
@@ -82,14 +83,14 @@ export interface ReflexClient extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const knownOptions = new Set([
+const knownOptions: readonly string[] = [
   'tls',
   'token',
   'headers',
   'timeoutMs',
   'maxEventBytes',
   ...clientLimitKeys,
-]);
+];
 const methodPattern =
   /^\/?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 /** Received bytes a stream holds before it stops reading from the connection. */
@@ -165,13 +166,8 @@ function clientConfig(address: string, options: ReflexClientOptions): ClientConf
       `address must be "host:port" (an IPv6 host in brackets), got ${JSON.stringify(address)}`,
     );
   }
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('client options must be an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!knownOptions.has(key))
-      throw invalidArgument(`unknown client option ${JSON.stringify(key)}`);
-  }
+  if (options === undefined) throw invalidArgument('client options must be an object');
+  checkOptionKeys(options, knownOptions, 'client');
   const { timeoutMs, token } = options;
   if (
     timeoutMs !== undefined &&

@@ -1,6 +1,7 @@
 // The resource limits and keepalive settings of the gRPC server and client: their defaults in one
 // frozen object each, resolved and checked once, with a clear ERR_REFLEX_INVALID_ARGUMENT per bad value.
 import { invalidArgument } from '../internal/errors.js';
+import { intOption } from '../internal/options.js';
 
 /** Per-connection limits and keepalive of a server (the members of ServeOptions they come from). */
 export interface ServerLimits {
@@ -64,24 +65,6 @@ export const clientLimitKeys: readonly string[] = Object.freeze(Object.keys(clie
 /** Timers take at most 2^31−1 ms; longer settings are almost certainly a unit mistake. */
 const maxMs = 2_147_483_647;
 
-/**
- * Checks one numeric option: an integer in [min, max] (ms or a count). Throws
- * ERR_REFLEX_INVALID_ARGUMENT naming the option and the value.
- */
-export function checkInteger(
-  name: string,
-  value: unknown,
-  min: number,
-  max: number = maxMs,
-): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(
-      `${name} must be an integer in [${min}, ${max}], got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
 function pick<T extends object>(
   defaults: T,
   options: Readonly<Record<string, unknown>>,
@@ -100,17 +83,16 @@ export function resolveServerLimits(options: Readonly<Record<string, unknown>>):
   const limits = pick(serverLimitDefaults, options, (key, v) => {
     switch (key) {
       case 'maxConcurrentStreams':
-        // HTTP/2 SETTINGS carry 31 bits.
-        return checkInteger(key, v, 1, 2 ** 31 - 1);
       case 'maxConnections':
       case 'maxResetBurst':
       case 'maxResetRate':
-        return checkInteger(key, v, 1, 2 ** 31 - 1);
+        // HTTP/2 SETTINGS carry 31 bits.
+        return intOption(v, key, 0, 1, 2 ** 31 - 1);
       case 'keepaliveMs':
       case 'minPingIntervalMs':
-        return checkInteger(key, v, 0);
+        return intOption(v, key, 0, 0, maxMs);
       default:
-        return checkInteger(key, v, 1);
+        return intOption(v, key, 0, 1, maxMs);
     }
   });
   if (limits.keepaliveMs > 0 && limits.keepaliveMs < 1000) {
@@ -122,6 +104,6 @@ export function resolveServerLimits(options: Readonly<Record<string, unknown>>):
 /** The client's limits from its options (the other members are ignored), checked. */
 export function resolveClientLimits(options: Readonly<Record<string, unknown>>): ClientLimits {
   return pick(clientLimitDefaults, options, (key, v) =>
-    checkInteger(key, v, key === 'keepaliveMs' ? 0 : 1),
+    intOption(v, key, 0, key === 'keepaliveMs' ? 0 : 1, maxMs),
   );
 }

@@ -20,6 +20,7 @@ import {
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkOptionKeys, msOption } from '../internal/options.js';
 import { setLongTimeout } from '../internal/timers.js';
 import type { Authenticator, CallInfo } from './auth.js';
 import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
@@ -134,7 +135,7 @@ export interface ReflexServer extends AsyncDisposable {
 const methodPattern =
   /^\/?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\/([A-Za-z_][A-Za-z0-9_]*)$/;
 
-const knownOptions = new Set([
+const knownOptions: readonly string[] = [
   'address',
   'tls',
   'authenticate',
@@ -142,7 +143,7 @@ const knownOptions = new Set([
   'shutdownGraceMs',
   'signal',
   ...serverLimitKeys,
-]);
+];
 
 /** Bytes of events collected before they go to the transport in one write. */
 const batchBytes = 8 * 1024;
@@ -182,17 +183,8 @@ export async function serveStreams(
   streams: Readonly<Record<string, StreamFunc>>,
   options: ServeOptions = {},
 ): Promise<ReflexServer> {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('serve options must be an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!knownOptions.has(key))
-      throw invalidArgument(`unknown serve option ${JSON.stringify(key)}`);
-  }
-  const graceMs = options.shutdownGraceMs ?? 5000;
-  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
-    throw invalidArgument(`shutdownGraceMs must be a finite number of ms ≥ 0, got ${graceMs}`);
-  }
+  checkOptionKeys(options, knownOptions, 'serve');
+  const graceMs = msOption(options.shutdownGraceMs, 'shutdownGraceMs', 5000);
   if (options.authenticate !== undefined && typeof options.authenticate !== 'function') {
     throw invalidArgument('authenticate must be a function');
   }
