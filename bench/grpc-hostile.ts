@@ -84,6 +84,8 @@ async function catchUpRate(address: string, events: number): Promise<number> {
         }),
         { toHead: true },
       ),
+      // Bounded, as every wait of the bench.
+      { signal: AbortSignal.timeout(300_000) },
     );
   } catch (err) {
     if (!isHeadReachedErr(err)) throw err;
@@ -98,14 +100,21 @@ async function headLatency(server: Child, address: string, s: HostileSizes): Pro
   const latencies: number[] = [];
   const controller = new AbortController();
   const stream = await client.stream('', { fromHead: true, signal: controller.signal });
+  // Bounded: a flood may slow the call's start, so the server ticks until told to stop.
+  const timer = setTimeout(
+    () => controller.abort(new Error('head latency: no events in 120 s')),
+    120_000,
+  );
   try {
-    server.send(`tick ${s.latencyCount} ${s.latencyIntervalMs}`);
+    server.send(`tick ${s.latencyIntervalMs}`);
     while (latencies.length < s.latencyCount) {
       const e: Event = await stream.recv();
       // The timestamp is the insert's Date.now() in the server process (same machine clock).
       latencies.push(Date.now() - e.timestamp.getTime());
     }
   } finally {
+    server.send('untick');
+    clearTimeout(timer);
     controller.abort();
     await stream.close();
   }
@@ -209,9 +218,10 @@ async function serverChild(events: number): Promise<void> {
     return log.stream(after, options);
   });
   process.stdout.write(`address ${server.address}\n`);
+  let ticking: NodeJS.Timeout | undefined;
   const rl = createInterface({ input: process.stdin });
   for await (const line of rl) {
-    const [cmd, a, b] = line.split(' ');
+    const [cmd, a] = line.split(' ');
     if (cmd === 'rss') {
       // Settled figures: what the process holds, not garbage waiting for a collection.
       (globalThis as { gc?: () => void }).gc?.();
@@ -219,11 +229,11 @@ async function serverChild(events: number): Promise<void> {
     } else if (cmd === 'opens') {
       process.stdout.write(`opens ${opens}\n`);
     } else if (cmd === 'tick') {
-      let left = Number(a);
-      const timer = setInterval(() => {
-        log.insert(`tick${left}`, 1);
-        if (--left <= 0) clearInterval(timer);
-      }, Number(b));
+      clearInterval(ticking);
+      let n = 0;
+      ticking = setInterval(() => log.insert(`tick${n++}`, 1), Number(a));
+    } else if (cmd === 'untick') {
+      clearInterval(ticking);
     }
   }
 }
