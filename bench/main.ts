@@ -14,6 +14,7 @@ import type { BenchBackend, BenchSizes } from './backends/backend.js';
 import { type BackendName, backendNames, openBackend } from './backends/index.js';
 import { type WakeupName, wakeupLabels } from './backends/wakeups.js';
 import { benchGrpcHostile } from './grpc-hostile.js';
+import { leaseRows } from './leases.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import { recoveryRows } from './recovery.js';
@@ -693,6 +694,8 @@ async function main(): Promise<void> {
       rows.push(...(await benchGrpcHostile(o.sizes, log)));
     });
   }
+
+  rows.push(...(await leaseRows(o.backends, o.quick ? 2 : 10, log)));
 
   let nats: NatsResults | undefined;
   let natsError: { message: string; unreachable: boolean } | undefined;

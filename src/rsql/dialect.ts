@@ -192,6 +192,8 @@ export interface LeasesStatements {
   readonly renew: string;
   /** Params: group. Columns: key, holder, token, live (1/0). */
   readonly selectGroup: string;
+  /** No params. Columns: group, key, holder, live (1/0), shard count: every row (status views). */
+  readonly selectAll: string;
   /**
    * Takes `n` shard rows that are free or expired, incrementing their token.
    * Params: memberId, periodMs, group, key1..keyN.

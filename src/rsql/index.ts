@@ -39,6 +39,7 @@ export { ERR_REFLEX_DB_CLOSED, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 export {
   type LeasesTable,
   newLeasesTable,
+  type ShardGroupHolders,
   type ShardGroupOptions,
   type SqlShardLeases,
 } from './leases-table.js';

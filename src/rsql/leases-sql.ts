@@ -70,6 +70,7 @@ export function leasesStatements(schema: LeasesSchema, f: LeasesFlavour): Leases
     selectGroup: p(
       `SELECT ${k}, ${h}, ${tok}, CASE WHEN ${live} THEN 1 ELSE 0 END FROM ${t} WHERE ${g} = ?`,
     ),
+    selectAll: `SELECT ${g}, ${k}, ${h}, CASE WHEN ${live} THEN 1 ELSE 0 END, ${n} FROM ${t}`,
     acquire: (count) =>
       p(
         `UPDATE ${t} SET ${h} = ?, ${tok} = ${tok} + 1, ${exp} = ${f.nowMs} + ${i} ` +

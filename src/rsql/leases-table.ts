@@ -61,6 +61,16 @@ export interface LeasesTable {
   toGroup(db: SqlDatabase, options: ShardGroupOptions): SqlShardLeases;
   /** Who holds which shard of `group` now (for status views): '' for a free shard. */
   holders(db: SqlDatabase, group: string): Promise<{ shards: number; holders: string[] }>;
+  /** Every group of the table with who holds which shard now (one query), by group name. */
+  list(db: SqlDatabase): Promise<ShardGroupHolders[]>;
+}
+
+/** Who holds which shard of a group (see {@link LeasesTable.list}). */
+export interface ShardGroupHolders {
+  readonly group: string;
+  readonly shards: number;
+  /** Per shard: the member holding a live lease, or '' when the shard is free. */
+  readonly holders: readonly string[];
 }
 
 /** A {@link ShardLeaseStore} over a leases table. */
@@ -176,6 +186,46 @@ class SqlLeasesTable implements LeasesTable {
       throw databaseError(dialect, err, `leases table ${this.name}: read group ${group}`);
     }
   }
+
+  async list(db: SqlDatabase): Promise<ShardGroupHolders[]> {
+    const { dialect, executor } = bindHandle(db);
+    try {
+      return groupsOf(await executor.query(this.statementsOf(dialect).selectAll));
+    } catch (err) {
+      throw databaseError(dialect, err, `leases table ${this.name}: list`);
+    }
+  }
+}
+
+/** Every group and its holders from the rows of `selectAll`. */
+function groupsOf(rows: unknown[][]): ShardGroupHolders[] {
+  const groups = new Map<string, { shards: number; holders: string[] }>();
+  const get = (name: string) => {
+    let g = groups.get(name);
+    if (g === undefined) {
+      g = { shards: 0, holders: [] };
+      groups.set(name, g);
+    }
+    return g;
+  };
+  for (const [group, key, holder, live, count] of rows) {
+    const g = get(String(group));
+    if (key === groupKey) {
+      g.shards = Number(count);
+      continue;
+    }
+    const shard = shardOf(key);
+    if (shard === undefined) continue;
+    while (g.holders.length <= shard) g.holders.push('');
+    if (Number(live) === 1) g.holders[shard] = String(holder);
+  }
+  return [...groups]
+    .map(([group, g]) => ({
+      group,
+      shards: g.shards,
+      holders: Array.from({ length: g.shards }, (_, i) => g.holders[i] ?? ''),
+    }))
+    .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
 }
 
 function shardOf(key: unknown): number | undefined {

@@ -9,9 +9,11 @@ import {
   type CursorsTable,
   type ErrorsTable,
   type EventsTable,
+  type LeasesTable,
   newCursorsTable,
   newErrorsTable,
   newEventsTable,
+  newLeasesTable,
   type SqlDatabase,
 } from '../rsql/index.js';
 import type {
@@ -73,6 +75,13 @@ export interface StatusMonitorOptions {
   readonly errorsDb?: SqlDatabase;
   /** The gRPC server to show (address, open streams, clients). @default none */
   readonly grpc?: StatusGrpcSource;
+  /**
+   * The leases table of sharded consumer groups (`newLeasesTable`), or its name: each shard
+   * consumer (named `<group>_<n>_of_<count>`) shows the member holding its lease. @default none
+   */
+  readonly leases?: LeasesTable | string;
+  /** The database of the leases table. @default the monitor's db */
+  readonly leasesDb?: SqlDatabase;
   /** ms between samples; each sample runs one query per table and per distinct lagging cursor. @default 2000 */
   readonly intervalMs?: number;
   /** ms of throughput history kept and charted. @default 300000 (5 minutes) */
@@ -109,6 +118,8 @@ const knownOptions = [
   'errors',
   'errorsDb',
   'grpc',
+  'leases',
+  'leasesDb',
   'intervalMs',
   'historyMs',
   'buckets',
@@ -213,6 +224,14 @@ export function newStatusMonitor(db: SqlDatabase, options: StatusMonitorOptions)
     errorWindowMs: intOption(options.errorWindowMs, 'errorWindowMs', 300_000, 0, 86_400_000 * 365),
     logger: options.logger ?? noopLogger,
     clock: options.clock ?? systemClock,
+    leases:
+      options.leases === undefined
+        ? undefined
+        : {
+            table:
+              typeof options.leases === 'string' ? newLeasesTable(options.leases) : options.leases,
+            db: options.leasesDb ?? db,
+          },
   });
 }
 
@@ -224,6 +243,7 @@ interface MonitorConfig {
   readonly errorWindowMs: number;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly leases: { readonly table: LeasesTable; readonly db: SqlDatabase } | undefined;
 }
 
 class Monitor implements StatusMonitor {
@@ -347,6 +367,20 @@ class Monitor implements StatusMonitor {
         problem(`reading errors table ${this.#errors.name}`, err);
       }
     }
+    // Shard consumers by name (`<group>_<n>_of_<count>`): the member holding the lease.
+    const holders = new Map<string, string>();
+    const leases = this.#config.leases;
+    if (leases !== undefined) {
+      try {
+        for (const g of await leases.table.list(leases.db)) {
+          for (const [i, h] of g.holders.entries()) {
+            holders.set(`${g.group}_${i + 1}_of_${g.shards}`, h);
+          }
+        }
+      } catch (err) {
+        problem(`reading leases table ${leases.table.name}`, err);
+      }
+    }
     const streams: StreamStatus[] = [];
     const consumers: ConsumerStatus[] = [];
     const liveKeys = new Set<string>();
@@ -450,6 +484,7 @@ class Monitor implements StatusMonitor {
                   },
             ratePerSecond: rates.rate,
             throughput: rates.buckets,
+            holder: holders.get(row.name) ?? null,
           });
         }
       }

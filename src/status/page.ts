@@ -36,7 +36,7 @@ svg{display:block}polyline{fill:none;stroke:var(--chart);stroke-width:1.5}
 <h2>Streams</h2>
 <table id="streams"><thead><tr><th>Events table</th><th>Head</th><th>Head written</th><th>Written/s</th><th>Last <span class="win"></span></th></tr></thead><tbody></tbody></table>
 <h2>Consumers</h2>
-<table id="consumers"><thead><tr><th>Stream</th><th>Consumer</th><th>Cursor</th><th>Lag events</th><th>Lag</th><th>Consumed/s</th><th>Last <span class="win"></span></th><th>State</th><th>Last error</th></tr></thead><tbody></tbody></table>
+<table id="consumers"><thead><tr><th>Stream</th><th>Consumer</th><th>Cursor</th><th>Lag events</th><th>Lag</th><th>Consumed/s</th><th>Last <span class="win"></span></th><th>State</th><th>Last error</th><th>Held by</th></tr></thead><tbody></tbody></table>
 <h2>gRPC</h2>
 <p id="grpc" class="mute">not served here</p>
 <table id="clients"><thead><tr><th>Client</th><th>Method</th><th>Since</th><th>Events sent</th></tr></thead><tbody></tbody></table>
@@ -116,7 +116,7 @@ function render(s) {
     set(c[0], clean(x.name)); set(c[1], dash(x.head), "n"); set(c[2], clock(x.headAt)); set(c[3], rate(x.ratePerSecond), "n");
     draw(c[4].firstChild, x.throughput);
   });
-  sync($("consumers").tBodies[0], s.consumers, (x) => x.stream + "\\u0000" + x.cursorsTable + "\\u0000" + x.name, () => row(9, 6), (tr, x) => {
+  sync($("consumers").tBodies[0], s.consumers, (x) => x.stream + "\\u0000" + x.cursorsTable + "\\u0000" + x.name, () => row(10, 6), (tr, x) => {
     tr.dataset.consumer = x.name; tr.dataset.state = x.state;
     const c = tr.cells;
     set(c[0], clean(x.stream)); set(c[1], clean(x.name)); set(c[2], dash(clean(x.cursor)), "n");
@@ -129,6 +129,7 @@ function render(s) {
     const badge = c[7].firstChild || c[7].appendChild(document.createElement("span"));
     set(badge, state, "st st-" + x.state);
     set(c[8], x.lastError ? clean(x.lastError.message) + " (event " + clean(x.lastError.eventId) + ", " + clock(x.lastError.at) + ")" : "", "msg");
+    set(c[9], x.holder === null || x.holder === undefined ? "" : x.holder === "" ? "(free)" : clean(x.holder), "holder");
   });
   const g = s.grpc;
   $("grpc").textContent = g ? g.address + ": " + g.openStreams + " open streams, " + g.sentEvents + " events sent" + (g.clients ? "" : " (clients not listed)") : "not served here";

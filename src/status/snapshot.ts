@@ -38,6 +38,12 @@ export interface ConsumerStatus {
   readonly ratePerSecond: number | null;
   /** Events consumed per second in each bucket of the history window, oldest first. */
   readonly throughput: readonly number[];
+  /**
+   * For a shard of a leased consumer group: the member (process) holding a live lease on it, ''
+   * when none does (released, or its holder's lease expired). null for a consumer that is not a
+   * leased shard, or when no leases table is watched.
+   */
+  readonly holder: string | null;
 }
 
 /** One events table: its head and how fast events are written. */

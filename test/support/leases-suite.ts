@@ -14,6 +14,7 @@ import {
   newLeasesTable,
   type SqlDatabase,
 } from '../../src/rsql/index.js';
+import { newStatusMonitor } from '../../src/status/index.js';
 import { uniqueName } from './servers.js';
 import type { ShardChildConfig } from './shard-child.js';
 import { waitFor } from './wait.js';
@@ -217,6 +218,52 @@ export function leasesSuite(name: string, factory: LeasesDbFactory): void {
         () => newLeasesTable('bad name'),
         (e) => codeOf(e) === ErrorCode.invalidArgument,
       );
+    });
+
+    it('the status view shows which member holds each shard', async (t) => {
+      const h = await factory(t);
+      if (h === undefined) return;
+      const events = newEventsTable(uniqueName('st_events'));
+      const cursors = newCursorsTable(uniqueName('st_cursors'));
+      const leases = newLeasesTable(uniqueName('st_leases'));
+      t.after(async () => {
+        for (const table of [events.name, cursors.name, leases.name]) {
+          await h.exec(`DROP TABLE IF EXISTS ${h.quote(table)}`);
+        }
+        await h.close();
+      });
+      await events.createTable(h.db);
+      await cursors.createTable(h.db);
+      await leases.createTable(h.db);
+      await h.insert(events.name, 3);
+      const a = leases.toGroup(h.db, {
+        group: 'st',
+        shards: 2,
+        cursors,
+        cursorFlushMs: 0,
+        memberId: 'host:1:a',
+      });
+      await a.join();
+      const [lease] = await a.acquire([0]);
+      assert.ok(lease !== undefined);
+      await a.cursorStore(lease).setCursor('st_1_of_2', '2');
+      await cursors.setCursor(h.db, 'st_2_of_2', '1');
+      await cursors.setCursor(h.db, 'plain', '3');
+      const monitor = newStatusMonitor(h.db, {
+        streams: [{ events, cursors: [cursors] }],
+        leases,
+        intervalMs: 60_000,
+      });
+      try {
+        const s = await monitor.snapshot();
+        const holder = (name: string) => s.consumers.find((c) => c.name === name)?.holder;
+        assert.equal(holder('st_1_of_2'), 'host:1:a');
+        assert.equal(holder('st_2_of_2'), '', 'a free shard');
+        assert.equal(holder('plain'), null, 'not a leased shard');
+        assert.deepEqual(s.problems, []);
+      } finally {
+        await monitor.close();
+      }
     });
 
     it('3–5 processes consume 20,000 events over 8 shards while killed (SIGKILL), paused past their lease (SIGSTOP/SIGCONT) and added', async (t) => {

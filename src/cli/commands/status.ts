@@ -19,6 +19,7 @@ import { parseDbUrl } from '../url.js';
 export interface StatusFlags {
   cursors?: string[];
   errors?: string;
+  leases?: string;
   stalledAfter: string;
 }
 
@@ -32,6 +33,10 @@ export function statusOptions(cmd: Command): Command {
     .option(
       '--errors <table>',
       'the consumer errors table whose latest error per consumer is shown (default: consumer_errors, when it exists)',
+    )
+    .option(
+      '--leases <table>',
+      'the leases table of sharded consumer groups: shows which process holds each shard (default: reflex_leases, when it exists)',
     )
     .option(
       '--stalled-after <d>',
@@ -82,6 +87,9 @@ export async function openStatusMonitor(
   let errors: string | undefined;
   if (flags.errors !== undefined) errors = checkIdentifier(flags.errors, '--errors');
   else if (await tableExists(db, 'consumer_errors')) errors = 'consumer_errors';
+  let leases: string | undefined;
+  if (flags.leases !== undefined) leases = checkIdentifier(flags.leases, '--leases');
+  else if (await tableExists(cursorsDb, 'reflex_leases')) leases = 'reflex_leases';
   const streams: StatusStreamOptions[] = eventsTables.map((events) => ({
     events,
     cursors: cursors.get(events) ?? [],
@@ -91,6 +99,7 @@ export async function openStatusMonitor(
     streams,
     stalledAfterMs,
     ...(errors === undefined ? {} : { errors }),
+    ...(leases === undefined ? {} : { leases, leasesDb: cursorsDb.handle }),
     ...(more.grpc === undefined ? {} : { grpc: more.grpc }),
     ...(more.intervalMs === undefined ? {} : { intervalMs: more.intervalMs }),
   });
@@ -145,6 +154,8 @@ export function printSnapshot(s: StatusSnapshot, out: Output, write: (s: string)
       { key: 'chart', header: `LAST ${window}` },
       { key: 'state', header: 'STATE' },
       { key: 'error', header: 'LAST ERROR' },
+      // Only when some consumer is a leased shard: which process holds it.
+      ...(s.consumers.some((c) => c.holder !== null) ? [{ key: 'holder', header: 'HELD BY' }] : []),
     ],
     s.consumers.map((c) => ({
       stream: escapeControl(c.stream),
@@ -156,6 +167,7 @@ export function printSnapshot(s: StatusSnapshot, out: Output, write: (s: string)
       chart: sparkline(c.throughput),
       state: stateText(c, s.at),
       error: c.lastError === null ? '' : escapeControl(c.lastError.message),
+      holder: c.holder === null ? '' : c.holder === '' ? '(free)' : escapeControl(c.holder),
     })),
   );
   for (const p of s.problems) write(`problem: ${escapeControl(p)}\n`);
