@@ -85,7 +85,6 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
   assert.equal(memoryLatency.length, 2);
   assert.ok(memoryLatency.every((r) => r.status === 'measured'));
   assert.ok(rows.some((r) => r.section === 'peer' && r.backend === 'nats'));
-<<<<<<< HEAD
   // Recovery: a private MariaDB and PostgreSQL (skipped without their binaries) and a gRPC server.
   for (const backend of ['mysql', 'postgres', 'grpc']) {
     const recovery = has(backend, 'recovery');
@@ -93,11 +92,9 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
     const first = recovery[0];
     if (first?.status === 'measured') assert.ok((first.value?.value ?? -1) >= 0);
   }
-=======
   const takeover = has('sqlite', 'leases');
   assert.equal(takeover.length, 2, 'lease takeover p50 and p99 on SQLite');
   assert.ok(takeover.every((r) => r.status === 'measured' && (r.value?.value ?? 0) > 0));
->>>>>>> dc87322 (leases: the status view shows who holds each shard (holder in the JSON, a Held by column on the page, HELD BY in reflex status with --leases), LeasesTable.list; bench: lease takeover rows (SIGKILLed member, p50/p99 against the lease period, target ≤ 2×); docs/scaling.md (one process, leased shards, the gRPC server, with figures); public surface regenerated)
   for (const r of rows) {
     assert.ok(['measured', 'absent', 'skipped', 'error'].includes(r.status), JSON.stringify(r));
     assert.notEqual(r.status, 'error', `error row: ${JSON.stringify(r)}`);
