@@ -105,7 +105,9 @@ function isStreamClient(v: unknown): v is StreamClient {
  * event: wait out the lag, `consume`, and only then `setCursor`. Every exit closes the stream and
  * makes a best-effort `flush` of the cursor store, each bounded by `flushTimeoutMs`; what fails
  * there is logged. The consumer's call is awaited even after an abort (it gets the signal); the
- * cursor store's calls and the stream function are raced with the signal (they are not given it).
+ * cursor store's calls and the stream function are raced with the signal (they are not given it);
+ * a `setCursor` the abort interrupted is still awaited, within `flushTimeoutMs`, before the run
+ * returns, so no cursor write lands after it.
  *
  * It never resolves: it rejects with the signal's reason on abort (`isExpected` is true for it),
  * or with a `ReflexError` that keeps the code of its cause ("recv error: …", "consume error: …",
@@ -129,6 +131,8 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
   let stream: StreamClient | undefined;
   /** The last cursor this run set: what a failed final flush may leave unwritten. */
   let lastCursor: string | undefined;
+  /** A cursor write the signal interrupted: finished (bounded) before the run returns. */
+  let interrupted: PendingWrite | undefined;
   try {
     signal?.throwIfAborted();
     let cursor: unknown;
@@ -210,10 +214,16 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
       } catch (err) {
         throw wrapError(err, 'consume error', ErrorCode.consume);
       }
+      let write: Promise<void> | undefined;
       try {
         const stored = spec.cursorStore.setCursor(spec.name, event.id);
-        if (stored !== settled) await abortable(stored, inner);
+        if (stored !== settled) {
+          write = Promise.resolve(stored);
+          await abortable(write, inner);
+        }
       } catch (err) {
+        // An abort does not abandon a write in flight: it may still land after the run returned.
+        if (inner.aborted && write !== undefined) interrupted = { cursor: event.id, write };
         throw wrapError(err, 'set cursor error', ErrorCode.setCursor);
       }
       lastCursor = event.id;
@@ -224,8 +234,14 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
   } finally {
     link.controller.abort(new ReflexError(ErrorCode.canceled, 'run ended'));
     link.dispose();
-    await finish(spec, stream, lastCursor, flushTimeoutMs, logger);
+    await finish(spec, stream, lastCursor, interrupted, flushTimeoutMs, logger);
   }
+}
+
+/** A setCursor call still in flight when the run was aborted. */
+interface PendingWrite {
+  readonly cursor: string;
+  readonly write: Promise<void>;
 }
 
 function closeQuietly(client: unknown): void {
@@ -237,10 +253,27 @@ async function finish(
   spec: Spec,
   stream: StreamClient | undefined,
   lastCursor: string | undefined,
+  interrupted: PendingWrite | undefined,
   timeoutMs: number,
   logger: Logger,
 ): Promise<void> {
   const fields = { consumer: spec.name, timeoutMs };
+  if (interrupted !== undefined) {
+    const written = await boundedCall(() => interrupted.write, timeoutMs);
+    if (written.ok) lastCursor = interrupted.cursor;
+    else {
+      logger.warn(
+        'error' in written
+          ? 'reflex cursor write in flight at the stop failed'
+          : 'reflex cursor write in flight at the stop timed out',
+        {
+          ...fields,
+          cursor: interrupted.cursor,
+          ...('error' in written ? { code: codeOf(written.error), error: written.error } : {}),
+        },
+      );
+    }
+  }
   if (stream !== undefined) {
     const closed = await boundedCall(() => stream.close(), timeoutMs);
     if (!closed.ok) {

@@ -96,6 +96,45 @@ describe('run: a stuck store or stream does not hold an abort, and the end is bo
     );
   });
 
+  it('abort while setCursor is in flight: run returns only once that write has landed', async () => {
+    const mem = new MemCursorStore();
+    let sets = 0;
+    let release: () => void = () => {};
+    const store: CursorStore = {
+      getCursor: (n) => mem.getCursor(n),
+      setCursor: (n, c) => {
+        if (++sets !== 3) return mem.setCursor(n, c);
+        return new Promise<void>((resolve) => {
+          release = () => resolve(mem.setCursor(n, c));
+        });
+      },
+      flush: () => Promise.resolve(),
+    };
+    const ac = new AbortController();
+    let ended = false;
+    const p = run(
+      newSpec(
+        logOf(5),
+        store,
+        newConsumer('in-flight', () => {}),
+      ),
+      {
+        signal: ac.signal,
+        flushTimeoutMs: 60_000,
+      },
+    ).finally(() => {
+      ended = true;
+    });
+    await until(() => sets === 3, 'the third setCursor');
+    ac.abort();
+    // Several turns of the event loop: an abandoned write would have let the run end by now.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(ended, false, 'the run waits for the interrupted write');
+    release();
+    await assert.rejects(p, (err) => err === ac.signal.reason);
+    assert.equal(await mem.getCursor('in-flight'), '3', 'the write landed before run returned');
+  });
+
   it('abort while the stream function hangs: run rejects with the reason; a client arriving late is closed', async () => {
     let closed = 0;
     let release: (c: StreamClient) => void = () => {};
