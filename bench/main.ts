@@ -16,6 +16,7 @@ import { type WakeupName, wakeupLabels } from './backends/wakeups.js';
 import { benchGrpcHostile } from './grpc-hostile.js';
 import { leaseRows } from './leases.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
+import { type BridgeResults, runBridge } from './peers/jetstream-bridge.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import { recoveryRows } from './recovery.js';
 import {
@@ -640,6 +641,60 @@ function natsRows(
   return rows;
 }
 
+/** The JetStream bridge (reflex-events/nats) beside JetStream's client and our gRPC server. */
+async function bridgeRows(reachable: boolean, o: Options): Promise<Row[]> {
+  const base = { section: 'peer', backend: 'nats-bridge' } as const;
+  if (!reachable) {
+    return [
+      makeRow({
+        ...base,
+        measure: 'JetStream bridge',
+        status: 'skipped',
+        note: 'NATS unreachable',
+      }),
+    ];
+  }
+  let b: BridgeResults;
+  try {
+    b = await runBridge({
+      url: process.env.REFLEX_TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
+      events: o.sizes.events,
+      log,
+    });
+  } catch (err) {
+    log(`nats bridge: ${String(err)}`);
+    return [
+      makeRow({
+        ...base,
+        measure: 'JetStream bridge',
+        status: 'error',
+        note: String(err).slice(0, 160),
+      }),
+    ];
+  }
+  return [
+    makeRow({
+      ...base,
+      measure: `relay into JetStream vs JetStream bulk publish of the same ${b.relayed.toLocaleString('en')} msgs`,
+      status: 'measured',
+      value: perS(b.relayPerS, 'msgs/s'),
+      baseline: perS(b.bulkPerS, 'msgs/s'),
+      baselineLabel: 'JetStream bulk publish',
+      target: atLeast(0.7),
+      note: 'both 256 publishes in flight; the relay also writes its cursor and chains expected sequences',
+    }),
+    makeRow({
+      ...base,
+      measure: `${b.consumers} consumers × ${b.perConsumer.toLocaleString('en')} events: through JetStream (source) vs through the gRPC server`,
+      status: 'measured',
+      value: perS(b.jetStreamReadPerS),
+      baseline: perS(b.grpcReadPerS),
+      baselineLabel: 'reflex gRPC server',
+      note: 'events delivered per second, all consumers together',
+    }),
+  ];
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const started = performance.now();
@@ -718,6 +773,7 @@ async function main(): Promise<void> {
       log(`nats: ${natsError.message}`);
     }
     rows.push(...natsRows(nats, natsError, figures));
+    rows.push(...(await bridgeRows(nats !== undefined, o)));
   }
 
   const report: BenchReport = {

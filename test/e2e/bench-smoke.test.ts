@@ -95,6 +95,7 @@ test('bench --quick writes latest.json and latest.md with every expected row', a
   const takeover = has('sqlite', 'leases');
   assert.equal(takeover.length, 2, 'lease takeover p50 and p99 on SQLite');
   assert.ok(takeover.every((r) => r.status === 'measured' && (r.value?.value ?? 0) > 0));
+  assert.ok(rows.some((r) => r.section === 'peer' && r.backend === 'nats-bridge'));
   for (const r of rows) {
     assert.ok(['measured', 'absent', 'skipped', 'error'].includes(r.status), JSON.stringify(r));
     assert.notEqual(r.status, 'error', `error row: ${JSON.stringify(r)}`);
