@@ -33,12 +33,19 @@ export class JetStreamAdmin {
       timeout: 5000,
       maxReconnectAttempts: -1,
     });
-    return new JetStreamAdmin(nc, await nc.jetstreamManager({ timeout: 5000 }));
+    // No API check here: a new cluster answers only once it has a meta leader, which
+    // createStream waits for.
+    try {
+      return new JetStreamAdmin(nc, await nc.jetstreamManager({ timeout: 5000, checkAPI: false }));
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
   }
 
-  /** Creates a stream capturing `<name>.>` (retried until the cluster has a meta leader, ≤ 15 s). */
+  /** Creates a stream capturing `<name>.>` (retried until the cluster has a meta leader, ≤ 30 s). */
   async createStream(name: string, replicas = 1, duplicateWindowMs?: number): Promise<void> {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       try {
         await this.jsm.streams.add({
