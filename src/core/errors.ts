@@ -10,17 +10,18 @@ export {
 } from '../internal/errors.js';
 
 /**
- * Stable error codes. A code survives wrapping (guards walk the `cause` chain) and a gRPC hop
+ * The error codes core owns: those of `run`, streams and cursors in general, and the transport
+ * codes every remote source shares. Each package exports its own (`RsqlErrorCode`,
+ * `RpatternsErrorCode`, `FiltersErrorCode`, `RblobErrorCode`, `GrpcErrorCode`, `NatsErrorCode`,
+ * `TestingErrorCode`); docs/errors.md lists them all. A code survives wrapping (guards walk the `cause` chain) and a gRPC hop
  * (the server sends it in the trailers, the client restores it).
  */
 export const ErrorCode = {
   stopped: 'ERR_REFLEX_STOPPED',
   headReached: 'ERR_REFLEX_HEAD_REACHED',
   filter: 'ERR_REFLEX_FILTER',
-  consecEvent: 'ERR_REFLEX_CONSEC_EVENT',
   invalidCursor: 'ERR_REFLEX_INVALID_CURSOR',
   invalidArgument: invalidArgumentCode,
-  cursorNotIncreasing: 'ERR_REFLEX_CURSOR_NOT_INCREASING',
   canceled: 'ERR_REFLEX_CANCELED',
   deadlineExceeded: 'ERR_REFLEX_DEADLINE_EXCEEDED',
   streamEnded: 'ERR_REFLEX_STREAM_ENDED',
@@ -29,10 +30,6 @@ export const ErrorCode = {
   unauthenticated: 'ERR_REFLEX_UNAUTHENTICATED',
   permissionDenied: 'ERR_REFLEX_PERMISSION_DENIED',
   deserialization: 'ERR_REFLEX_DESERIALIZATION',
-  metadataFilter: 'ERR_REFLEX_METADATA_FILTER',
-  batchState: 'ERR_REFLEX_BATCH_STATE',
-  invalidBatchConfig: 'ERR_REFLEX_INVALID_BATCH_CONFIG',
-  database: 'ERR_REFLEX_DATABASE',
   getCursor: 'ERR_REFLEX_GET_CURSOR',
   setCursor: 'ERR_REFLEX_SET_CURSOR',
   reset: 'ERR_REFLEX_RESET',

@@ -1,4 +1,5 @@
 import { ErrorCode, type Event, type EventFilter, ReflexError } from '../core/index.js';
+import { FiltersErrorCode } from './error-codes.js';
 
 /**
  * A filter on the decoded metadata of each event: `deserialize` turns the bytes (undefined when
@@ -18,7 +19,7 @@ export function metadataEventFilter<T>(
 ): EventFilter {
   if (typeof deserialize !== 'function' || typeof predicate !== 'function') {
     throw new ReflexError(
-      ErrorCode.metadataFilter,
+      FiltersErrorCode.metadataFilter,
       'metadata filter needs a deserialize function and a predicate',
     );
   }

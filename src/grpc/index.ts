@@ -14,4 +14,4 @@ export {
   serveStream,
   serveStreams,
 } from './server.js';
-export { errorCodeKey, remoteErrorCode, unimplementedErrorCode } from './status.js';
+export { errorCodeKey, GrpcErrorCode } from './status.js';

@@ -28,11 +28,11 @@ import { goStoppedMessage } from './jettison.js';
 import { resolveServerLimits, type ServerLimits, serverLimitKeys } from './limits.js';
 import { PeerGuard } from './peer.js';
 import {
+  GrpcErrorCode,
   type GrpcStatus,
   type PeerStatus,
   peerStatus,
   statusHeaders,
-  unimplementedErrorCode,
 } from './status.js';
 
 /** The method of the original's service: `reflexpb.Reflex/Stream`. */
@@ -428,7 +428,8 @@ class Impl implements ReflexServer {
         );
       }
       const fn = this.#routes.get(path);
-      if (fn === undefined) throw new ReflexError(unimplementedErrorCode, `unknown method ${path}`);
+      if (fn === undefined)
+        throw new ReflexError(GrpcErrorCode.unimplemented, `unknown method ${path}`);
       const request = await readRequest(stream, headers, controller.signal);
       clearTimeout(requestTimer);
       requestTimer = undefined;

@@ -6,13 +6,18 @@ import { goStatusDetails, reflexCodeOfGoStatus } from './jettison.js';
 export const errorCodeKey = 'reflex-error-code';
 
 /**
- * The code of a remote error whose gRPC status has no better reflex equivalent (UNKNOWN,
- * RESOURCE_EXHAUSTED, …). The gRPC status name and message are in the error's message.
+ * The error codes grpc owns (docs/errors.md); the transport codes it shares with other remote
+ * sources (unavailable, unauthenticated, permission denied) are the core's `ErrorCode`.
  */
-export const remoteErrorCode = 'ERR_REFLEX_REMOTE';
-
-/** The code of a call to a method the server does not serve (gRPC UNIMPLEMENTED). */
-export const unimplementedErrorCode = 'ERR_REFLEX_UNIMPLEMENTED';
+export const GrpcErrorCode = {
+  /**
+   * A remote error whose gRPC status has no better reflex equivalent (UNKNOWN,
+   * RESOURCE_EXHAUSTED, …). The gRPC status name and message are in the error's message.
+   */
+  remote: 'ERR_REFLEX_REMOTE',
+  /** A call to a method the server does not serve (gRPC UNIMPLEMENTED). */
+  unimplemented: 'ERR_REFLEX_UNIMPLEMENTED',
+} as const;
 
 /** The trailer of the google.rpc.Status details (base64), where Go's jettison puts its error codes. */
 export const statusDetailsKey = 'grpc-status-details-bin';
@@ -69,7 +74,7 @@ const statusOfCode: Readonly<Record<string, number>> = {
   [ErrorCode.unauthenticated]: Status.unauthenticated,
   [ErrorCode.permissionDenied]: Status.permissionDenied,
   [ErrorCode.internal]: Status.internal,
-  [unimplementedErrorCode]: Status.unimplemented,
+  [GrpcErrorCode.unimplemented]: Status.unimplemented,
 };
 
 const codeOfStatus: Readonly<Record<number, string>> = {
@@ -80,7 +85,7 @@ const codeOfStatus: Readonly<Record<number, string>> = {
   [Status.permissionDenied]: ErrorCode.permissionDenied,
   [Status.invalidArgument]: ErrorCode.invalidArgument,
   [Status.internal]: ErrorCode.internal,
-  [Status.unimplemented]: unimplementedErrorCode,
+  [Status.unimplemented]: GrpcErrorCode.unimplemented,
 };
 
 /** A gRPC status as sent in trailers. */
@@ -125,7 +130,7 @@ const callerCodes: ReadonlySet<string> = new Set([
   ErrorCode.invalidArgument,
   ErrorCode.unauthenticated,
   ErrorCode.permissionDenied,
-  unimplementedErrorCode,
+  GrpcErrorCode.unimplemented,
 ]);
 
 /**
@@ -191,7 +196,7 @@ export function errorOfStatus(
     fromTrailer === undefined && status !== Status.ok
       ? reflexCodeOfGoStatus(details, message)
       : undefined;
-  const code = fromTrailer ?? fromGo ?? codeOfStatus[status] ?? remoteErrorCode;
+  const code = fromTrailer ?? fromGo ?? codeOfStatus[status] ?? GrpcErrorCode.remote;
   const name = statusNames[status] ?? `status ${status}`;
   return new ReflexError(code, `remote stream: ${name}: ${message}`);
 }

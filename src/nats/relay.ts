@@ -5,6 +5,7 @@ import { type CursorStore, ErrorCode, type Event, ReflexError } from '../core/in
 import { Waker } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { wrapError } from '../internal/errors.js';
+import { RpatternsErrorCode } from '../rpatterns/index.js';
 import type { Connection, Handles } from './connection.js';
 import { NatsErrorCode, natsError } from './errors.js';
 import { headerValues } from './headers.js';
@@ -94,7 +95,7 @@ export class Relay implements JetStreamRelay {
     const round = this.#round;
     if (round === undefined) {
       throw new ReflexError(
-        ErrorCode.batchState,
+        RpatternsErrorCode.batchState,
         `JetStream relay ${this.name}: consume before reset`,
       );
     }

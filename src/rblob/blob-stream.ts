@@ -17,7 +17,7 @@ import { validateStreamCall } from '../internal/stream-options.js';
 import { type BlobInfo, type Bucket, compareKeys, type OpenedBlob } from './bucket.js';
 import { type BlobCursor, formatBlobCursor, parseBlobCursor } from './cursor.js';
 import { type Decoder, jsonDecoder } from './decoder.js';
-import { BlobErrorCode } from './errors.js';
+import { RblobErrorCode } from './errors.js';
 
 /** Options of {@link newBlobStream}. */
 export interface BlobStreamOptions {
@@ -353,7 +353,7 @@ class BlobStreamClient extends BaseStreamClient {
       return page;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      throw wrapError(err, `rblob: list bucket ${bucket.name}`, BlobErrorCode.read);
+      throw wrapError(err, `rblob: list bucket ${bucket.name}`, RblobErrorCode.read);
     }
   }
 
@@ -365,7 +365,7 @@ class BlobStreamClient extends BaseStreamClient {
       blob = await bucket.open(key, { signal });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      throw wrapError(err, `rblob: open blob ${JSON.stringify(key)}`, BlobErrorCode.read);
+      throw wrapError(err, `rblob: open blob ${JSON.stringify(key)}`, RblobErrorCode.read);
     }
     if (signal.aborted) {
       blob.close();
@@ -481,7 +481,7 @@ async function* readErrors(
     yield* body;
   } catch (err) {
     if (err instanceof ReflexError) throw err;
-    throw wrapError(err, `read blob ${JSON.stringify(key)}`, BlobErrorCode.read);
+    throw wrapError(err, `read blob ${JSON.stringify(key)}`, RblobErrorCode.read);
   }
 }
 

@@ -6,7 +6,7 @@ import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys } from '../internal/options.js';
 import type { Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
 import { compareKeys } from './bucket.js';
-import { BlobErrorCode } from './errors.js';
+import { RblobErrorCode } from './errors.js';
 
 /** Options of {@link newDirBucket}. */
 export interface DirBucketOptions {
@@ -101,7 +101,7 @@ class DirBucket implements Bucket {
     } catch (err) {
       if (isNotFound(err)) {
         throw new ReflexError(
-          BlobErrorCode.notFound,
+          RblobErrorCode.notFound,
           `blob ${JSON.stringify(key)} not found in bucket ${this.name}`,
           { cause: err },
         );
@@ -111,7 +111,7 @@ class DirBucket implements Bucket {
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) {
-        throw new ReflexError(BlobErrorCode.notFound, `blob ${JSON.stringify(key)} is not a file`);
+        throw new ReflexError(RblobErrorCode.notFound, `blob ${JSON.stringify(key)} is not a file`);
       }
       options.signal?.throwIfAborted();
       const body = handle.createReadStream({ highWaterMark: this.#chunkSize });

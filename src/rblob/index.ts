@@ -9,7 +9,7 @@ export {
 export { type BlobCursor, formatBlobCursor, parseBlobCursor } from './cursor.js';
 export { type Decoder, jsonDecoder, ndjsonDecoder } from './decoder.js';
 export { type DirBucketOptions, newDirBucket } from './dir-bucket.js';
-export { BlobErrorCode } from './errors.js';
+export { RblobErrorCode } from './errors.js';
 export { MemoryBucket, type MemoryBucketOptions, type PutOptions } from './memory-bucket.js';
 export {
   newS3Bucket,

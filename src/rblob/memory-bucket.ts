@@ -8,7 +8,7 @@ import {
   compareKeys,
   type OpenedBlob,
 } from './bucket.js';
-import { BlobErrorCode } from './errors.js';
+import { RblobErrorCode } from './errors.js';
 
 /** Options of {@link MemoryBucket}. */
 export interface MemoryBucketOptions {
@@ -104,7 +104,7 @@ export class MemoryBucket implements Bucket {
     const stored = this.#blobs.get(key);
     if (stored === undefined) {
       throw new ReflexError(
-        BlobErrorCode.notFound,
+        RblobErrorCode.notFound,
         `blob ${JSON.stringify(key)} not found in bucket ${this.name}`,
       );
     }

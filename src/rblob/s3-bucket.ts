@@ -3,7 +3,7 @@ import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys } from '../internal/options.js';
 import type { BlobInfo, Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
-import { BlobErrorCode } from './errors.js';
+import { RblobErrorCode } from './errors.js';
 
 /**
  * An S3 client as far as rblob uses it: an `S3Client` of `@aws-sdk/client-s3` v3 fits. Typed
@@ -117,7 +117,8 @@ class S3BucketImpl implements S3Bucket {
   }
 
   async #send(s3: S3Module, command: object, signal: AbortSignal | undefined): Promise<unknown> {
-    if (this.#closed) throw new ReflexError(BlobErrorCode.read, `S3 bucket ${this.name} is closed`);
+    if (this.#closed)
+      throw new ReflexError(RblobErrorCode.read, `S3 bucket ${this.name} is closed`);
     if (this.#client === undefined) {
       const o = this.#options;
       const config: S3.S3ClientConfig = {};
@@ -170,7 +171,7 @@ class S3BucketImpl implements S3Bucket {
     } catch (err) {
       if (isNoSuchKey(err)) {
         throw new ReflexError(
-          BlobErrorCode.notFound,
+          RblobErrorCode.notFound,
           `blob ${JSON.stringify(key)} not found in bucket ${this.name}`,
           { cause: err },
         );

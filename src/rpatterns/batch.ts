@@ -21,6 +21,7 @@ import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, intOption, msOption } from '../internal/options.js';
 import { describeThrown } from '../internal/thrown.js';
 import { type AckConsumer, consumerStore } from './ack.js';
+import { RpatternsErrorCode } from './error-codes.js';
 import { consumerOptionKeys, split } from './options.js';
 
 /** Processes a batch of events, in stream order. It is acknowledged only if this resolves. */
@@ -84,7 +85,7 @@ export function newBatchConsumer(
   const maxLength = intOption(options.maxLength, 'batch consumer maxLength', 0);
   if (periodMs === 0 && maxLength === 0) {
     throw new ReflexError(
-      ErrorCode.invalidBatchConfig,
+      RpatternsErrorCode.invalidBatchConfig,
       `batch consumer ${name} needs a periodMs, a maxLength, or both`,
     );
   }
@@ -171,13 +172,13 @@ class Batcher implements BatchConsumer {
     const state = this.#state;
     if (state.kind === 'idle') {
       throw new ReflexError(
-        ErrorCode.batchState,
+        RpatternsErrorCode.batchState,
         `batch consumer ${this.name} is not running: reset it first (run does)`,
       );
     }
     if (state.kind === 'failed') {
       throw new ReflexError(
-        ErrorCode.batchState,
+        RpatternsErrorCode.batchState,
         `batch consumer ${this.name} failed in the background: ${describeThrown(state.err)}`,
         { cause: state.err },
       );

@@ -1,7 +1,6 @@
 import {
   type Consumer,
   type CursorStore,
-  ErrorCode,
   type Event,
   type Logger,
   newSpec,
@@ -18,10 +17,8 @@ import { invalidArgument, wrapError } from '../internal/errors.js';
 import { checkOptionKeys } from '../internal/options.js';
 import { describeThrown } from '../internal/thrown.js';
 import { type AckConsumer, consumerStore } from './ack.js';
+import { RpatternsErrorCode } from './error-codes.js';
 import { type GapSequence, newGapSequence } from './gap-sequence.js';
-
-/** Code of the error `consume` throws when an event failed in the background (unless the failure had a code of its own). */
-export const concurrentFailureErrorCode = 'ERR_REFLEX_CONCURRENT_CONSUME';
 
 /** Options of {@link newConcurrentConsumer}. */
 export interface ConcurrentConsumerOptions {
@@ -144,7 +141,7 @@ class Concurrent implements ConcurrentConsumer {
     const round = this.#round;
     if (round === undefined) {
       throw new ReflexError(
-        ErrorCode.batchState,
+        RpatternsErrorCode.batchState,
         `concurrent consumer ${this.name} is not running: reset it first (run does)`,
       );
     }
@@ -170,7 +167,7 @@ class Concurrent implements ConcurrentConsumer {
           err: wrapError(
             err,
             `concurrent consumer ${this.name} failed on event ${event.id}`,
-            concurrentFailureErrorCode,
+            RpatternsErrorCode.concurrentConsume,
           ),
         };
       },

@@ -19,7 +19,6 @@ export { newBootstrapSpec } from './bootstrap.js';
 export {
   type ConcurrentConsumer,
   type ConcurrentConsumerOptions,
-  concurrentFailureErrorCode,
   newConcurrentConsumer,
   newConcurrentSpec,
 } from './concurrent.js';
@@ -29,6 +28,7 @@ export {
   type ErrorInsertFunc,
   newDeadLetterConsumer,
 } from './dead-letter.js';
+export { RpatternsErrorCode } from './error-codes.js';
 export { type GapSequence, newGapSequence } from './gap-sequence.js';
 export { MemCursorStore } from './mem-cursor-store.js';
 export {

@@ -11,6 +11,7 @@ import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, intOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import type { CursorsSchema, CursorsStatements, Dialect, SqlValue } from './dialect.js';
+import { RsqlErrorCode } from './error-codes.js';
 import { TableGuard } from './exact-schema.js';
 import { bindHandle, databaseError, insertIfAbsent } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
@@ -227,7 +228,7 @@ export class SqlCursorsTable implements CursorsTable {
     const storedText = stored === null || stored === undefined ? '' : String(stored);
     if (this.same(storedText, c)) return;
     throw new ReflexError(
-      ErrorCode.cursorNotIncreasing,
+      RsqlErrorCode.cursorNotIncreasing,
       `cursors table ${this.name}: attempted to set cursor ${c} of ${consumer} below the stored ${storedText}`,
     );
   }
@@ -341,7 +342,7 @@ class TableCursorStore implements SqlCursorStore {
     if (cmp === 0) return;
     if (cmp < 0) {
       throw new ReflexError(
-        ErrorCode.cursorNotIncreasing,
+        RsqlErrorCode.cursorNotIncreasing,
         `cursors table ${this.#table.name}: attempted to set cursor ${c} of ${name} below ${slot.last}`,
       );
     }

@@ -18,7 +18,8 @@ import { invalidArgument } from '../internal/errors.js';
 import { boolOption, checkOptionKeys, intOption } from '../internal/options.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import type { Dialect, Durability, EventsSchema, EventsStatements, SqlValue } from './dialect.js';
-import { bindHandle, bindWriter, databaseError, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
+import { RsqlErrorCode } from './error-codes.js';
+import { bindHandle, bindWriter, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { Loader, type WakeupStarter } from './loader.js';
 import {
@@ -404,7 +405,7 @@ class SqlEventsTable implements EventsTable {
   #insertError(dialect: Dialect, err: unknown): ReflexError {
     if (dialect.classifyError(err) === 'duplicate') {
       return new ReflexError(
-        ERR_REFLEX_EVENT_ID_TAKEN,
+        RsqlErrorCode.eventIdTaken,
         `events table ${this.name}: the event's id was taken by a gap fill (the insert stalled); retry the transaction`,
         { cause: err },
       );

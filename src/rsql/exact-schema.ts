@@ -1,7 +1,7 @@
 import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import { ERR_REFLEX_UNSAFE_SCHEMA } from './codes.js';
 import type { ColumnInfo, ExactColumn } from './dialect.js';
+import { RsqlErrorCode } from './error-codes.js';
 import { type BoundHandle, bindHandle, databaseError } from './handles.js';
 
 /** What a column of a cursors or errors table must do. */
@@ -134,7 +134,7 @@ export class TableGuard {
       throw databaseError(dialect, err, `${this.#what}: checking the table`);
     }
     if (session !== undefined) {
-      throw new ReflexError(ERR_REFLEX_UNSAFE_SCHEMA, `${this.#what}: ${session}`);
+      throw new ReflexError(RsqlErrorCode.unsafeSchema, `${this.#what}: ${session}`);
     }
     if (columns === undefined) return undefined;
     const found = inspect(columns, this.#needs, this.#what);
@@ -142,7 +142,7 @@ export class TableGuard {
     if (found.inexact.length > 0) {
       const list = found.inexact.map((c) => `${c.name} (${c.info.type})`).join(', ');
       throw new ReflexError(
-        ERR_REFLEX_UNSAFE_SCHEMA,
+        RsqlErrorCode.unsafeSchema,
         `${this.#what}: ${list} compare${found.inexact.length === 1 ? 's' : ''} names inexactly ` +
           `(a case-, accent- or pad-insensitive collation): consumers such as 'mailer', 'Mailer', ` +
           `'mailer ' and 'mäiler' would share one row. Convert the table (ALTER TABLE … MODIFY … ` +

@@ -2,16 +2,8 @@ import { ErrorCode, ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
 import type { Dialect, ExecResult, Executor, SqlValue, TransactionOptions } from './dialect.js';
 import { dialects } from './dialects.js';
+import { RsqlErrorCode } from './error-codes.js';
 import { type DialectName, type ToolBinding, toolOf, tools } from './orm/index.js';
-
-/** Error code: the database handle is closed (or its connection was lost). */
-export const ERR_REFLEX_DB_CLOSED = 'ERR_REFLEX_DB_CLOSED';
-/**
- * Error code: an event's id was taken by a gap fill before its row was inserted (the writer
- * stalled longer than the fill delay between allocating the id and inserting): retry the
- * transaction. Never a silent loss.
- */
-export const ERR_REFLEX_EVENT_ID_TAKEN = 'ERR_REFLEX_EVENT_ID_TAKEN';
 
 /** A user handle with its dialect and executor, resolved once per handle. */
 export interface BoundHandle {
@@ -153,7 +145,7 @@ export function databaseError(dialect: Dialect, err: unknown, what: string): Ref
   const kind = dialect.classifyError(err);
   const message = err instanceof Error ? err.message : String(err);
   if (kind === 'closed') {
-    return new ReflexError(ERR_REFLEX_DB_CLOSED, `${what}: database closed: ${message}`, {
+    return new ReflexError(RsqlErrorCode.dbClosed, `${what}: database closed: ${message}`, {
       cause: err,
     });
   }
@@ -164,7 +156,7 @@ export function databaseError(dialect: Dialect, err: unknown, what: string): Ref
       { cause: err },
     );
   }
-  return new ReflexError(ErrorCode.database, `${what}: ${message}`, { cause: err });
+  return new ReflexError(RsqlErrorCode.database, `${what}: ${message}`, { cause: err });
 }
 
 /**

@@ -19,6 +19,7 @@ export type {
   SqlValue,
 } from './dialect.js';
 export { dialectOf, dialects } from './dialects.js';
+export { RsqlErrorCode } from './error-codes.js';
 export {
   type ErrorInsertFunc,
   ErrorStatus,
@@ -35,7 +36,6 @@ export {
   type NotifyFunc,
   newEventsTable,
 } from './events-table.js';
-export { ERR_REFLEX_DB_CLOSED, ERR_REFLEX_EVENT_ID_TAKEN } from './handles.js';
 export {
   type LeasesTable,
   newLeasesTable,
@@ -57,21 +57,19 @@ export {
   type RedisNotifierOptions,
   redisNotifier,
 } from './notifiers/redis.js';
-export {
-  type DialectName,
-  type DrizzleAsyncHandle,
-  type DrizzleSyncHandle,
-  ERR_REFLEX_PEER_MISSING,
-  type KnexHandle,
-  type KyselyHandle,
-  type OrmHandle,
-  type PrismaHandle,
-  type SqlExecutor,
-  type TypeOrmDataSourceHandle,
-  type TypeOrmManagerHandle,
+export type {
+  DialectName,
+  DrizzleAsyncHandle,
+  DrizzleSyncHandle,
+  KnexHandle,
+  KyselyHandle,
+  OrmHandle,
+  PrismaHandle,
+  SqlExecutor,
+  TypeOrmDataSourceHandle,
+  TypeOrmManagerHandle,
 } from './orm/index.js';
 export {
-  ERR_REFLEX_UNSAFE_SCHEMA,
   type PgClient,
   type PgPool,
   type PgPoolClient,

@@ -12,6 +12,7 @@ import { checkOptionKeys, intOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import { type CursorsTable, SqlCursorsTable } from './cursors-table.js';
 import type { Dialect, LeasesSchema, LeasesStatements, SqlValue } from './dialect.js';
+import { RsqlErrorCode } from './error-codes.js';
 import { bindHandle, databaseError } from './handles.js';
 import { validateIdentifier } from './identifiers.js';
 import { groupKey, memberKey, shardKey } from './leases-sql.js';
@@ -492,7 +493,7 @@ class FencedCursorStore implements CursorStore {
         if (cmp === 0) return settled;
         if (cmp < 0) {
           throw new ReflexError(
-            ErrorCode.cursorNotIncreasing,
+            RsqlErrorCode.cursorNotIncreasing,
             `attempted to set cursor ${c} of ${name} below ${slot.last}`,
           );
         }

@@ -1,8 +1,11 @@
 import { hasCode, ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
 
-/** The code of the error {@link Fate.tempt} throws. */
-export const temptErrorCode = 'ERR_REFLEX_TEMPT';
+/** The error codes the testing kit owns (docs/errors.md). */
+export const TestingErrorCode = {
+  /** A failure injected on purpose by {@link Fate.tempt}. */
+  tempt: 'ERR_REFLEX_TEMPT',
+} as const;
 
 /** Options of {@link newFate}. */
 export interface FateOptions {
@@ -48,7 +51,7 @@ export function newFate(options: FateOptions = {}): Fate {
       counts.tempted++;
       if (random() < p) {
         counts.failed++;
-        throw new ReflexError(temptErrorCode, 'fate tempted');
+        throw new ReflexError(TestingErrorCode.tempt, 'fate tempted');
       }
     },
   };
@@ -56,5 +59,5 @@ export function newFate(options: FateOptions = {}): Fate {
 
 /** True when `err` is (or wraps) the error of {@link Fate.tempt}. */
 export function isTemptErr(err: unknown): boolean {
-  return hasCode(err, temptErrorCode);
+  return hasCode(err, TestingErrorCode.tempt);
 }

@@ -1,6 +1,6 @@
 export { MemCursorStore } from '../rpatterns/index.js';
 export { type AwaitCursorOptions, awaitCursor } from './await-cursor.js';
-export { type Fate, type FateOptions, isTemptErr, newFate, temptErrorCode } from './fate.js';
+export { type Fate, type FateOptions, isTemptErr, newFate, TestingErrorCode } from './fate.js';
 export {
   type MemoryEventLog,
   type MemoryEventLogOptions,

@@ -7,6 +7,7 @@ import {
   type ShardLease,
   type ShardLeaseStore,
 } from '../../src/core/index.js';
+import { RsqlErrorCode } from '../../src/rsql/index.js';
 
 interface Row {
   holder: string;
@@ -38,7 +39,7 @@ export class MemoryLeases {
   }
 
   #check(): void {
-    if (this.down) throw new ReflexError(ErrorCode.database, 'database down');
+    if (this.down) throw new ReflexError(RsqlErrorCode.database, 'database down');
   }
 
   live(row: Row | undefined): boolean {

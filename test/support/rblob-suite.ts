@@ -13,12 +13,12 @@ import {
   type StreamFunc,
 } from '../../src/core/index.js';
 import {
-  BlobErrorCode,
   type BlobStreamOptions,
   type Bucket,
   type Decoder,
   ndjsonDecoder,
   newBlobStream,
+  RblobErrorCode,
 } from '../../src/rblob/index.js';
 import { ManualClock } from './manual-clock.js';
 
@@ -254,7 +254,7 @@ export function blobStreamSuite(name: string, make: () => Promise<BucketHarness>
       await rejectsWith(open()(`${keyB}|01|0`), ErrorCode.invalidCursor, /out of range/);
       await rejectsWith(
         open()('2020/09/missing.json|01|0'),
-        BlobErrorCode.notFound,
+        RblobErrorCode.notFound,
         /missing\.json/,
       );
       await rejectsWith(open()('no-separator'), ErrorCode.invalidCursor);

@@ -11,6 +11,7 @@ import {
   ReflexError,
   wrapError,
 } from '../../src/core/index.js';
+import { RsqlErrorCode } from '../../src/rsql/index.js';
 
 describe('errors', () => {
   it('isExpected: nil false, abort/timeout/stopped/canceled/deadline true, others false', () => {
@@ -81,7 +82,7 @@ describe('errors', () => {
       withCode('57P03'),
       withCode('08006'),
       withCode('08P01'),
-      new ReflexError(ErrorCode.database, 'wrapped', { cause: withCode('ER_SERVER_SHUTDOWN') }),
+      new ReflexError(RsqlErrorCode.database, 'wrapped', { cause: withCode('ER_SERVER_SHUTDOWN') }),
       wrapError(withCode('ECONNREFUSED'), 'consume error', ErrorCode.consume),
     ]) {
       assert.equal(isTransientErr(err), true, String(err));
@@ -91,7 +92,7 @@ describe('errors', () => {
       null,
       'ECONNREFUSED',
       new Error('ECONNREFUSED'),
-      new ReflexError(ErrorCode.database, 'syntax', { cause: withCode('42601') }),
+      new ReflexError(RsqlErrorCode.database, 'syntax', { cause: withCode('42601') }),
       new ReflexError(ErrorCode.consume, 'consumer failed'),
       new ReflexError(ErrorCode.stopped, 'stopped'),
       new ReflexError(ErrorCode.invalidArgument, 'bad'),

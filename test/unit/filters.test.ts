@@ -8,7 +8,12 @@ import {
   isFilterErr,
   newConsumer,
 } from '../../src/core/index.js';
-import { allEventFilters, anyEventFilters, metadataEventFilter } from '../../src/filters/index.js';
+import {
+  allEventFilters,
+  anyEventFilters,
+  FiltersErrorCode,
+  metadataEventFilter,
+} from '../../src/filters/index.js';
 import { makeEvents } from '../support/events.js';
 
 const event = makeEvents(1)[0] as Event;
@@ -67,7 +72,7 @@ describe('filters', () => {
     );
     assert.throws(
       () => metadataEventFilter(undefined as never, () => true),
-      (err) => hasCode(err, ErrorCode.metadataFilter),
+      (err) => hasCode(err, FiltersErrorCode.metadataFilter),
     );
     // Through a consumer, the decoder failure is a filter error.
     const c = newConsumer('meta', () => {}, { filter: f });

@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { ErrorCode, hasCode, isHeadReachedErr } from '../../src/core/index.js';
 import {
-  BlobErrorCode,
   type Bucket,
   type BucketListOptions,
   type Decoder,
   MemoryBucket,
   newBlobStream,
   type OpenedBlob,
+  RblobErrorCode,
 } from '../../src/rblob/index.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -181,7 +181,7 @@ describe('rblob stream', () => {
     b.listHook = () => Promise.reject(cause);
     const client = await newBlobStream(b)('');
     const check = (e: unknown): boolean =>
-      hasCode(e, BlobErrorCode.read) &&
+      hasCode(e, RblobErrorCode.read) &&
       /list bucket tracking: connection reset/.test(String(e)) &&
       (e as Error).cause === cause;
     await assert.rejects(client.recv(), check);
@@ -195,7 +195,7 @@ describe('rblob stream', () => {
     b.openHook = () => Promise.reject(new Error('access denied'));
     await assert.rejects(
       newBlobStream(b)('a|01|0'),
-      (e) => hasCode(e, BlobErrorCode.read) && /open blob "a": access denied/.test(String(e)),
+      (e) => hasCode(e, RblobErrorCode.read) && /open blob "a": access denied/.test(String(e)),
     );
     b.openHook = (key) =>
       Promise.resolve({
@@ -211,7 +211,7 @@ describe('rblob stream', () => {
     await assert.rejects(
       client.recv(),
       (e) =>
-        hasCode(e, BlobErrorCode.read) &&
+        hasCode(e, RblobErrorCode.read) &&
         /blob "a" in bucket tracking, record 1: read blob "a": socket hang up/.test(String(e)),
     );
     await client.close();

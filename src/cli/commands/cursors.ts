@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ErrorCode, hasCode, parseInt64 } from '../../core/index.js';
-import { newCursorsTable } from '../../rsql/index.js';
+import { hasCode, parseInt64 } from '../../core/index.js';
+import { newCursorsTable, RsqlErrorCode } from '../../rsql/index.js';
 import { type CliContext, examples } from '../context.js';
 import { CursorsSql, type CursorsTableNames } from '../cursors-sql.js';
 import { checkIdentifier, type Db, openDb } from '../db.js';
@@ -156,7 +156,7 @@ export function registerCursors(program: Command, ctx: CliContext): void {
         try {
           await table.setCursor(db.handle, consumer, cursor);
         } catch (err) {
-          if (hasCode(err, ErrorCode.cursorNotIncreasing)) {
+          if (hasCode(err, RsqlErrorCode.cursorNotIncreasing)) {
             throw runtimeError(
               `cursor ${cursor} is behind the stored ${row?.cursor ?? ''} of ${consumer}: pass --force to move it back`,
             );

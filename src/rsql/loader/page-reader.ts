@@ -1,4 +1,4 @@
-import { type Clock, ErrorCode, type Event, type Logger, ReflexError } from '../../core/index.js';
+import { type Clock, type Event, type Logger, ReflexError } from '../../core/index.js';
 import type {
   Dialect,
   EventsSchema,
@@ -7,6 +7,7 @@ import type {
   Gap,
   GapVerdict,
 } from '../dialect.js';
+import { RsqlErrorCode } from '../error-codes.js';
 import { databaseError } from '../handles.js';
 import type { EventsCounters, EventsMetrics } from '../metrics.js';
 import { chunkOf, type LoadResult } from './chunk.js';
@@ -117,7 +118,7 @@ export class PageReader {
       if (id !== end + 1) {
         if (!Number.isSafeInteger(id) || id <= end) {
           throw new ReflexError(
-            ErrorCode.consecEvent,
+            RsqlErrorCode.consecEvent,
             `events table ${c.schema.table}: id ${String(row[0])} after ${end} is not a safe increasing integer`,
           );
         }

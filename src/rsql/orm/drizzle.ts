@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { ReflexError } from '../../core/index.js';
 import { invalidArgument } from '../../internal/errors.js';
 import type { ExecResult, Executor, SqlValue } from '../dialect.js';
+import { RsqlErrorCode } from '../error-codes.js';
 import { orderedParams, splitPlaceholders } from './placeholders.js';
 import {
   chooseDialect,
@@ -12,9 +13,6 @@ import {
   type ToolBinding,
 } from './tool.js';
 import type { DialectName } from './types.js';
-
-/** Error code: an integration's optional peer (drizzle-orm) could not be loaded. */
-export const ERR_REFLEX_PEER_MISSING = 'ERR_REFLEX_PEER_MISSING';
 
 // Drizzle tags each class with a kind under this registered symbol (what its public `is()` reads).
 const entityKind = Symbol.for('drizzle:entityKind');
@@ -54,7 +52,7 @@ function drizzleSql(): SqlTag {
       sqlTag = mod.sql as SqlTag;
     } catch (err) {
       throw new ReflexError(
-        ERR_REFLEX_PEER_MISSING,
+        RsqlErrorCode.peerMissing,
         `a Drizzle handle was given but drizzle-orm cannot be loaded from reflex-events: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );

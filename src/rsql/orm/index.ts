@@ -6,7 +6,6 @@ import { sqlExecutorTool } from './sql-executor.js';
 import type { Tool } from './tool.js';
 import { typeOrmTool } from './typeorm.js';
 
-export { ERR_REFLEX_PEER_MISSING } from './drizzle.js';
 export type { Tool, ToolBinding } from './tool.js';
 export type {
   DialectName,

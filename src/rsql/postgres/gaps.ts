@@ -5,7 +5,6 @@ import { ReflexError } from '../../core/index.js';
  * transaction id before `nextval()`, a sequence with CACHE > 1, or a standby server. The message
  * says which; docs/postgres.md ("Existing tables") gives the migration.
  */
-import { ERR_REFLEX_UNSAFE_SCHEMA } from '../codes.js';
 import type {
   EventsSchema,
   Executor,
@@ -15,6 +14,7 @@ import type {
   GapStrategyOptions,
   GapVerdict,
 } from '../dialect.js';
+import { RsqlErrorCode } from '../error-codes.js';
 import { quotePg, SAFE_DEFAULT_PATTERN } from './statements.js';
 import {
   GAP_CHECK_AGE_SQL,
@@ -27,8 +27,6 @@ import {
   waitSetMembers,
   waitSetOf,
 } from './xids.js';
-
-export { ERR_REFLEX_UNSAFE_SCHEMA };
 
 /** How long a hole waits on the snapshot alone before the lock refinement runs (ms). */
 const LOCK_REFINE_AFTER_MS = 200;
@@ -155,7 +153,7 @@ export async function checkEventsTable(ex: Executor, schema: EventsSchema): Prom
 }
 
 function unsafe(message: string): ReflexError {
-  return new ReflexError(ERR_REFLEX_UNSAFE_SCHEMA, message);
+  return new ReflexError(RsqlErrorCode.unsafeSchema, message);
 }
 
 /** The gap strategy of one PostgreSQL events table. */

@@ -8,11 +8,8 @@ import {
   pgTransaction,
 } from './driver.js';
 import { pgGapStrategy } from './gaps.js';
-import { describePgTable } from './schema.js';
-
-export { ERR_REFLEX_UNSAFE_SCHEMA } from './gaps.js';
-
 import { listenClientFactory, PgListener } from './listener.js';
+import { describePgTable } from './schema.js';
 import {
   notifyChannel,
   pgCursorsStatements,

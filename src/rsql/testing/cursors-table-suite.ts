@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, hasCode } from '../../core/index.js';
 import { bindHandle } from '../handles.js';
-import { newCursorsTable, newErrorsTable, newEventsTable } from '../index.js';
+import { newCursorsTable, newErrorsTable, newEventsTable, RsqlErrorCode } from '../index.js';
 import { type SqlHarnessFactory, type SuiteApi, uniqueTableName } from './harness.js';
 
 /**
@@ -33,7 +33,7 @@ export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory):
         await store.setCursor('c', '100');
         assert.equal(await store.getCursor('c'), '100');
         await assert.rejects(store.setCursor('c', '99'), (e) =>
-          hasCode(e, ErrorCode.cursorNotIncreasing),
+          hasCode(e, RsqlErrorCode.cursorNotIncreasing),
         );
         for (const bad of ['', 'abc', '-1', '1.0']) {
           await assert.rejects(store.setCursor('c', bad), (e) =>
@@ -59,14 +59,14 @@ export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory):
         await strings.setCursor(h.db, 's', 'abc');
         await strings.setCursor(h.db, 's', 'abcd');
         await assert.rejects(strings.setCursor(h.db, 's', 'aaa'), (e) =>
-          hasCode(e, ErrorCode.cursorNotIncreasing),
+          hasCode(e, RsqlErrorCode.cursorNotIncreasing),
         );
         assert.equal(await strings.getCursor(h.db, 's'), 'abcd');
         const ints = newCursorsTable(name, { cursorType: 'int' });
         await ints.setCursor(h.db, 'n', '8');
         await ints.setCursor(h.db, 'n', '10');
         await assert.rejects(ints.setCursor(h.db, 'n', '9'), (e) =>
-          hasCode(e, ErrorCode.cursorNotIncreasing),
+          hasCode(e, RsqlErrorCode.cursorNotIncreasing),
         );
         assert.equal(await ints.getCursor(h.db, 'n'), '10');
       } finally {
@@ -129,7 +129,7 @@ export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory):
         assert.equal(await table.getCursor(h.db, 'a'), '50');
         assert.equal(await table.getCursor(h.db, 'b'), '7');
         await assert.rejects(store.setCursor('a', '49'), (e) =>
-          hasCode(e, ErrorCode.cursorNotIncreasing),
+          hasCode(e, RsqlErrorCode.cursorNotIncreasing),
         );
         await store.setCursor('a', '50'); // equal: no-op
         // Another writer moved 'b' ahead: a flush never lowers it.
@@ -156,7 +156,7 @@ export function sqlCursorsTableSuite(api: SuiteApi, factory: SqlHarnessFactory):
       try {
         await store.setCursor('x', '5');
         await store.setCursor('y', '6');
-        await assert.rejects(store.flush(), (e) => hasCode(e, ErrorCode.database));
+        await assert.rejects(store.flush(), (e) => hasCode(e, RsqlErrorCode.database));
         // What a run restarted on this store resumes from: the pending cursor, not the table's.
         assert.equal(await store.getCursor('x'), '5');
         await table.createTable(h.db);

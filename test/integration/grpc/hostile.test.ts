@@ -19,6 +19,7 @@ import {
   serveStream,
   serveStreams,
 } from '../../../src/grpc/index.js';
+import { RsqlErrorCode } from '../../../src/rsql/index.js';
 import { type MemoryEventLog, newMemoryEventLog } from '../../../src/testing/index.js';
 import { RawH2 } from '../../support/raw-h2.js';
 import { waitFor } from '../../support/wait.js';
@@ -249,7 +250,9 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
       {
         [method]: log.stream,
         'test.Broken/Stream': () =>
-          Promise.reject(new ReflexError(ErrorCode.database, 'query failed', { cause: dbError })),
+          Promise.reject(
+            new ReflexError(RsqlErrorCode.database, 'query failed', { cause: dbError }),
+          ),
         'test.Plain/Stream': () => Promise.reject(dbError),
       },
       { logger },
@@ -273,7 +276,7 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
     }
     assert.equal(
       (await remoteError(client.streamFunc('test.Broken/Stream'))).code,
-      ErrorCode.database,
+      RsqlErrorCode.database,
     );
     await assertAllDelivered(server.address, log);
   });

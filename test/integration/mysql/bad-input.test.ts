@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, hasCode } from '../../../src/core/index.js';
 import {
-  ERR_REFLEX_DB_CLOSED,
   newCursorsTable,
   newErrorsTable,
   newEventsTable,
+  RsqlErrorCode,
 } from '../../../src/rsql/index.js';
 import { stillPending } from '../../../src/testing/index.js';
 import { mysqlServer, requireServer, uniqueName } from '../../support/servers.js';
@@ -78,15 +78,15 @@ test('mysql bad input: each a clear ReflexError, nothing written', async (t) => 
   assert.ok(await stillPending(pending, 20));
   await pool.end();
   // A closed pool.
-  await assert.rejects(table.insert(pool, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(table.insert(pool, 'x', 1), (e) => hasCode(e, RsqlErrorCode.dbClosed));
   await assert.rejects(
     table
       .toStream(pool)('', { toHead: true })
       .then((s) => s.recv()),
-    (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
+    (e) => hasCode(e, RsqlErrorCode.dbClosed),
   );
-  await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
-  await assert.rejects(pending, (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, RsqlErrorCode.dbClosed));
+  await assert.rejects(pending, (e) => hasCode(e, RsqlErrorCode.dbClosed));
   await table.close();
   const cleanup = mysqlPool(url, 1);
   await cleanup.query(`DROP TABLE IF EXISTS \`${name}\``);

@@ -6,16 +6,16 @@ import { after, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { ErrorCode, hasCode } from '../../../src/core/index.js';
 import {
-  ERR_REFLEX_UNSAFE_SCHEMA,
   newCursorsTable,
   newErrorsTable,
   newEventsTable,
+  RsqlErrorCode,
 } from '../../../src/rsql/index.js';
 import { reflex } from '../../support/cli.js';
 import { mysqlServer, requireServer, uniqueName } from '../../support/servers.js';
 import { mysqlPool } from '../../support/sql-harness.js';
 
-const unsafe = (e: unknown) => hasCode(e, ERR_REFLEX_UNSAFE_SCHEMA);
+const unsafe = (e: unknown) => hasCode(e, RsqlErrorCode.unsafeSchema);
 const invalid = (e: unknown) => hasCode(e, ErrorCode.invalidArgument);
 const lookAlikes = ['mailer', 'Mailer', 'mailer ', 'mäiler'];
 

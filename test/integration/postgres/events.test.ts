@@ -12,7 +12,7 @@ import {
   run,
   type StreamClient,
 } from '../../../src/core/index.js';
-import { ERR_REFLEX_DB_CLOSED, newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { newCursorsTable, newEventsTable, RsqlErrorCode } from '../../../src/rsql/index.js';
 import { stillPending, within } from '../../../src/testing/index.js';
 import { pgPool } from '../../support/pg-pool.js';
 import { postgresServer, requireServer, uniqueName } from '../../support/servers.js';
@@ -286,18 +286,18 @@ describe('postgres events table', () => {
       // tick as it was sent (it never settles), which would hang this test, not the library.
       assert.ok(await stillPending(pending, 20));
       await pool.end();
-      await assert.rejects(events.insert(pool, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+      await assert.rejects(events.insert(pool, 'x', 1), (e) => hasCode(e, RsqlErrorCode.dbClosed));
       await assert.rejects(
         events
           .toStream(pool)('', { toHead: true })
           .then((s) => s.recv()),
-        (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
+        (e) => hasCode(e, RsqlErrorCode.dbClosed),
       );
-      await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+      await assert.rejects(cursors.getCursor(pool, 'c'), (e) => hasCode(e, RsqlErrorCode.dbClosed));
       await assert.rejects(cursors.setCursor(pool, 'c', '1'), (e) =>
-        hasCode(e, ERR_REFLEX_DB_CLOSED),
+        hasCode(e, RsqlErrorCode.dbClosed),
       );
-      await assert.rejects(pending, (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+      await assert.rejects(pending, (e) => hasCode(e, RsqlErrorCode.dbClosed));
     } finally {
       await events.close();
     }

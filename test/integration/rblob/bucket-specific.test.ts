@@ -6,10 +6,10 @@ import { describe, it } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ErrorCode, hasCode, isHeadReachedErr } from '../../../src/core/index.js';
 import {
-  BlobErrorCode,
   newBlobStream,
   newDirBucket,
   newS3Bucket,
+  RblobErrorCode,
 } from '../../../src/rblob/index.js';
 import { dirHarness, s3Harness } from '../../support/rblob-harness.js';
 
@@ -135,7 +135,7 @@ describe('S3 bucket', () => {
     await b.close();
     // The message tells it from an unreachable endpoint (same code): refused before any request.
     await assert.rejects(b.list({ prefix: '', startAfter: '', limit: 1 }), {
-      code: BlobErrorCode.read,
+      code: RblobErrorCode.read,
       message: /is closed/,
     });
   });
@@ -152,7 +152,7 @@ describe('S3 bucket', () => {
       const stream = await newBlobStream(newS3Bucket('events', { client }))('');
       await assert.rejects(
         stream.recv(),
-        (e) => hasCode(e, BlobErrorCode.read) && /list bucket events/.test(String(e)),
+        (e) => hasCode(e, RblobErrorCode.read) && /list bucket events/.test(String(e)),
       );
       await stream.close();
     } finally {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { hasCode, isTransientErr } from '../../../src/core/index.js';
-import { ERR_REFLEX_DB_CLOSED, newCursorsTable } from '../../../src/rsql/index.js';
+import { newCursorsTable, RsqlErrorCode } from '../../../src/rsql/index.js';
 import { missingBinary, type PrivateDb, privatePostgres } from '../../support/private-db.js';
 import { assertDownCosts, percentileOf, restartScenario } from '../../support/recovery-scenario.js';
 
@@ -70,13 +70,13 @@ describe('recovery after a PostgreSQL restart', { timeout: 90_000 }, () => {
           const read = cursors.getCursor(client, 'c').catch((e: unknown) => e);
           await admin.query('SELECT pg_terminate_backend($1)', [pid]);
           const err = await read;
-          assert.ok(hasCode(err, ERR_REFLEX_DB_CLOSED), String(err));
+          assert.ok(hasCode(err, RsqlErrorCode.dbClosed), String(err));
           assert.ok(isTransientErr(err), String(err));
           const cause = (err as Error).cause as Error & { code?: unknown };
           assert.ok(isTransientErr(await sleeping), String(await sleeping));
           // The dead connection now refuses at once, with the same code.
           const again = await cursors.getCursor(client, 'c').catch((e: unknown) => e);
-          assert.ok(hasCode(again, ERR_REFLEX_DB_CLOSED), String(again));
+          assert.ok(hasCode(again, RsqlErrorCode.dbClosed), String(again));
           assert.ok(isTransientErr(again), String(again));
           if (cause.code === undefined) {
             assert.match(cause.message, /Connection terminated unexpectedly/, cause.message);

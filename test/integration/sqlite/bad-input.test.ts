@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, hasCode } from '../../../src/core/index.js';
-import { ERR_REFLEX_DB_CLOSED, newCursorsTable, newEventsTable } from '../../../src/rsql/index.js';
+import { newCursorsTable, newEventsTable, RsqlErrorCode } from '../../../src/rsql/index.js';
 import { sqliteDir } from '../../support/sql-harness.js';
 
 test('sqlite bad input and a closed database: clear ReflexErrors, nothing written', async () => {
@@ -43,16 +43,16 @@ test('sqlite bad input and a closed database: clear ReflexErrors, nothing writte
   }
   assert.throws(
     () => table.insertSync(db, 'x', 1),
-    (e) => hasCode(e, ERR_REFLEX_DB_CLOSED),
+    (e) => hasCode(e, RsqlErrorCode.dbClosed),
   );
-  await assert.rejects(table.insert(db, 'x', 1), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(table.insert(db, 'x', 1), (e) => hasCode(e, RsqlErrorCode.dbClosed));
   // Opening from a cursor is lazy: the first read reports the closed database.
   const s = await table.toStream(db)('');
-  await assert.rejects(s.recv(), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(s.recv(), (e) => hasCode(e, RsqlErrorCode.dbClosed));
   await assert.rejects(table.toStream(db)('', { fromHead: true }), (e) =>
-    hasCode(e, ERR_REFLEX_DB_CLOSED),
+    hasCode(e, RsqlErrorCode.dbClosed),
   );
-  await assert.rejects(cursors.getCursor(db, 'c'), (e) => hasCode(e, ERR_REFLEX_DB_CLOSED));
+  await assert.rejects(cursors.getCursor(db, 'c'), (e) => hasCode(e, RsqlErrorCode.dbClosed));
   await table.close();
   // A closed table is closed (not "stopped", which runForever would retry for ever).
   await assert.rejects(table.toStream(db)(''), (e) => hasCode(e, ErrorCode.closed));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, type Event, hasCode } from '../../../src/core/index.js';
-import { newEventsTable } from '../../../src/rsql/index.js';
+import { newEventsTable, RsqlErrorCode } from '../../../src/rsql/index.js';
 import { drain, within } from '../../../src/testing/index.js';
 import { sqliteDir } from '../../support/sql-harness.js';
 
@@ -29,7 +29,7 @@ test('SQLite serialises writers: a second writer cannot insert while a transacti
     // Another connection cannot write (and so cannot commit an id 3) while id 2 is undecided.
     assert.throws(
       () => table.insertSync(b, 'other', 3),
-      (e) => hasCode(e, ErrorCode.database),
+      (e) => hasCode(e, RsqlErrorCode.database),
     );
     // A reader sees a prefix: only id 1.
     const seen = await drain(await table.toStream(b)('', { toHead: true }));
