@@ -1,5 +1,6 @@
 import type * as PromClient from 'prom-client';
-import { counter, gauge, histogram, type MetricsRegistry } from '../internal/metrics.js';
+import { counter, gauge, histogram } from '../internal/metrics.js';
+import type { MetricsRegistry } from '../internal/metrics-registry.js';
 
 type Label = 'consumer_name';
 

@@ -1,5 +1,5 @@
 import { consumerOptionKeys } from '../internal/consumer-option-keys.js';
-import type { MetricsRegistry } from '../internal/metrics.js';
+import type { MetricsRegistry } from '../internal/metrics-registry.js';
 import { checkOptionKeys, msOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import { type Clock, systemClock } from './clock.js';

@@ -1,4 +1,4 @@
-export type { MetricsRegistry } from '../internal/metrics.js';
+export type { MetricsRegistry } from '../internal/metrics-registry.js';
 export { type Clock, systemClock } from './clock.js';
 export type {
   Consumer,

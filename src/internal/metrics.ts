@@ -1,15 +1,9 @@
 import type * as PromClient from 'prom-client';
 import { invalidArgument } from './errors.js';
+import type { MetricsRegistry } from './metrics-registry.js';
 import { optionalRequire } from './optional-require.js';
 
-/**
- * The registry metrics are written to: a prom-client `Registry`, typed structurally so that
- * nothing here imports prom-client unless the application passes one.
- */
-export interface MetricsRegistry {
-  getSingleMetric(name: string): unknown;
-  registerMetric(metric: never): void;
-}
+export type { MetricsRegistry } from './metrics-registry.js';
 
 type Prom = typeof PromClient;
 

@@ -10,7 +10,8 @@ import {
   systemClock,
 } from '../core/index.js';
 import { invalidArgument, wrapError } from '../internal/errors.js';
-import { counter, type MetricsRegistry } from '../internal/metrics.js';
+import { counter } from '../internal/metrics.js';
+import type { MetricsRegistry } from '../internal/metrics-registry.js';
 import { checkOptionKeys } from '../internal/options.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';

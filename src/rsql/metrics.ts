@@ -1,4 +1,5 @@
-import { counter, gauge, histogram, type MetricsRegistry } from '../internal/metrics.js';
+import { counter, gauge, histogram } from '../internal/metrics.js';
+import type { MetricsRegistry } from '../internal/metrics-registry.js';
 
 /**
  * Counters every events table keeps (also without a metrics registry), read with

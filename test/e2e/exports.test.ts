@@ -21,6 +21,10 @@ const heavy: Record<string, readonly string[]> = {
   'better-sqlite3': [],
   '@aws-sdk/client-s3': [],
   nats: [],
+  kysely: [],
+  knex: [],
+  'drizzle-orm': [],
+  typeorm: [],
 };
 
 describe('package exports', () => {
