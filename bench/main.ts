@@ -17,6 +17,8 @@ import { benchGrpcHostile } from './grpc-hostile.js';
 import { leaseRows } from './leases.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
 import { type BridgeResults, runBridge } from './peers/jetstream-bridge.js';
+
+import { ormRows } from './orm.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import { recoveryRows } from './recovery.js';
 import {
@@ -751,6 +753,14 @@ async function main(): Promise<void> {
   }
 
   rows.push(...(await leaseRows(o.backends, o.quick ? 2 : 10, log)));
+
+  // The ORM rows, on the backends among those asked for that the tools are measured on.
+  const ormKinds = (['postgres', 'sqlite'] as const).filter((k) => o.backends.includes(k));
+  if (ormKinds.length > 0) {
+    rows.push(
+      ...(await ormRows({ quick: o.quick, insertMs: o.sizes.insertMs, kinds: ormKinds, log })),
+    );
+  }
 
   let nats: NatsResults | undefined;
   let natsError: { message: string; unreachable: boolean } | undefined;
