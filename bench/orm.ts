@@ -218,13 +218,13 @@ export async function ormRows(o: OrmBenchOptions): Promise<Row[]> {
               none: () => t.tx((tx) => void t.state(tx)),
               hand: () =>
                 t.tx((tx) => {
-                  t.state(tx);
-                  t.hand(tx, String(++seq));
+                  void t.state(tx);
+                  void t.hand(tx, String(++seq));
                 }),
               reflex: async () => {
                 let notify: (() => void) | undefined;
                 await t.tx((tx) => {
-                  t.state(tx);
+                  void t.state(tx);
                   notify = events.insertSync(tx, String(++seq), 1);
                 });
                 notify?.();
