@@ -16,9 +16,8 @@ import { type WakeupName, wakeupLabels } from './backends/wakeups.js';
 import { benchGrpcHostile } from './grpc-hostile.js';
 import { leaseRows } from './leases.js';
 import { type CatchUpResult, catchUp, median, percentile, rateOf, timed } from './measure.js';
-import { type BridgeResults, runBridge } from './peers/jetstream-bridge.js';
-
 import { ormRows } from './orm.js';
+import { type BridgeResults, runBridge } from './peers/jetstream-bridge.js';
 import { type NatsResults, NatsUnreachableError, runNats } from './peers/nats.js';
 import { recoveryRows } from './recovery.js';
 import {
