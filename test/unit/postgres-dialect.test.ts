@@ -60,11 +60,12 @@ describe('postgres decoding', () => {
     assert.ok(Number.isNaN(decodePgId(null)));
   });
 
-  it('reads timestamps as milliseconds since the epoch; infinity is an invalid Date', () => {
+  it('reads timestamps selected as microseconds since the epoch into a Date (floored to the ms); infinity is an invalid Date', () => {
     const at = Date.UTC(2026, 10, 28, 6, 20, 0, 123);
-    assert.equal(decodePgTimestamp(String(at)).getTime(), at);
-    assert.equal(decodePgTimestamp('-877').getTime(), -877);
-    assert.equal(decodePgTimestamp(at).getTime(), at);
+    assert.equal(decodePgTimestamp(String(at * 1000 + 456)).getTime(), at);
+    assert.equal(decodePgTimestamp('-877000').getTime(), -877);
+    assert.equal(decodePgTimestamp('-877001').getTime(), -878, 'floored, not truncated');
+    assert.equal(decodePgTimestamp(at * 1000).getTime(), at);
     for (const bad of ['Infinity', '-Infinity', 'NaN', '', null, undefined]) {
       assert.ok(Number.isNaN(decodePgTimestamp(bad).getTime()), String(bad));
     }
