@@ -17,40 +17,15 @@ export function encodeBytesField(field: number, bytes: Uint8Array, out: number[]
   for (const b of bytes) out.push(b);
 }
 
-/** Reads the length-delimited fields of a message; returns undefined when it is malformed. */
+/**
+ * Reads the length-delimited fields of a message (the last one wins when a field repeats);
+ * returns undefined when it is malformed.
+ */
 export function decodeBytesFields(buf: Uint8Array): Map<number, Uint8Array> | undefined {
+  const all = decodeAllFields(buf);
+  if (all === undefined) return undefined;
   const fields = new Map<number, Uint8Array>();
-  let pos = 0;
-  const readVarint = (): number | undefined => {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const b = buf[pos++];
-      if (b === undefined) return undefined;
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    return undefined;
-  };
-  while (pos < buf.length) {
-    const tag = readVarint();
-    if (tag === undefined) return undefined;
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (field === 0) return undefined;
-    if (wire === 0) {
-      if (readVarint() === undefined) return undefined;
-    } else if (wire === 2) {
-      const len = readVarint();
-      if (len === undefined || pos + len > buf.length) return undefined;
-      fields.set(field, buf.subarray(pos, pos + len));
-      pos += len;
-    } else if (wire === 1 || wire === 5) {
-      pos += wire === 1 ? 8 : 4;
-      if (pos > buf.length) return undefined;
-    } else {
-      return undefined;
-    }
-  }
+  for (const [field, value] of all) if (typeof value !== 'number') fields.set(field, value);
   return fields;
 }
 
