@@ -137,7 +137,7 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
     progressed = false;
     const startedAt = clock.now();
     try {
-      await run(watched, { ...(signal === undefined ? {} : { signal }), clock });
+      await run(watched, { ...(signal === undefined ? {} : { signal }), clock, logger });
     } catch (err) {
       failure = err;
     }
