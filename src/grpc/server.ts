@@ -221,7 +221,7 @@ export async function serveStreams(
         });
   if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   options.signal?.throwIfAborted();
-  const impl = new Impl(server, routes, {
+  const impl = new ServingReflexServer(server, routes, {
     logger: options.logger ?? noopLogger,
     authenticate: options.authenticate,
     graceMs,
@@ -293,7 +293,7 @@ function parseTimeout(value: string | string[] | undefined): number | undefined 
   return n * unitMs;
 }
 
-class Impl implements ReflexServer {
+class ServingReflexServer implements ReflexServer {
   port = 0;
   address = '';
   sentEvents = 0;

@@ -93,7 +93,7 @@ export function newS3Bucket(
   if (options.client !== undefined && typeof options.client.send !== 'function') {
     throw invalidArgument('newS3Bucket: client must have a send method');
   }
-  return new S3BucketImpl(bucket, options);
+  return new ClientS3Bucket(bucket, options);
 }
 
 /** A bucket on S3 made by {@link newS3Bucket}: close it (or `await using` it) to free its sockets. */
@@ -102,7 +102,7 @@ export interface S3Bucket extends Bucket, AsyncDisposable {
   close(): Promise<void>;
 }
 
-class S3BucketImpl implements S3Bucket {
+class ClientS3Bucket implements S3Bucket {
   readonly name: string;
   readonly #bucket: string;
   readonly #options: S3BucketOptions;

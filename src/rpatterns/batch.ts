@@ -128,7 +128,7 @@ class Batcher implements BatchConsumer {
   readonly name: string;
   readonly cursorStore: CursorStore;
   readonly #fn: BatchFunc;
-  readonly #c: Config;
+  readonly #config: Config;
   readonly #inner: Consumer;
   #state: State = { kind: 'idle' };
   #batch: Event[] = [];
@@ -139,7 +139,7 @@ class Batcher implements BatchConsumer {
     this.name = name;
     this.cursorStore = store;
     this.#fn = fn;
-    this.#c = c;
+    this.#config = c;
     this.#inner = newConsumer(name, (e, signal) => this.#add(e, signal), c.consumerOptions);
   }
 
@@ -184,9 +184,9 @@ class Batcher implements BatchConsumer {
       );
     }
     this.#batch.push(event);
-    if (this.#batch.length === 1 && this.#c.periodMs > 0)
+    if (this.#batch.length === 1 && this.#config.periodMs > 0)
       this.#arm(event, state.life.controller.signal);
-    if (this.#c.maxLength > 0 && this.#batch.length >= this.#c.maxLength) {
+    if (this.#config.maxLength > 0 && this.#batch.length >= this.#config.maxLength) {
       this.#cancelTimer();
       const batch = this.#batch;
       this.#batch = [];
@@ -204,7 +204,7 @@ class Batcher implements BatchConsumer {
   }
 
   #arm(first: Event, lifeSignal: AbortSignal): void {
-    const c = this.#c;
+    const c = this.#config;
     const delay = Math.max(minTimerMs, first.timestamp.getTime() + c.periodMs - c.clock.now());
     const timer = linkedController(lifeSignal);
     this.#timer = timer.controller;
@@ -237,7 +237,7 @@ class Batcher implements BatchConsumer {
         // A throwing logger must not turn the recorded failure into a rejection of the flush
         // (awaited by the next consume and by stop): the failure is reported there anyway.
         try {
-          this.#c.logger.error('reflex batch consumer: background batch failed', {
+          this.#config.logger.error('reflex batch consumer: background batch failed', {
             consumer: this.name,
             firstEventId: batch[0]?.id,
             lastEventId: batch.at(-1)?.id,

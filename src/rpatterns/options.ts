@@ -7,11 +7,11 @@ export { consumerOptionKeys } from '../internal/consumer-option-keys.js';
 /** Splits `options` into the pattern's own keys and the rest (for newConsumer, which validates them). */
 export function split<T extends object, K extends string>(
   options: T,
-  own: readonly K[],
+  patternKeys: readonly K[],
 ): ConsumerOptions {
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) {
-    if (!(own as readonly string[]).includes(k)) rest[k] = v;
+    if (!(patternKeys as readonly string[]).includes(k)) rest[k] = v;
   }
   return rest as ConsumerOptions;
 }

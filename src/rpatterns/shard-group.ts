@@ -205,7 +205,7 @@ interface RunnerConfig {
 class GroupRunner {
   readonly #leases: ShardLeaseStore;
   readonly #slots: Slot[];
-  readonly #c: RunnerConfig;
+  readonly #config: RunnerConfig;
   readonly #clock: Clock;
   readonly #logger: Logger;
   #wake: AbortController | undefined;
@@ -226,7 +226,7 @@ class GroupRunner {
       run: undefined,
       releasing: false,
     }));
-    this.#c = config;
+    this.#config = config;
     this.#clock = config.runOptions.clock ?? systemClock;
     this.#logger = config.runOptions.logger ?? noopLogger;
   }
@@ -312,7 +312,7 @@ class GroupRunner {
         lost++;
       }
     }
-    this.#c.metrics.change('lost', lost);
+    this.#config.metrics.change('lost', lost);
     // Leases this runner does not know (never expected): hand them back.
     const strays = state.held
       .filter((l) => this.#slots[l.shard]?.lease?.token !== l.token)
@@ -332,11 +332,11 @@ class GroupRunner {
     if (done.length > 0) {
       await leases.release(done.map((s) => s.shard.index));
       for (const slot of done) {
-        this.#c.metrics.held(slot.shard.index, 0);
+        this.#config.metrics.held(slot.shard.index, 0);
         slot.lease = undefined;
         slot.releasing = false;
       }
-      this.#c.metrics.change('released', done.length);
+      this.#config.metrics.change('released', done.length);
     }
 
     // Take a share of the free shards, starting at a different place per member so that
@@ -358,9 +358,9 @@ class GroupRunner {
           const slot = this.#slots[lease.shard];
           if (slot === undefined) continue;
           slot.lease = lease;
-          this.#c.metrics.held(lease.shard, 1);
+          this.#config.metrics.held(lease.shard, 1);
         }
-        this.#c.metrics.change('acquired', got.length);
+        this.#config.metrics.change('acquired', got.length);
         if (got.length > 0) {
           this.#logger.info('shard leases acquired', {
             ...this.#fields,
@@ -377,7 +377,7 @@ class GroupRunner {
   }
 
   #start(slot: Slot, lease: ShardLease): void {
-    const c = this.#c;
+    const c = this.#config;
     const ac = new AbortController();
     const store = this.#leases.cursorStore(lease);
     const fn: ConsumerFunc = (e, signal) => {
@@ -414,7 +414,7 @@ class GroupRunner {
 
   /** Forgets a lost lease and aborts its run (which stops by itself). */
   #drop(slot: Slot): void {
-    if (slot.lease !== undefined) this.#c.metrics.held(slot.shard.index, 0);
+    if (slot.lease !== undefined) this.#config.metrics.held(slot.shard.index, 0);
     slot.lease = undefined;
     slot.releasing = false;
     slot.run?.ac.abort(
@@ -430,7 +430,7 @@ class GroupRunner {
         n++;
       }
     }
-    this.#c.metrics.change(kind, n);
+    this.#config.metrics.change(kind, n);
   }
 
   /** Stops every run (each flushes its cursor), then releases every lease at once. */
@@ -440,7 +440,7 @@ class GroupRunner {
     await Promise.all(this.#slots.map((s) => s.run?.done));
     try {
       await this.#leases.leave();
-      this.#c.metrics.change('released', held);
+      this.#config.metrics.change('released', held);
     } catch (err) {
       this.#logger.warn('shard group leave failed; the leases expire by themselves', {
         ...this.#fields,
@@ -449,7 +449,7 @@ class GroupRunner {
       });
     }
     for (const slot of this.#slots) {
-      if (slot.lease !== undefined) this.#c.metrics.held(slot.shard.index, 0);
+      if (slot.lease !== undefined) this.#config.metrics.held(slot.shard.index, 0);
       slot.lease = undefined;
     }
   }

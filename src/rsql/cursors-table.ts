@@ -136,27 +136,28 @@ export class SqlCursorsTable implements CursorsTable {
   readonly name: string;
   readonly schema: CursorsSchema;
   readonly #statements = new Map<Dialect, CursorsStatements>();
-  readonly count: (n: number) => void;
+  /** Counts cursor writes (the cursor-set metric). */
+  readonly countSets: (n: number) => void;
   readonly logger: Logger;
   /** True for int cursors. */
-  readonly int: boolean;
+  readonly intCursors: boolean;
   /** Refuses, once per handle, a table that would let two consumers share a row. */
   readonly guard: TableGuard;
 
   constructor(schema: CursorsSchema, count: (n: number) => void, logger: Logger) {
     this.name = schema.table;
     this.schema = schema;
-    this.count = count;
+    this.countSets = count;
     this.logger = logger;
-    this.int = schema.cursorType === 'int';
+    this.intCursors = schema.cursorType === 'int';
     this.guard = new TableGuard(
       `cursors table ${schema.table}`,
       schema.table,
       [
         { name: schema.id, role: 'name' },
-        { name: schema.cursor, role: this.int ? 'int-cursor' : 'string-cursor' },
+        { name: schema.cursor, role: this.intCursors ? 'int-cursor' : 'string-cursor' },
       ],
-      `\`reflex migrate <db-url> --cursors ${schema.table}${this.int ? '' : ' --cursor-type string'}\``,
+      `\`reflex migrate <db-url> --cursors ${schema.table}${this.intCursors ? '' : ' --cursor-type string'}\``,
     );
   }
 
@@ -171,7 +172,7 @@ export class SqlCursorsTable implements CursorsTable {
 
   parse(cursor: unknown): Cursor {
     if (typeof cursor !== 'string') throw invalidArgument('cursor must be a string');
-    if (!this.int) {
+    if (!this.intCursors) {
       if (cursor.length > 255) {
         throw new ReflexError(ErrorCode.invalidCursor, 'cursor longer than 255 characters');
       }
@@ -185,7 +186,7 @@ export class SqlCursorsTable implements CursorsTable {
   bindValue(c: Cursor): SqlValue {
     // Int cursors are bound as integers (never strings or doubles) so a text column compares
     // numerically too.
-    return this.int ? BigInt(c) : c;
+    return this.intCursors ? BigInt(c) : c;
   }
 
   async getCursor(db: SqlDatabase, consumer: string): Promise<string> {
@@ -214,11 +215,11 @@ export class SqlCursorsTable implements CursorsTable {
     let stored: unknown;
     try {
       if ((await executor.execute(s.updateIfGreater, [v, consumer, v])).affectedRows > 0) {
-        this.count(1);
+        this.countSets(1);
         return;
       }
       if (await insertIfAbsent(dialect, () => executor.execute(s.insertIfAbsent, [consumer, v]))) {
-        this.count(1);
+        this.countSets(1);
         return;
       }
       stored = (await executor.query(s.select, [consumer]))[0]?.[0];
@@ -234,7 +235,7 @@ export class SqlCursorsTable implements CursorsTable {
   }
 
   same(stored: string, c: Cursor): boolean {
-    if (!this.int) return stored === c;
+    if (!this.intCursors) return stored === c;
     try {
       return BigInt(stored) === BigInt(c);
     } catch {
@@ -338,7 +339,7 @@ class TableCursorStore implements SqlCursorStore {
       this.#countSet();
       return;
     }
-    const cmp = compare(c, slot.last, this.#table.int);
+    const cmp = compare(c, slot.last, this.#table.intCursors);
     if (cmp === 0) return;
     if (cmp < 0) {
       throw new ReflexError(
@@ -420,7 +421,7 @@ class TableCursorStore implements SqlCursorStore {
         const params: SqlValue[] = [];
         for (const [name, c] of part) params.push(name, this.#table.bindValue(c));
         await executor.execute(s.upsertGreatest(part.length), params);
-        this.#table.count(part.length);
+        this.#table.countSets(part.length);
         for (const [name] of part) batch.delete(name);
       }
     } catch (err) {

@@ -424,7 +424,7 @@ class SqlGroup implements SqlShardLeases {
         lease.token,
       ]);
       if (r.affectedRows > 0) {
-        c.count(1);
+        c.countSets(1);
         return true;
       }
       // Nothing written: either the cursor was not greater, or the lease moved on.
@@ -444,7 +444,7 @@ class SqlGroup implements SqlShardLeases {
   }
 
   compare(x: string, y: string): number {
-    if (this.#cursors.int && x.length !== y.length) return x.length > y.length ? 1 : -1;
+    if (this.#cursors.intCursors && x.length !== y.length) return x.length > y.length ? 1 : -1;
     return x > y ? 1 : x < y ? -1 : 0;
   }
 }
