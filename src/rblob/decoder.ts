@@ -61,8 +61,135 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 const Mode = { between: 0, container: 1, string: 2, scalar: 3 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
 
+/** What one byte does to the top-level JSON value being scanned. */
+const Step = {
+  /** Whitespace between values. */
+  space: 0,
+  /** The byte starts a value. */
+  starts: 1,
+  /** The byte is inside the value. */
+  inside: 2,
+  /** The value ends with this byte (a string or a container). */
+  endsAt: 3,
+  /** The value (a scalar) ended before this byte, which belongs to what follows. */
+  endedBefore: 4,
+} as const;
+type Step = (typeof Step)[keyof typeof Step];
+
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+function opensContainer(b: number): boolean {
+  return b === 0x7b || b === 0x5b;
+}
+
+/**
+ * Finds where top-level JSON values start and end, one byte at a time, without parsing them:
+ * it tracks strings (and their escapes) and container depth only.
+ */
+class JsonValueScanner {
+  #mode: Mode = Mode.between;
+  #depth = 0;
+  #escaped = false;
+
+  /** True while a value has started and not ended. */
+  get inValue(): boolean {
+    return this.#mode !== Mode.between;
+  }
+
+  /** True inside a scalar, which the end of the blob ends. */
+  get inScalar(): boolean {
+    return this.#mode === Mode.scalar;
+  }
+
+  step(b: number): Step {
+    switch (this.#mode) {
+      case Mode.between:
+        return this.#start(b);
+      case Mode.scalar:
+        return this.#scalar(b);
+      case Mode.string:
+        return this.#string(b);
+      case Mode.container:
+        return this.#container(b);
+    }
+  }
+
+  #start(b: number): Step {
+    if (isSpace(b)) return Step.space;
+    if (opensContainer(b)) {
+      this.#mode = Mode.container;
+      this.#depth = 1;
+    } else if (b === 0x22) {
+      this.#enterString();
+    } else {
+      this.#mode = Mode.scalar;
+    }
+    return Step.starts;
+  }
+
+  #scalar(b: number): Step {
+    // A scalar (number, true, false, null) ends before whitespace or the next value.
+    if (!isSpace(b) && !opensContainer(b) && b !== 0x22) return Step.inside;
+    this.#mode = Mode.between;
+    return Step.endedBefore;
+  }
+
+  #string(b: number): Step {
+    if (this.#escaped) {
+      this.#escaped = false;
+      return Step.inside;
+    }
+    if (b === 0x5c) {
+      this.#escaped = true;
+      return Step.inside;
+    }
+    if (b !== 0x22) return Step.inside;
+    // A string inside a container ends: back to the container; a top-level one ends the value.
+    this.#mode = this.#depth > 0 ? Mode.container : Mode.between;
+    return this.#depth > 0 ? Step.inside : Step.endsAt;
+  }
+
+  #container(b: number): Step {
+    if (b === 0x22) {
+      this.#enterString();
+    } else if (opensContainer(b)) {
+      this.#depth++;
+    } else if (b === 0x7d || b === 0x5d) {
+      this.#depth--;
+      if (this.#depth === 0) {
+        this.#mode = Mode.between;
+        return Step.endsAt;
+      }
+    }
+    return Step.inside;
+  }
+
+  #enterString(): void {
+    this.#mode = Mode.string;
+    this.#escaped = false;
+  }
+}
+
+/** The pieces of a record that spans chunks. */
+class RecordParts {
+  #parts: Uint8Array[] = [];
+  #length = 0;
+
+  add(part: Uint8Array): void {
+    this.#parts.push(part);
+    this.#length += part.length;
+  }
+
+  /** The whole record (with `last` appended), and a fresh start for the next one. */
+  take(last?: Uint8Array): Uint8Array {
+    if (last !== undefined) this.add(last);
+    const record = concat(this.#parts, this.#length);
+    this.#parts = [];
+    this.#length = 0;
+    return record;
+  }
 }
 
 /**
@@ -76,100 +203,34 @@ function isSpace(b: number): boolean {
  * newBlobStream(bucket, { decoder: jsonDecoder });
  */
 export const jsonDecoder: Decoder = async function* jsonDecoder(body) {
-  let mode: Mode = Mode.between;
-  let depth = 0;
-  let escaped = false;
-  let parts: Uint8Array[] = [];
-  let partsLength = 0;
+  const scanner = new JsonValueScanner();
+  const parts = new RecordParts();
   let recordStart = 0; // byte offset of the current record in the blob
   let consumed = 0; // bytes of the blob before the current chunk
 
   for await (const chunk of body) {
-    let start = -1; // where the current record starts in this chunk, when it does
-    if (mode !== Mode.between) start = 0;
+    let start = scanner.inValue ? 0 : -1; // where the current record starts in this chunk
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i] as number;
-      switch (mode) {
-        case Mode.between:
-          if (isSpace(b)) continue;
-          start = i;
-          recordStart = consumed + i;
-          if (b === 0x7b || b === 0x5b) {
-            mode = Mode.container;
-            depth = 1;
-          } else if (b === 0x22) {
-            mode = Mode.string;
-            escaped = false;
-          } else {
-            mode = Mode.scalar;
-          }
-          continue;
-        case Mode.scalar:
-          // A scalar (number, true, false, null) ends before whitespace or the next value.
-          if (isSpace(b) || b === 0x7b || b === 0x5b || b === 0x22) {
-            parts.push(chunk.subarray(start, i));
-            partsLength += i - start;
-            const record = concat(parts, partsLength);
-            parts = [];
-            partsLength = 0;
-            mode = Mode.between;
-            validateJson(record, recordStart);
-            yield record;
-            i--; // this byte starts what follows
-          }
-          continue;
-        case Mode.string:
-          if (escaped) {
-            escaped = false;
-            continue;
-          }
-          if (b === 0x5c) {
-            escaped = true;
-            continue;
-          }
-          if (b !== 0x22) continue;
-          if (depth > 0) {
-            mode = Mode.container; // the string inside a container ends
-            continue;
-          }
-          break; // a top-level string ends here
-        case Mode.container:
-          if (b === 0x22) {
-            // A string inside a container: scan it in string mode, then come back.
-            mode = Mode.string;
-            escaped = false;
-            continue;
-          }
-          if (b === 0x7b || b === 0x5b) depth++;
-          else if (b === 0x7d || b === 0x5d) {
-            depth--;
-            if (depth === 0) break;
-          }
-          continue;
+      const step = scanner.step(chunk[i] as number);
+      if (step === Step.starts) {
+        start = i;
+        recordStart = consumed + i;
+      } else if (step === Step.endsAt || step === Step.endedBefore) {
+        const record = parts.take(chunk.subarray(start, step === Step.endsAt ? i + 1 : i));
+        validateJson(record, recordStart);
+        yield record;
+        if (step === Step.endedBefore) i--; // this byte starts what follows
       }
-      // Only reached when a top-level string or container ends at byte i.
-      parts.push(chunk.subarray(start, i + 1));
-      partsLength += i + 1 - start;
-      const record = concat(parts, partsLength);
-      parts = [];
-      partsLength = 0;
-      mode = Mode.between;
-      validateJson(record, recordStart);
-      yield record;
     }
-    if (mode !== Mode.between) {
-      // The record goes on in the next chunk. Copy: the chunk may be reused by its producer.
-      const rest = chunk.slice(start);
-      parts.push(rest);
-      partsLength += rest.length;
-    }
+    // The record goes on in the next chunk. Copy: the chunk may be reused by its producer.
+    if (scanner.inValue) parts.add(chunk.slice(start));
     consumed += chunk.length;
   }
-  if (mode === Mode.scalar) {
-    const record = concat(parts, partsLength);
+  if (scanner.inScalar) {
+    const record = parts.take();
     validateJson(record, recordStart);
     yield record;
-  } else if (mode !== Mode.between) {
+  } else if (scanner.inValue) {
     throw corrupt(`truncated JSON value at byte ${recordStart}: the blob ends inside it`);
   }
 };
