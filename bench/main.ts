@@ -40,10 +40,28 @@ interface Options {
   readonly out: string;
 }
 
+/** Sections `--sections` can pick; "catch-up" holds the memory and gRPC rows, "peer" NATS and the bridge. */
+const sectionNames = [
+  'insert',
+  'catch-up',
+  'latency',
+  'fan-out',
+  'recovery',
+  'grpc-hostile',
+  'leases',
+  'orm',
+  'peer',
+] as const;
+
+/** The sections to run; every one unless `--sections` names some. */
+let chosenSections: ReadonlySet<string> = new Set(sectionNames);
+const wants = (name: string): boolean => chosenSections.has(name);
+
 const usage = `usage: npm run bench -- [--quick] [--backends=${backendNames.join(',')}] [--events=N]
                        [--peers=nats|none] [--out=DIR]
                        [--insert-ms=N] [--latency-count=N] [--fanout-ms=N]
-                       [--recovery-restarts=N] [--recovery-down-ms=N]`;
+                       [--recovery-restarts=N] [--recovery-down-ms=N]
+                       [--sections=${sectionNames.join(',')}]`;
 
 function parseOptions(argv: readonly string[]): Options {
   const flags = new Map<string, string>();
@@ -53,7 +71,7 @@ function parseOptions(argv: readonly string[]): Options {
     flags.set(m[1], m[2] ?? '');
   }
   for (const key of flags.keys()) {
-    const known = ['quick', 'backends', 'events', 'peers', 'out', 'help'];
+    const known = ['quick', 'backends', 'events', 'peers', 'out', 'sections', 'help'];
     const sizing = [
       'insert-ms',
       'latency-count',
@@ -76,6 +94,11 @@ function parseOptions(argv: readonly string[]): Options {
   for (const b of backends) {
     if (!(backendNames as readonly string[]).includes(b)) throw new Error(`unknown backend ${b}`);
   }
+  const sections = list(flags.get('sections'), sectionNames);
+  for (const x of sections) {
+    if (!(sectionNames as readonly string[]).includes(x)) throw new Error(`unknown section ${x}`);
+  }
+  chosenSections = new Set(sections);
   const peers = list(flags.get('peers'), ['nats']);
   for (const p of peers) if (p !== 'nats') throw new Error(`unknown peer ${p}`);
   const eventsFlag = flags.get('events');
@@ -149,6 +172,7 @@ async function section(
   fallback: Omit<Row, 'status'>,
   fn: () => Promise<void>,
 ): Promise<void> {
+  if (!wants(fallback.section)) return;
   try {
     await fn();
   } catch (err) {
@@ -733,14 +757,14 @@ async function main(): Promise<void> {
     }
   }
 
-  if (o.recovery.restarts > 0) {
+  if (o.recovery.restarts > 0 && wants('recovery')) {
     // MariaDB and PostgreSQL privately (never the shared servers); the gRPC server serves SQLite.
     const which = o.backends.filter((b) => b === 'mysql' || b === 'postgres') as string[];
     if (o.backends.includes('sqlite')) which.push('grpc');
     rows.push(...(await recoveryRows({ ...o.recovery, which }, log)));
   }
 
-  if (o.backends.includes('memory')) {
+  if (o.backends.includes('memory') && wants('grpc-hostile')) {
     const hostileBase = {
       section: 'grpc-hostile',
       backend: 'memory',
@@ -751,11 +775,11 @@ async function main(): Promise<void> {
     });
   }
 
-  rows.push(...(await leaseRows(o.backends, o.quick ? 2 : 10, log)));
+  if (wants('leases')) rows.push(...(await leaseRows(o.backends, o.quick ? 2 : 10, log)));
 
   // The ORM rows, on the backends among those asked for that the tools are measured on.
   const ormKinds = (['postgres', 'sqlite'] as const).filter((k) => o.backends.includes(k));
-  if (ormKinds.length > 0) {
+  if (ormKinds.length > 0 && wants('orm')) {
     rows.push(
       ...(await ormRows({ quick: o.quick, insertMs: o.sizes.insertMs, kinds: ormKinds, log })),
     );
@@ -763,7 +787,7 @@ async function main(): Promise<void> {
 
   let nats: NatsResults | undefined;
   let natsError: { message: string; unreachable: boolean } | undefined;
-  if (o.peers.includes('nats')) {
+  if (o.peers.includes('nats') && wants('peer')) {
     try {
       nats = await runNats({
         url: process.env.REFLEX_TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
