@@ -1,7 +1,8 @@
 import type { StreamCallOptions } from '../core/index.js';
 import { invalidArgument } from './errors.js';
+import { checkOptionKeys } from './options.js';
 
-const knownKeys = new Set(['lag', 'fromHead', 'toHead', 'signal']);
+const knownKeys = ['lag', 'fromHead', 'toHead', 'signal'];
 
 /**
  * Checks stream options and returns them frozen, without undefined members. Throws an
@@ -9,14 +10,9 @@ const knownKeys = new Set(['lag', 'fromHead', 'toHead', 'signal']);
  */
 export function validateStreamOptions(options: StreamCallOptions | undefined): StreamCallOptions {
   if (options === undefined) return Object.freeze({});
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('stream options must be an object');
-  }
+  checkOptionKeys(options, knownKeys, 'stream');
   const out: { lag?: number; fromHead?: boolean; toHead?: boolean; signal?: AbortSignal } = {};
   for (const [key, value] of Object.entries(options)) {
-    if (!knownKeys.has(key)) {
-      throw invalidArgument(`unknown stream option ${JSON.stringify(key)}`);
-    }
     if (value === undefined) continue;
     switch (key) {
       case 'lag':

@@ -12,7 +12,7 @@ import {
 import { invalidArgument, wrapError } from '../internal/errors.js';
 import { counter } from '../internal/metrics.js';
 import type { MetricsRegistry } from '../internal/metrics-registry.js';
-import { checkOptionKeys } from '../internal/options.js';
+import { checkOptionKeys, intOption, msOption } from '../internal/options.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamCall } from '../internal/stream-options.js';
 import { type BlobInfo, type Bucket, compareKeys, type OpenedBlob } from './bucket.js';
@@ -98,14 +98,8 @@ export function newBlobStream(bucket: Bucket, options: BlobStreamOptions = {}): 
   );
   const prefix = options.prefix ?? defaults.prefix;
   if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string');
-  const backoffMs = options.backoffMs ?? defaults.backoffMs;
-  if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
-    throw invalidArgument(`backoffMs must be a finite number of ms ≥ 0, got ${backoffMs}`);
-  }
-  const listLimit = options.listLimit ?? defaults.listLimit;
-  if (!Number.isSafeInteger(listLimit) || listLimit < 1) {
-    throw invalidArgument(`listLimit must be an integer ≥ 1, got ${listLimit}`);
-  }
+  const backoffMs = msOption(options.backoffMs, 'backoffMs', defaults.backoffMs);
+  const listLimit = intOption(options.listLimit, 'listLimit', defaults.listLimit, 1);
   const decoder = options.decoder ?? jsonDecoder;
   if (typeof decoder !== 'function') throw invalidArgument('decoder must be a function');
   const label = options.label ?? bucket.name;

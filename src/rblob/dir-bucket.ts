@@ -3,7 +3,7 @@ import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import { checkOptionKeys } from '../internal/options.js';
+import { checkOptionKeys, intOption } from '../internal/options.js';
 import type { Bucket, BucketListOptions, OpenedBlob } from './bucket.js';
 import { compareKeys } from './bucket.js';
 import { RblobErrorCode } from './errors.js';
@@ -32,10 +32,7 @@ export interface DirBucketOptions {
 export function newDirBucket(dir: string, options: DirBucketOptions = {}): Bucket {
   if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir must be a non-empty path');
   checkOptionKeys(options, ['name', 'chunkSize'], 'newDirBucket');
-  const chunkSize = options.chunkSize ?? 65536;
-  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
-    throw invalidArgument(`chunkSize must be an integer ≥ 1, got ${chunkSize}`);
-  }
+  const chunkSize = intOption(options.chunkSize, 'chunkSize', 65536, 1);
   return new DirBucket(resolve(dir), options.name ?? dir, chunkSize);
 }
 

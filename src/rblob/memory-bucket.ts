@@ -1,6 +1,6 @@
 import { ReflexError } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import { checkOptionKeys } from '../internal/options.js';
+import { checkOptionKeys, intOption } from '../internal/options.js';
 import {
   type BlobInfo,
   type Bucket,
@@ -48,10 +48,7 @@ export class MemoryBucket implements Bucket {
 
   constructor(options: MemoryBucketOptions = {}) {
     checkOptionKeys(options, ['name', 'chunkSize'], 'MemoryBucket');
-    const chunkSize = options.chunkSize ?? 65536;
-    if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
-      throw invalidArgument(`chunkSize must be an integer ≥ 1, got ${chunkSize}`);
-    }
+    const chunkSize = intOption(options.chunkSize, 'chunkSize', 65536, 1);
     this.name = options.name ?? 'memory';
     this.#chunkSize = chunkSize;
   }

@@ -11,7 +11,7 @@ import {
   systemClock,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
-import { checkKeys, checkMs } from './options.js';
+import { checkOptionKeys, msOption } from '../internal/options.js';
 
 /** Options of {@link runForever}. */
 export interface RunForeverOptions {
@@ -89,24 +89,24 @@ export const runForeverKeys = [
  * await done;
  */
 export async function runForever(spec: Spec, options: RunForeverOptions = {}): Promise<void> {
-  checkKeys('runForever', options, runForeverKeys);
+  checkOptionKeys(options, runForeverKeys, 'runForever');
   const { signal } = options;
   const logger = options.logger ?? noopLogger;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const expectedMs = checkMs(
-    'runForever expectedErrorBackoffMs',
+  const expectedMs = msOption(
     options.expectedErrorBackoffMs,
+    'runForever expectedErrorBackoffMs',
     100,
   );
-  const transientMs = checkMs('runForever transientBackoffMs', options.transientBackoffMs, 100);
-  const transientMaxMs = checkMs(
-    'runForever transientBackoffMaxMs',
+  const transientMs = msOption(options.transientBackoffMs, 'runForever transientBackoffMs', 100);
+  const transientMaxMs = msOption(
     options.transientBackoffMaxMs,
+    'runForever transientBackoffMaxMs',
     Math.max(1_250, transientMs),
     transientMs,
   );
-  const errorMs = checkMs('runForever errorBackoffMs', options.errorBackoffMs, 60_000);
+  const errorMs = msOption(options.errorBackoffMs, 'runForever errorBackoffMs', 60_000);
   const jitter = options.jitter ?? 0.2;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
     throw invalidArgument('runForever jitter must be a fraction in [0, 1]');

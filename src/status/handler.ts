@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidArgument } from '../core/index.js';
+import { checkOptionKeys, intOption } from '../internal/options.js';
 import type { StatusMonitor } from './monitor.js';
 import { statusPage } from './page.js';
 
@@ -50,6 +51,7 @@ export function statusHandler(
   monitor: StatusMonitor,
   options: StatusHandlerOptions = {},
 ): StatusRequestHandler {
+  checkOptionKeys(options, ['basePath', 'tokens', 'title', 'maxLiveClients'], 'status handler');
   const base = options.basePath ?? '/status';
   if (typeof base !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(base)) {
     throw invalidArgument(
@@ -65,10 +67,7 @@ export function statusHandler(
   if (tokens !== undefined && tokens.length === 0) {
     throw invalidArgument('status tokens must hold at least one token (or be left out)');
   }
-  const maxLive = options.maxLiveClients ?? 64;
-  if (!Number.isInteger(maxLive) || maxLive < 1) {
-    throw invalidArgument(`maxLiveClients must be an integer ≥ 1, got ${String(maxLive)}`);
-  }
+  const maxLive = intOption(options.maxLiveClients, 'maxLiveClients', 64, 1);
   const html = statusPage({ title: options.title ?? 'reflex status', basePath: base });
   let live = 0;
 

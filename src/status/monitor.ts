@@ -5,6 +5,7 @@ import {
   noopLogger,
   systemClock,
 } from '../core/index.js';
+import { checkRequiredOptionKeys, intOption } from '../internal/options.js';
 import {
   type CursorsTable,
   type ErrorsTable,
@@ -129,20 +130,6 @@ const knownOptions = [
   'clock',
 ];
 
-function intOption(
-  value: unknown,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
 interface WatchedStream {
   readonly events: EventsReader;
   readonly cursors: readonly CursorsReader[];
@@ -172,14 +159,7 @@ interface Seen {
  * await monitor.close();
  */
 export function newStatusMonitor(db: SqlDatabase, options: StatusMonitorOptions): StatusMonitor {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('status monitor options must be an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!knownOptions.includes(key)) {
-      throw invalidArgument(`unknown status monitor option ${JSON.stringify(key)}`);
-    }
-  }
+  checkRequiredOptionKeys(options, knownOptions, 'status monitor');
   if (!Array.isArray(options.streams)) {
     throw invalidArgument('status monitor option streams must be an array');
   }
