@@ -1,4 +1,4 @@
-import { sqliteNowMs } from '../internal/sql-names.js';
+import type { CursorsStatements } from '../rsql/internal.js';
 import { checkIdentifier, type Db, toDate } from './db.js';
 
 /** The names of a cursors table and its columns (the defaults of `reflex-events/rsql`). */
@@ -16,75 +16,49 @@ export interface CursorRow {
   readonly updatedAt: Date | undefined;
 }
 
-/** The SQL of the operator commands on a cursors table, identifiers validated and quoted. */
+/**
+ * The operator commands on a cursors table, through rsql's own statements for it (the dialect's
+ * SQL, quoting and placeholders); the names are checked as command-line flags first.
+ */
 export class CursorsSql {
   readonly #db: Db;
-  readonly #t: string;
-  readonly #id: string;
-  readonly #cursor: string;
-  readonly #time: string;
+  readonly #statements: CursorsStatements;
 
-  constructor(db: Db, names: CursorsTableNames) {
+  /** `cursorType` types the written cursor (PostgreSQL casts the parameter to the column's type). */
+  constructor(db: Db, names: CursorsTableNames, cursorType: 'int' | 'string' = 'string') {
     this.#db = db;
-    this.#t = db.quote(checkIdentifier(names.table, '--table'));
-    this.#id = db.quote(checkIdentifier(names.idField, '--id-field'));
-    this.#cursor = db.quote(checkIdentifier(names.cursorField, '--cursor-field'));
-    this.#time = db.quote(checkIdentifier(names.timeField, '--time-field'));
-  }
-
-  /** The selected columns; the cursor as text, so a BIGINT beyond 2^53 is not rounded. */
-  #columns(): string {
-    const text = this.#db.dialect === 'mysql' ? 'CHAR' : 'TEXT';
-    return `${this.#id} AS c, CAST(${this.#cursor} AS ${text}) AS v, ${this.#time} AS t`;
+    this.#statements = db.dialect.cursorsStatements({
+      table: checkIdentifier(names.table, '--table'),
+      id: checkIdentifier(names.idField, '--id-field'),
+      cursor: checkIdentifier(names.cursorField, '--cursor-field'),
+      updatedAt: checkIdentifier(names.timeField, '--time-field'),
+      cursorType,
+    });
   }
 
   async list(): Promise<CursorRow[]> {
-    const rows = await this.#db.query(
-      `SELECT ${this.#columns()} FROM ${this.#t} ORDER BY ${this.#id}`,
-    );
-    return rows.map(toRow);
+    return (await this.#db.executor.query(this.#statements.selectAll)).map(toRow);
   }
 
   async get(consumer: string): Promise<CursorRow | undefined> {
-    const rows = await this.#db.query(
-      `SELECT ${this.#columns()} FROM ${this.#t} WHERE ${this.#id} = ?`,
-      [consumer],
-    );
-    return rows[0] === undefined ? undefined : toRow(rows[0]);
+    const row = (await this.#db.executor.query(this.#statements.selectRow, [consumer]))[0];
+    return row === undefined ? undefined : toRow(row);
   }
 
-  /** Writes the cursor, creating the row when there is none. */
+  /** Writes the cursor whatever it was, creating the row when there is none. */
   async set(consumer: string, cursor: string): Promise<void> {
-    const now = nowSql(this.#db);
-    const changed = await this.#db.run(
-      `UPDATE ${this.#t} SET ${this.#cursor} = ?, ${this.#time} = ${now} WHERE ${this.#id} = ?`,
-      [cursor, consumer],
-    );
-    if (changed > 0) return;
-    await this.#db.run(
-      `INSERT INTO ${this.#t} (${this.#id}, ${this.#cursor}, ${this.#time}) VALUES (?, ?, ${now})`,
-      [consumer, cursor],
-    );
+    const ex = this.#db.executor;
+    const { affectedRows } = await ex.execute(this.#statements.set, [cursor, consumer]);
+    if (affectedRows > 0) return;
+    await ex.execute(this.#statements.insertIfAbsent, [consumer, cursor]);
   }
 
   /** Deletes the consumer's row: its next run starts from the beginning (or the head, bootstrapped). */
   async reset(consumer: string): Promise<boolean> {
-    return (await this.#db.run(`DELETE FROM ${this.#t} WHERE ${this.#id} = ?`, [consumer])) > 0;
+    return (await this.#db.executor.execute(this.#statements.delete, [consumer])).affectedRows > 0;
   }
 }
 
-function nowSql(db: Db): string {
-  switch (db.dialect) {
-    case 'mysql':
-      return 'NOW(6)';
-    case 'postgres':
-      return 'now()';
-    case 'sqlite':
-      // INTEGER ms, as reflex-events/rsql writes it (its own expression).
-      return sqliteNowMs;
-  }
-}
-
-function toRow(r: Record<string, unknown>): CursorRow {
-  return { consumer: String(r.c), cursor: String(r.v ?? ''), updatedAt: toDate(r.t) };
+function toRow(r: readonly unknown[]): CursorRow {
+  return { consumer: String(r[0]), cursor: String(r[1] ?? ''), updatedAt: toDate(r[2]) };
 }

@@ -2,27 +2,37 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { validateIdentifier } from '../internal/sql-names.js';
 import type { SqlDatabase } from '../rsql/index.js';
+import {
+  type Dialect,
+  dialectOf,
+  type Executor,
+  placeholders,
+  type SqlValue,
+} from '../rsql/internal.js';
 import { runtimeError, usageError } from './errors.js';
 import type { DbSource } from './url.js';
 
 /** The SQL dialect of a database. */
-export type Dialect = DbSource['kind'];
+export type DialectName = DbSource['kind'];
 
 /**
  * An open database for the CLI: the driver's own handle (what the `reflex-events/rsql` tables
- * take) and a small query helper for the operator commands. Parameters are `?` in every dialect.
+ * take) with rsql's dialect of it, whose executor, quoting and statements every command uses.
  */
 export interface Db {
+  /** Which database it is (from the URL). */
+  readonly kind: DialectName;
+  /** rsql's dialect of the handle: statements, quoting, decoding. */
   readonly dialect: Dialect;
   /** For messages: the URL without its password. */
   readonly display: string;
   /** The driver's pool (mysql2/promise, pg) or database (better-sqlite3). */
   readonly handle: SqlDatabase;
-  /** Runs a query and returns its rows as objects. */
-  query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
-  /** Runs a statement and returns the number of rows it changed. */
-  run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /** Quotes a validated identifier (`a-z`, digits, `_`, optionally `schema.table`). */
+  /** rsql's executor over the handle (rows as arrays; the dialect's placeholders). */
+  readonly executor: Executor;
+  /** Runs a query written with `?` placeholders and returns its rows as arrays. */
+  query(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]>;
+  /** Quotes a validated identifier (optionally `schema.table`). */
   quote(identifier: string): string;
   /** Closes the pool or database. Idempotent. */
   close(): Promise<void>;
@@ -69,20 +79,21 @@ export function checkIdentifier(name: string, what: string): string {
 
 /** Opens the database a URL names and checks that it answers (one clear error if it does not). */
 export async function openDb(source: DbSource, options: OpenDbOptions = {}): Promise<Db> {
-  let db: Db;
+  let opened: Opened;
   switch (source.kind) {
     case 'mysql':
-      db = openMysql(source.url, source.display);
+      opened = openMysql(source.url);
       break;
     case 'postgres':
-      db = openPostgres(source.url, source.display);
+      opened = openPostgres(source.url);
       break;
     case 'sqlite':
-      db = openSqlite(source.path, source.display, options.create === true);
+      opened = openSqlite(source.path, source.display, options.create === true);
       break;
   }
+  const db = toDb(opened, source.kind, source.display);
   try {
-    await db.query('SELECT 1 AS ok');
+    await db.executor.query('SELECT 1');
   } catch (err) {
     await db.close().catch(() => {});
     throw runtimeError(`cannot connect to ${source.display}`, err);
@@ -90,12 +101,37 @@ export async function openDb(source: DbSource, options: OpenDbOptions = {}): Pro
   return db;
 }
 
+/** A driver handle the CLI opened, and how to close it (the tables never close a handle). */
+interface Opened {
+  readonly handle: SqlDatabase;
+  close(): Promise<void> | void;
+}
+
+function toDb(opened: Opened, kind: DialectName, display: string): Db {
+  const dialect = dialectOf(opened.handle);
+  const executor = dialect.executor(opened.handle);
+  let closed = false;
+  return {
+    kind,
+    dialect,
+    display,
+    handle: opened.handle,
+    executor,
+    query: (sql, params) => executor.query(placeholders(dialect, sql), params),
+    quote: (id) => dialect.quote(id),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await opened.close();
+    },
+  };
+}
+
 interface MysqlPool {
-  query(sql: string, params?: unknown[]): Promise<[unknown, unknown]>;
   end(): Promise<void>;
 }
 
-function openMysql(url: string, display: string): Db {
+function openMysql(url: string): Opened {
   const mysql = loadDriver<{ createPool(config: object): MysqlPool }>('mysql2/promise', 'mysql://');
   const u = new URL(url);
   const pool = mysql.createPool({
@@ -108,86 +144,28 @@ function openMysql(url: string, display: string): Db {
     connectionLimit: 4,
     connectTimeout: 5000,
   });
-  let closed = false;
-  return {
-    dialect: 'mysql',
-    display,
-    handle: pool as unknown as SqlDatabase,
-    async query(sql, params = []) {
-      const [rows] = await pool.query(sql, [...params]);
-      return rows as Record<string, unknown>[];
-    },
-    async run(sql, params = []) {
-      const [result] = await pool.query(sql, [...params]);
-      return (result as { affectedRows?: number }).affectedRows ?? 0;
-    },
-    quote: (id) =>
-      id
-        .split('.')
-        .map((p) => `\`${p}\``)
-        .join('.'),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.end();
-    },
-  };
+  return { handle: pool as unknown as SqlDatabase, close: () => pool.end() };
 }
 
 interface PgPool {
-  query(
-    sql: string,
-    params?: unknown[],
-  ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
   end(): Promise<void>;
   on(event: 'error', fn: (err: Error) => void): void;
 }
 
-function openPostgres(url: string, display: string): Db {
+function openPostgres(url: string): Opened {
   const pg = loadDriver<{ Pool: new (config: object) => PgPool }>('pg', 'postgres://');
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
   // An idle client's error (server restart) must not crash the process: the next query reports it.
   pool.on('error', () => {});
-  const numbered = (sql: string): string => {
-    let i = 0;
-    return sql.replace(/\?/g, () => `$${++i}`);
-  };
-  let closed = false;
-  return {
-    dialect: 'postgres',
-    display,
-    handle: pool as unknown as SqlDatabase,
-    async query(sql, params = []) {
-      return (await pool.query(numbered(sql), [...params])).rows;
-    },
-    async run(sql, params = []) {
-      return (await pool.query(numbered(sql), [...params])).rowCount ?? 0;
-    },
-    quote: (id) =>
-      id
-        .split('.')
-        .map((p) => `"${p}"`)
-        .join('.'),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.end();
-    },
-  };
+  return { handle: pool as unknown as SqlDatabase, close: () => pool.end() };
 }
 
-interface SqliteStatement {
-  readonly reader: boolean;
-  all(...params: unknown[]): Record<string, unknown>[];
-  run(...params: unknown[]): { changes: number };
-}
 interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
   pragma(sql: string): unknown;
   close(): void;
 }
 
-function openSqlite(path: string, display: string, create: boolean): Db {
+function openSqlite(path: string, display: string, create: boolean): Opened {
   const Database = loadDriver<new (path: string, options: object) => SqliteDatabase>(
     'better-sqlite3',
     'sqlite:',
@@ -205,31 +183,7 @@ function openSqlite(path: string, display: string, create: boolean): Db {
     throw runtimeError(`cannot open ${display}`, err);
   }
   if (creating) db.pragma('journal_mode = WAL');
-  const sqliteParam = (v: unknown): unknown => (typeof v === 'boolean' ? Number(v) : v);
-  let closed = false;
-  return {
-    dialect: 'sqlite',
-    display,
-    handle: db as unknown as SqlDatabase,
-    query(sql, params = []) {
-      return Promise.resolve(db.prepare(sql).all(...params.map(sqliteParam)));
-    },
-    run(sql, params = []) {
-      return Promise.resolve(db.prepare(sql).run(...params.map(sqliteParam)).changes);
-    },
-    quote: (id) =>
-      id
-        .split('.')
-        .map((p) => `"${p}"`)
-        .join('.'),
-    close() {
-      if (!closed) {
-        closed = true;
-        db.close();
-      }
-      return Promise.resolve();
-    },
-  };
+  return { handle: db as unknown as SqlDatabase, close: () => db.close() };
 }
 
 /**

@@ -164,6 +164,21 @@ export interface CursorsStatements {
    * Params: consumer1, cursor1, consumer2, cursor2, …
    */
   upsertGreatest(n: number): string;
+  /**
+   * Every row in consumer order, for operators (`reflex cursors`, `reflex lag`). No params.
+   * Columns: consumer, the cursor as text (exact for int64), updatedAt as integer ms since the
+   * epoch. Added for the CLI (issue 19); additive.
+   */
+  readonly selectAll: string;
+  /** As {@link selectAll}, one consumer's row. Params: consumer. */
+  readonly selectRow: string;
+  /**
+   * Sets a consumer's cursor whatever it was (an operator moving it back), and its updatedAt to
+   * the database clock. Params: cursor, consumer. Added for the CLI; additive.
+   */
+  readonly set: string;
+  /** Deletes a consumer's row. Params: consumer. Added for the CLI; additive. */
+  readonly delete: string;
   readonly createTable: readonly string[];
 }
 

@@ -1,32 +1,5 @@
-import {
-  type CursorsTable,
-  type Dialect,
-  dialectOf,
-  type ErrorsTable,
-  type EventsTable,
-  type SqlDatabase,
-} from '../rsql/index.js';
-
-/** The executor of a dialect (the rsql Executor, read through the Dialect's type). */
-type Executor = ReturnType<Dialect['executor']>;
-
-/** A timestamp column as milliseconds since the epoch, in the dialect's SQL. */
-function msExpr(dialect: Dialect, column: string): string {
-  switch (dialect.name) {
-    case 'mysql':
-      // DATETIMEs are in the session's zone: let the server turn them into an instant.
-      return `CAST(FLOOR(UNIX_TIMESTAMP(${column}) * 1000) AS SIGNED)`;
-    case 'postgres':
-      return `round(date_part('epoch', ${column}) * 1000)`;
-    default:
-      // SQLite tables of reflex-events/rsql store INTEGER milliseconds.
-      return column;
-  }
-}
-
-function textExpr(dialect: Dialect, column: string): string {
-  return dialect.name === 'mysql' ? `CAST(${column} AS CHAR)` : `CAST(${column} AS TEXT)`;
-}
+import type { CursorsTable, ErrorsTable, EventsTable, SqlDatabase } from '../rsql/index.js';
+import { type Dialect, dialectOf, type Executor, epochMsExpr, textExpr } from '../rsql/internal.js';
 
 function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
@@ -95,12 +68,9 @@ export class CursorsReader {
 
   constructor(db: SqlDatabase, table: CursorsTable) {
     const dialect = dialectOf(db);
-    const s = table.schema;
-    const q = (c: string): string => dialect.quote(c);
     this.name = table.name;
     this.#ex = dialect.executor(db);
-    // The cursor as text: a BIGINT beyond 2^53 is not rounded through a number.
-    this.#sql = `SELECT ${q(s.id)}, ${textExpr(dialect, q(s.cursor))}, ${msExpr(dialect, q(s.updatedAt))} FROM ${q(s.table)} ORDER BY ${q(s.id)}`;
+    this.#sql = dialect.cursorsStatements(table.schema).selectAll;
   }
 
   async list(): Promise<CursorRow[]> {
@@ -128,7 +98,7 @@ export class ErrorsReader {
     this.#ex = dialect.executor(db);
     // One row per consumer: the one with the greatest id (the latest recorded).
     this.#sql =
-      `SELECT ${q(s.consumer)}, ${q(s.message)}, ${textExpr(dialect, q(s.eventId))}, ${msExpr(dialect, q(s.updatedAt))} ` +
+      `SELECT ${q(s.consumer)}, ${q(s.message)}, ${textExpr(dialect, q(s.eventId))}, ${epochMsExpr(dialect, q(s.updatedAt))} ` +
       `FROM ${t} WHERE ${q(s.id)} IN (SELECT MAX(${q(s.id)}) FROM ${t} GROUP BY ${q(s.consumer)})`;
   }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { hasCode, parseInt64 } from '../../core/index.js';
 import { newCursorsTable, RsqlErrorCode } from '../../rsql/index.js';
+import { textExpr } from '../../rsql/internal.js';
 import { type CliContext, examples } from '../context.js';
 import { CursorsSql, type CursorsTableNames } from '../cursors-sql.js';
 import { checkIdentifier, type Db, openDb } from '../db.js';
@@ -21,7 +22,7 @@ async function withCursors<T>(
   const names = cursorsNames(flags, flags.table);
   const db = await openDb(source);
   try {
-    const sql = new CursorsSql(db, names);
+    const sql = new CursorsSql(db, names, flags.cursorType === 'int' ? 'int' : 'string');
     try {
       return await fn(sql, db, names);
     } catch (err) {
@@ -198,8 +199,8 @@ export function registerCursors(program: Command, ctx: CliContext): void {
 /** The highest event id of an events table (0 when empty). */
 async function headOf(db: Db, events: string, idField: string): Promise<bigint> {
   const rows = await db.query(
-    `SELECT CAST(MAX(${db.quote(idField)}) AS ${db.dialect === 'mysql' ? 'CHAR' : 'TEXT'}) AS h FROM ${db.quote(events)}`,
+    `SELECT ${textExpr(db.dialect, `MAX(${db.quote(idField)})`)} FROM ${db.quote(events)}`,
   );
-  const h = rows[0]?.h;
+  const h = rows[0]?.[0];
   return h === null || h === undefined ? 0n : BigInt(String(h));
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { epochMsExpr, textExpr } from '../../rsql/internal.js';
 import { type CliContext, examples } from '../context.js';
 import { CursorsSql } from '../cursors-sql.js';
 import { checkIdentifier, type Db, openDb, toDate } from '../db.js';
@@ -63,12 +64,13 @@ export function registerLag(program: Command, ctx: CliContext): void {
         const t = db.quote(events);
         const id = db.quote(idField);
         const time = db.quote(timeField);
-        // MySQL DATETIMEs are in the session's zone: let the server turn them into an instant.
-        const timeExpr = db.dialect === 'mysql' ? `UNIX_TIMESTAMP(${time})` : time;
+        const timeExpr = epochMsExpr(db.dialect, time);
         const rows: LagRow[] = [];
         try {
-          const headRow = (await db.query(`SELECT MAX(${id}) AS h FROM ${t}`))[0];
-          const head = headRow?.h === null || headRow?.h === undefined ? '' : String(headRow.h);
+          const h = (
+            await db.query(`SELECT ${textExpr(db.dialect, `MAX(${id})`)} FROM ${t}`)
+          )[0]?.[0];
+          const head = h === null || h === undefined ? '' : String(h);
           const wanted =
             flags.consumer === undefined
               ? undefined
@@ -82,21 +84,19 @@ export function registerLag(program: Command, ctx: CliContext): void {
           for (const c of listed) {
             if (wanted !== undefined && !wanted.has(c.consumer)) continue;
             const after = c.cursor === '' ? 0 : c.cursor;
-            const count = (
-              await db.query(`SELECT COUNT(*) AS n FROM ${t} WHERE ${id} > ?`, [after])
-            )[0];
+            const count = (await db.query(`SELECT COUNT(*) FROM ${t} WHERE ${id} > ?`, [after]))[0];
             const oldest = (
               await db.query(
-                `SELECT ${timeExpr} AS ts FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT 1`,
+                `SELECT ${timeExpr} FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT 1`,
                 [after],
               )
             )[0];
-            const ts = toDate(oldest?.ts);
+            const ts = toDate(oldest?.[0]);
             rows.push({
               consumer: c.consumer,
               cursor: c.cursor,
               head,
-              lagEvents: Number(count?.n ?? 0),
+              lagEvents: Number(count?.[0] ?? 0),
               lagSeconds:
                 ts === undefined ? 0 : Math.max(0, Math.round((now - ts.getTime()) / 100) / 10),
             });

@@ -51,7 +51,7 @@ interface SqliteDb {
 }
 
 function usersDdl(db: Db, t: string): string {
-  switch (db.dialect) {
+  switch (db.kind) {
     case 'sqlite':
       return `CREATE TABLE IF NOT EXISTS ${t} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL)`;
     case 'mysql':
@@ -118,7 +118,7 @@ export async function openSqlWorld(
             .slice(0, 8)}`;
     const mailerCursorsTable = newCursorsTable(mailerTable);
     try {
-      await db.run(usersDdl(db, db.quote(names.users)));
+      await db.executor.execute(usersDdl(db, db.quote(names.users)));
       // 'normal': the demo trades power-loss durability for speed (see docs/sql-backends.md).
       await events.createTable(db.handle, { durability: 'normal' });
       await auditCursorsTable.createTable(db.handle);
@@ -157,7 +157,7 @@ export async function openSqlWorld(
     const users = db.quote(names.users);
     const writeUser = userWriter(db, users, events);
     const where =
-      db.dialect === 'sqlite'
+      db.kind === 'sqlite'
         ? usersSource.display
         : `${db.display} (tables ${names.users}, ${names.events}, ${names.cursors})`;
     return {
@@ -175,12 +175,12 @@ export async function openSqlWorld(
       auditCursors,
       mailerCursors,
       async head() {
-        const row = (await db.query(`SELECT MAX(id) AS h FROM ${db.quote(names.events)}`))[0];
-        return row?.h === null || row?.h === undefined ? '' : String(row.h);
+        const h = (await db.query(`SELECT MAX(id) FROM ${db.quote(names.events)}`))[0]?.[0];
+        return h === null || h === undefined ? '' : String(h);
       },
       async userCount() {
-        const row = (await db.query(`SELECT MAX(id) AS n FROM ${users}`))[0];
-        return Number(row?.n ?? 0);
+        const n = (await db.query(`SELECT MAX(id) FROM ${users}`))[0]?.[0];
+        return Number(n ?? 0);
       },
       close,
     };
@@ -227,7 +227,7 @@ function userWriter(
     create ? [userId, `user ${userId}`] : [`user ${userId}`, userId];
   const type = (create: boolean): number =>
     create ? UserEventType.created : UserEventType.updated;
-  switch (db.dialect) {
+  switch (db.kind) {
     case 'sqlite': {
       const sqlite = db.handle as unknown as SqliteDb;
       const insert = sqlite.prepare(change(true));

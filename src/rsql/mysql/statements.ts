@@ -74,6 +74,7 @@ export function mysqlEventsStatements(s: EventsSchema): EventsStatements {
 export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
   const t = q(s.table);
   const [id, c, u] = [q(s.id), q(s.cursor), q(s.updatedAt)];
+  const ms = `CAST(FLOOR(UNIX_TIMESTAMP(${u}) * 1000) AS SIGNED)`;
   const cursorType = s.cursorType === 'int' ? 'BIGINT NOT NULL' : `${exactNameType} NOT NULL`;
   return {
     select: `SELECT ${text(c)} FROM ${t} WHERE ${id} = ?`,
@@ -85,6 +86,11 @@ export function mysqlCursorsStatements(s: CursorsSchema): CursorsStatements {
     // A plain INSERT: a duplicate is a 'duplicate' error the table reads as "exists". INSERT
     // IGNORE would also turn a data error (text into an int column) into a warning and a 0.
     insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, NOW(6))`,
+    // DATETIMEs are in the session's zone: the server turns them into an instant.
+    selectAll: `SELECT ${id}, ${text(c)}, ${ms} FROM ${t} ORDER BY ${id}`,
+    selectRow: `SELECT ${id}, ${text(c)}, ${ms} FROM ${t} WHERE ${id} = ?`,
+    set: `UPDATE ${t} SET ${c} = ?, ${u} = NOW(6) WHERE ${id} = ?`,
+    delete: `DELETE FROM ${t} WHERE ${id} = ?`,
     upsertGreatest(n: number): string {
       const rows = Array.from({ length: n }, () => '(?, ?, NOW(6))').join(', ');
       // VALUES(col) has the column's type: compare int cursors as integers even on a text column.

@@ -116,11 +116,16 @@ export function pgCursorsStatements(s: CursorsSchema): CursorsStatements {
   const cursorType =
     s.cursorType === 'int' ? 'BIGINT NOT NULL' : 'VARCHAR(255) COLLATE "C" NOT NULL';
   const cast = s.cursorType === 'int' ? '::bigint' : '::varchar';
+  const ms = `(extract(epoch from ${u}) * 1000)::bigint`;
   return {
     select: `SELECT ${c}::text FROM ${t} WHERE ${id} = $1`,
     // int cursors compare as bigint also on a text column (a no-op cast on a BIGINT one).
     updateIfGreater: `UPDATE ${t} SET ${c} = $1${cast}, ${u} = statement_timestamp() WHERE ${id} = $2 AND ${c}${cast} < $3${cast}`,
     insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES ($1, $2${cast}, statement_timestamp()) ON CONFLICT (${id}) DO NOTHING`,
+    selectAll: `SELECT ${id}, ${c}::text, ${ms} FROM ${t} ORDER BY ${id}`,
+    selectRow: `SELECT ${id}, ${c}::text, ${ms} FROM ${t} WHERE ${id} = $1`,
+    set: `UPDATE ${t} SET ${c} = $1${cast}, ${u} = statement_timestamp() WHERE ${id} = $2`,
+    delete: `DELETE FROM ${t} WHERE ${id} = $1`,
     upsertGreatest(n: number): string {
       const rows = Array.from(
         { length: n },

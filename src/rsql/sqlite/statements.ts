@@ -65,6 +65,11 @@ export function sqliteCursorsStatements(s: CursorsSchema): CursorsStatements {
     select: `SELECT CAST(${c} AS TEXT) FROM ${t} WHERE ${id} = ?`,
     updateIfGreater: `UPDATE ${t} SET ${c} = ?, ${u} = ${sqliteNowMs} WHERE ${id} = ? AND ${stored} < ?`,
     insertIfAbsent: `INSERT INTO ${t} (${id}, ${c}, ${u}) VALUES (?, ?, ${sqliteNowMs}) ON CONFLICT DO NOTHING`,
+    // updatedAt is INTEGER ms already.
+    selectAll: `SELECT ${id}, CAST(${c} AS TEXT), ${u} FROM ${t} ORDER BY ${id}`,
+    selectRow: `SELECT ${id}, CAST(${c} AS TEXT), ${u} FROM ${t} WHERE ${id} = ?`,
+    set: `UPDATE ${t} SET ${c} = ?, ${u} = ${sqliteNowMs} WHERE ${id} = ?`,
+    delete: `DELETE FROM ${t} WHERE ${id} = ?`,
     upsertGreatest(n: number): string {
       const rows = Array.from({ length: n }, () => `(?, ?, ${sqliteNowMs})`).join(', ');
       return (
