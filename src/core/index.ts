@@ -15,7 +15,6 @@ export {
   ErrorCode,
   type ErrorCodeValue,
   hasCode,
-  invalidArgument,
   isExpected,
   isFilterErr,
   isHeadReachedErr,
@@ -24,7 +23,6 @@ export {
   isTransientErr,
   ReflexError,
   type ReflexErrorOptions,
-  wrapError,
 } from './errors.js';
 export {
   type Event,
@@ -35,9 +33,6 @@ export {
   isForeignIdInt,
   isIdInt,
   isType,
-  parseInt64,
-  parseIntCursor,
-  typeNumber,
 } from './event.js';
 export { type Logger, noopLogger } from './logger.js';
 export { type RunOptions, run } from './run.js';

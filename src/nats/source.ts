@@ -3,11 +3,11 @@ import {
   type Clock,
   ErrorCode,
   type Event,
-  parseIntCursor,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
 } from '../core/index.js';
+import { parseIntCursor } from '../core/internal.js';
 import { abortable } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
 import { BaseStreamClient } from '../internal/stream-client.js';

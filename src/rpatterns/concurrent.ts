@@ -5,12 +5,12 @@ import {
   type Logger,
   newSpec,
   noopLogger,
-  parseInt64,
   ReflexError,
   type Spec,
   type StreamFunc,
   type StreamOptions,
 } from '../core/index.js';
+import { parseInt64 } from '../core/internal.js';
 import { Waker } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { invalidArgument, wrapError } from '../internal/errors.js';

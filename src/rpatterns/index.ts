@@ -47,4 +47,4 @@ export {
 } from './parallel.js';
 export { newPoller, type PollerOptions, type PollFunc } from './poller.js';
 export { type RunForeverOptions, runForever } from './run-forever.js';
-export { fairShare, runShardGroup, type ShardGroupRunOptions } from './shard-group.js';
+export { runShardGroup, type ShardGroupRunOptions } from './shard-group.js';

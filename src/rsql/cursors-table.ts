@@ -4,9 +4,9 @@ import {
   ErrorCode,
   type Logger,
   noopLogger,
-  parseIntCursor,
   ReflexError,
 } from '../core/index.js';
+import { parseIntCursor } from '../core/internal.js';
 import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, intOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';

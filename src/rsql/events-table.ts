@@ -6,14 +6,12 @@ import {
   type EventType,
   type Logger,
   noopLogger,
-  parseInt64,
-  parseIntCursor,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
   systemClock,
-  typeNumber,
 } from '../core/index.js';
+import { parseInt64, parseIntCursor, typeNumber } from '../core/internal.js';
 import { invalidArgument } from '../internal/errors.js';
 import { boolOption, checkOptionKeys, intOption } from '../internal/options.js';
 import { validateStreamCall } from '../internal/stream-options.js';

@@ -7,18 +7,11 @@ export {
 } from './cursors-table.js';
 export type {
   CursorsSchema,
-  Dialect,
-  DriverErrorKind,
   Durability,
   ErrorsSchema,
   EventsSchema,
-  Gap,
-  GapContext,
-  GapStrategy,
-  GapVerdict,
   SqlValue,
 } from './dialect.js';
-export { dialectOf, dialects } from './dialects.js';
 export { RsqlErrorCode } from './error-codes.js';
 export {
   type ErrorInsertFunc,

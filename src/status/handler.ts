@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, intOption } from '../internal/options.js';
 import type { StatusMonitor } from './monitor.js';
 import { statusPage } from './page.js';

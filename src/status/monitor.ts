@@ -1,10 +1,5 @@
-import {
-  type Clock,
-  invalidArgument,
-  type Logger,
-  noopLogger,
-  systemClock,
-} from '../core/index.js';
+import { type Clock, type Logger, noopLogger, systemClock } from '../core/index.js';
+import { invalidArgument } from '../internal/errors.js';
 import { checkRequiredOptionKeys, intOption } from '../internal/options.js';
 import {
   type CursorsTable,

@@ -1,4 +1,5 @@
-import { type CursorStore, ErrorCode, parseInt64, ReflexError } from '../core/index.js';
+import { type CursorStore, ErrorCode, ReflexError } from '../core/index.js';
+import { parseInt64 } from '../core/internal.js';
 import { sleep } from '../internal/timers.js';
 
 /** Options of {@link awaitCursor}. */

@@ -2,12 +2,12 @@ import {
   type Clock,
   ErrorCode,
   type Event,
-  parseIntCursor,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
   systemClock,
 } from '../core/index.js';
+import { parseIntCursor } from '../core/internal.js';
 import { Waker } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
 import { BaseStreamClient } from '../internal/stream-client.js';

@@ -1,11 +1,11 @@
 import {
   ErrorCode,
   type Event,
-  parseInt64,
   ReflexError,
   type StreamCallOptions,
   type StreamFunc,
 } from '../core/index.js';
+import { parseInt64 } from '../core/internal.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import { validateStreamOptions } from '../internal/stream-options.js';
 

@@ -9,8 +9,8 @@ import {
   isStoppedErr,
   isTransientErr,
   ReflexError,
-  wrapError,
 } from '../../src/core/index.js';
+import { wrapError } from '../../src/internal/errors.js';
 import { RsqlErrorCode } from '../../src/rsql/index.js';
 
 describe('errors', () => {

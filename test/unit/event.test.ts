@@ -9,8 +9,8 @@ import {
   isForeignIdInt,
   isIdInt,
   isType,
-  parseIntCursor,
 } from '../../src/core/index.js';
+import { parseIntCursor } from '../../src/core/internal.js';
 
 const Status = {
   active: { reflexType: () => 1 },

@@ -74,6 +74,20 @@ describe('layers', () => {
     );
   });
 
+  it("a package's internal.ts is not a public subpath", () => {
+    const pkg = JSON.parse(readFileSync(resolve(root, '../package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
+    const exported = JSON.stringify(pkg.exports);
+    const entries = sources(root)
+      .map(rel)
+      .filter((f) => f.endsWith('/internal.ts'));
+    assert.ok(entries.includes('rsql/internal.ts'));
+    for (const f of entries) {
+      assert.ok(!exported.includes(f.replace(/\.ts$/, '.js')), `${f} is exported`);
+    }
+  });
+
   it('core depends on no other package; internal on no package but core', () => {
     const bad = all.filter((i) => {
       const from = packageOf(i.from);

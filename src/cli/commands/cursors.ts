@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { hasCode, parseInt64 } from '../../core/index.js';
+import { hasCode } from '../../core/index.js';
+import { parseInt64 } from '../../core/internal.js';
 import { newCursorsTable, RsqlErrorCode } from '../../rsql/index.js';
 import { textExpr } from '../../rsql/internal.js';
 import { type CliContext, examples } from '../context.js';

@@ -1,4 +1,5 @@
-import { invalidArgument, type Logger } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { invalidArgument } from '../../internal/errors.js';
 import { checkOptionKeys } from '../../internal/options.js';
 import type { EventsNotifier, HintSubscription } from '../notifier.js';
 

@@ -7,7 +7,8 @@ import {
   type Event,
   type ShardLeaseStore,
 } from '../../../src/core/index.js';
-import { fairShare, fnv1Hash32, runShardGroup } from '../../../src/rpatterns/index.js';
+import { fnv1Hash32, runShardGroup } from '../../../src/rpatterns/index.js';
+import { fairShare } from '../../../src/rpatterns/shard-group.js';
 import { newMemoryEventLog } from '../../../src/testing/index.js';
 import { ManualClock, settle } from '../../support/manual-clock.js';
 import { MemoryLeases } from '../../support/memory-leases.js';
