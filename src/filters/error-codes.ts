@@ -2,7 +2,7 @@
  * The error codes the filters own (docs/errors.md).
  *
  * @example
- * if (hasCode(err, FiltersErrorCode.metadataFilter)) logger.warn('bad metadata', { err });
+ * if (hasCode(err, FiltersErrorCode.metadataFilter)) logger.warn('bad metadata', { error: err });
  */
 export const FiltersErrorCode = {
   /** The metadata filter could not read an event's metadata. */

@@ -1,5 +1,6 @@
 import { type Clock, type CursorStore, type StreamFunc, systemClock } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkRequiredOptionKeys } from '../internal/options.js';
 import { Connection } from './connection.js';
 import { Relay } from './relay.js';
 import {
@@ -116,14 +117,7 @@ const clientKeys = ['servers', 'connection', 'name', 'timeoutMs', 'maxReconnectA
  * await js.close();
  */
 export function newJetStreamClient(options: JetStreamClientOptions = {}): JetStreamClient {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('JetStream client options must be an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!clientKeys.includes(key)) {
-      throw invalidArgument(`unknown JetStream client option ${JSON.stringify(key)}`);
-    }
-  }
+  checkRequiredOptionKeys(options, clientKeys, 'JetStream client');
   const own = options.connection;
   if (own !== undefined) {
     if (
@@ -178,14 +172,11 @@ export function newJetStreamClient(options: JetStreamClientOptions = {}): JetStr
   return Object.freeze({
     source: (stream: string, sourceOptions: JetStreamSourceOptions = {}) => {
       checkStreamName(stream, 'JetStream source stream');
-      if (typeof sourceOptions !== 'object' || sourceOptions === null) {
-        throw invalidArgument('JetStream source options must be an object');
-      }
-      for (const key of Object.keys(sourceOptions)) {
-        if (!['filterSubject', 'bufferSize', 'clock'].includes(key)) {
-          throw invalidArgument(`unknown JetStream source option ${JSON.stringify(key)}`);
-        }
-      }
+      checkRequiredOptionKeys(
+        sourceOptions,
+        ['filterSubject', 'bufferSize', 'clock'],
+        'JetStream source',
+      );
       const settings = sourceSettings(
         stream,
         sourceOptions,

@@ -1,5 +1,6 @@
 import type { Consumer, CursorStore, Event } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { checkRequiredOptionKeys } from '../internal/options.js';
 import { checkPrefix } from './subjects.js';
 
 /** Options of {@link JetStreamClient.relay}. */
@@ -57,14 +58,7 @@ const relayKeys = ['name', 'stream', 'subjectPrefix', 'subject', 'msgId', 'maxIn
 
 /** Checks the relay's options once. */
 export function relaySettings(options: JetStreamRelayOptions): RelaySettings {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('JetStream relay options must be an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!relayKeys.includes(key)) {
-      throw invalidArgument(`unknown JetStream relay option ${JSON.stringify(key)}`);
-    }
-  }
+  checkRequiredOptionKeys(options, relayKeys, 'JetStream relay');
   const { name, stream } = options;
   if (typeof name !== 'string' || name === '') {
     throw invalidArgument('JetStream relay name must be a non-empty string');

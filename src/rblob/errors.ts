@@ -4,7 +4,7 @@
  * (core codes).
  *
  * @example
- * if (hasCode(err, RblobErrorCode.notFound)) logger.error('the archive lost a blob', { err });
+ * if (hasCode(err, RblobErrorCode.notFound)) logger.error('the archive lost a blob', { error: err });
  */
 export const RblobErrorCode = {
   /** A blob named by a cursor or a listing does not exist (deleted, or the wrong bucket). */

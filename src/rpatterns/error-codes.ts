@@ -2,7 +2,7 @@
  * The error codes rpatterns owns (docs/errors.md).
  *
  * @example
- * if (hasCode(err, RpatternsErrorCode.concurrentConsume)) logger.error('a worker failed', { err });
+ * if (hasCode(err, RpatternsErrorCode.concurrentConsume)) logger.error('a worker failed', { error: err });
  */
 export const RpatternsErrorCode = {
   /** A batch or concurrent consumer used out of order (e.g. consume after its batch failed). */

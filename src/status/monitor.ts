@@ -1,4 +1,4 @@
-import { type Clock, type Logger, noopLogger, systemClock } from '../core/index.js';
+import { type Clock, codeOf, type Logger, noopLogger, systemClock } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
 import { checkRequiredOptionKeys, intOption } from '../internal/options.js';
 import {
@@ -274,7 +274,7 @@ class Monitor implements StatusMonitor {
         try {
           l(s);
         } catch (err) {
-          this.#config.logger.error('status listener failed', { err });
+          this.#config.logger.error('status listener failed', { error: err });
         }
       }
       return s;
@@ -332,7 +332,7 @@ class Monitor implements StatusMonitor {
     const problem = (what: string, err: unknown): void => {
       const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
       problems.push(message);
-      logger.warn('status sample', { problem: message });
+      logger.warn('status sample failed', { what, code: codeOf(err), error: err });
     };
     let lastErrors = new Map<string, ErrorRow>();
     if (this.#errors !== undefined) {
