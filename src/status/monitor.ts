@@ -19,7 +19,13 @@ import type {
   StatusSnapshot,
   StreamStatus,
 } from './snapshot.js';
-import { CursorsReader, type ErrorRow, ErrorsReader, EventsReader } from './sql-reader.js';
+import {
+  type CursorRow,
+  CursorsReader,
+  type ErrorRow,
+  ErrorsReader,
+  EventsReader,
+} from './sql-reader.js';
 import { bucketRates, consumerState, recentRate, type Sample } from './state.js';
 
 /** One events table and the cursors tables of its consumers. */
@@ -131,6 +137,19 @@ interface WatchedStream {
 }
 
 /** What the monitor remembers of a consumer between samples. */
+/** What one sample gathers as it goes. */
+interface SampleRound {
+  readonly now: number;
+  /** Records a table that could not be read (shown on the page, logged). */
+  readonly problem: (what: string, err: unknown) => void;
+  lastErrors: Map<string, ErrorRow>;
+  holders: Map<string, string>;
+  /** History and seen keys still alive after this sample. */
+  readonly liveKeys: Set<string>;
+  /** Oldest-unconsumed times found this sample, by stream and cursor. */
+  readonly firstAfter: Map<string, number | null>;
+}
+
 interface Seen {
   firstSeenAt: number;
   cursor: string;
@@ -326,148 +345,45 @@ class Monitor implements StatusMonitor {
   }
 
   async #sample(): Promise<StatusSnapshot> {
-    const { clock, logger, stalledAfterMs, errorWindowMs } = this.#config;
+    const { clock, logger } = this.#config;
     const now = clock.now();
     const problems: string[] = [];
-    const problem = (what: string, err: unknown): void => {
-      const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
-      problems.push(message);
-      logger.warn('status sample failed', { what, code: codeOf(err), error: err });
+    const round: SampleRound = {
+      now,
+      problem: (what, err) => {
+        problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+        logger.warn('status sample failed', { what, code: codeOf(err), error: err });
+      },
+      lastErrors: new Map(),
+      holders: new Map(),
+      liveKeys: new Set(),
+      firstAfter: new Map(),
     };
-    let lastErrors = new Map<string, ErrorRow>();
-    if (this.#errors !== undefined) {
-      try {
-        lastErrors = await this.#errors.latest();
-      } catch (err) {
-        problem(`reading errors table ${this.#errors.name}`, err);
-      }
-    }
-    // Shard consumers by name (`<group>_<n>_of_<count>`): the member holding the lease.
-    const holders = new Map<string, string>();
-    const leases = this.#config.leases;
-    if (leases !== undefined) {
-      try {
-        for (const g of await leases.table.list(leases.db)) {
-          for (const [i, h] of g.holders.entries()) {
-            holders.set(`${g.group}_${i + 1}_of_${g.shards}`, h);
-          }
-        }
-      } catch (err) {
-        problem(`reading leases table ${leases.table.name}`, err);
-      }
-    }
+    round.lastErrors = await this.#latestErrors(round);
+    round.holders = await this.#leaseHolders(round);
     const streams: StreamStatus[] = [];
     const consumers: ConsumerStatus[] = [];
-    const liveKeys = new Set<string>();
-    const firstAfter = new Map<string, number | null>();
     for (const s of this.#streams) {
-      const name = s.events.name;
-      let head: string;
-      let headAt: Date | null = null;
-      try {
-        head = await s.events.head();
-        if (head !== '')
-          headAt = (await s.events.firstAfter(String(BigInt(head) - 1n)))?.at ?? null;
-      } catch (err) {
-        problem(`reading events table ${name}`, err);
-        continue;
-      }
-      const headKey = `s\0${name}`;
-      liveKeys.add(headKey);
-      const headRates = this.#rates(
-        this.#record(headKey, now, head === '' ? 0 : Number(head)),
-        now,
-      );
-      streams.push({
-        name,
-        head,
-        headAt: headAt?.toISOString() ?? null,
-        ratePerSecond: headRates.rate,
-        throughput: headRates.buckets,
-      });
+      const stream = await this.#streamStatus(s, round);
+      if (stream === undefined) continue;
+      streams.push(stream);
       for (const c of s.cursors) {
-        let rows: Awaited<ReturnType<CursorsReader['list']>>;
+        let rows: CursorRow[];
         try {
           rows = await c.list();
         } catch (err) {
-          problem(`reading cursors table ${c.name}`, err);
+          round.problem(`reading cursors table ${c.name}`, err);
           continue;
         }
         for (const row of rows) {
-          const key = `c\0${name}\0${c.name}\0${row.name}`;
-          liveKeys.add(key);
-          const lagEvents = lagOf(head, row.cursor);
-          let oldest: number | null = null;
-          if (lagEvents !== 0) {
-            const cacheKey = `${name}\0${row.cursor}`;
-            const cached = firstAfter.get(cacheKey) ?? this.#firstAfter.get(cacheKey);
-            if (cached !== undefined) {
-              oldest = cached;
-            } else {
-              try {
-                const first = await s.events.firstAfter(row.cursor);
-                oldest = first?.at?.getTime() ?? null;
-                // Only when no id is missing before it: a hole could still fill with an older event.
-                if (first !== undefined && isNext(row.cursor, first.id)) {
-                  firstAfter.set(cacheKey, oldest);
-                }
-              } catch (err) {
-                problem(`reading events table ${name} after ${row.cursor}`, err);
-              }
-            }
-          }
-          let seen = this.#seen.get(key);
-          if (seen === undefined) {
-            seen = { firstSeenAt: now, cursor: row.cursor, changedAt: null };
-            this.#seen.set(key, seen);
-          } else if (seen.cursor !== row.cursor) {
-            seen.cursor = row.cursor;
-            seen.changedAt = now;
-          }
-          const lastMovedAt = maxOrNull(row.updatedAt?.getTime() ?? null, seen.changedAt);
-          const error = lastErrors.get(row.name);
-          const { state, since } = consumerState({
-            now,
-            oldestUnconsumedAt: oldest,
-            lastMovedAt,
-            firstSeenAt: seen.firstSeenAt,
-            lastErrorAt: error?.at?.getTime() ?? null,
-            stalledAfterMs,
-            errorWindowMs,
-          });
-          const cursorNumber = Number(row.cursor === '' ? 0 : row.cursor);
-          const rates = Number.isFinite(cursorNumber)
-            ? this.#rates(this.#record(key, now, cursorNumber), now)
-            : { rate: null, buckets: [] };
-          consumers.push({
-            stream: name,
-            cursorsTable: c.name,
-            name: row.name,
-            cursor: row.cursor,
-            lagEvents,
-            lagSeconds: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 100) / 10),
-            state,
-            since: since === null ? null : new Date(since).toISOString(),
-            updatedAt: row.updatedAt?.toISOString() ?? null,
-            lastError:
-              error === undefined
-                ? null
-                : {
-                    message: error.message,
-                    eventId: error.eventId,
-                    at: error.at?.toISOString() ?? '',
-                  },
-            ratePerSecond: rates.rate,
-            throughput: rates.buckets,
-            holder: holders.get(row.name) ?? null,
-          });
+          consumers.push(await this.#consumerStatus(s.events, stream.head, c.name, row, round));
         }
       }
     }
     // Forget consumers and streams that are gone (a reset cursor, a dropped table).
-    for (const key of this.#history.keys()) if (!liveKeys.has(key)) this.#history.delete(key);
-    for (const key of this.#seen.keys()) if (!liveKeys.has(key)) this.#seen.delete(key);
-    this.#firstAfter = firstAfter;
+    for (const key of this.#history.keys()) if (!round.liveKeys.has(key)) this.#history.delete(key);
+    for (const key of this.#seen.keys()) if (!round.liveKeys.has(key)) this.#seen.delete(key);
+    this.#firstAfter = round.firstAfter;
     return {
       at: new Date(now).toISOString(),
       intervalMs: this.#config.intervalMs,
@@ -477,6 +393,145 @@ class Monitor implements StatusMonitor {
       grpc: this.#grpcStatus(),
       problems,
     };
+  }
+
+  /** The latest error of every consumer (none when there is no errors table or it fails). */
+  async #latestErrors(round: SampleRound): Promise<Map<string, ErrorRow>> {
+    if (this.#errors === undefined) return new Map();
+    try {
+      return await this.#errors.latest();
+    } catch (err) {
+      round.problem(`reading errors table ${this.#errors.name}`, err);
+      return new Map();
+    }
+  }
+
+  /** Shard consumers by name (`<group>_<n>_of_<count>`) → the member holding the lease. */
+  async #leaseHolders(round: SampleRound): Promise<Map<string, string>> {
+    const holders = new Map<string, string>();
+    const leases = this.#config.leases;
+    if (leases === undefined) return holders;
+    try {
+      for (const g of await leases.table.list(leases.db)) {
+        for (const [i, h] of g.holders.entries()) {
+          holders.set(`${g.group}_${i + 1}_of_${g.shards}`, h);
+        }
+      }
+    } catch (err) {
+      round.problem(`reading leases table ${leases.table.name}`, err);
+    }
+    return holders;
+  }
+
+  /** A stream's head and throughput; undefined when its table cannot be read. */
+  async #streamStatus(s: WatchedStream, round: SampleRound): Promise<StreamStatus | undefined> {
+    const name = s.events.name;
+    let head: string;
+    let headAt: Date | null = null;
+    try {
+      head = await s.events.head();
+      if (head !== '') headAt = (await s.events.firstAfter(String(BigInt(head) - 1n)))?.at ?? null;
+    } catch (err) {
+      round.problem(`reading events table ${name}`, err);
+      return undefined;
+    }
+    const headKey = `s\0${name}`;
+    round.liveKeys.add(headKey);
+    const rates = this.#rates(
+      this.#record(headKey, round.now, head === '' ? 0 : Number(head)),
+      round.now,
+    );
+    return {
+      name,
+      head,
+      headAt: headAt?.toISOString() ?? null,
+      ratePerSecond: rates.rate,
+      throughput: rates.buckets,
+    };
+  }
+
+  /** One consumer's row of the snapshot. */
+  async #consumerStatus(
+    events: EventsReader,
+    head: string,
+    cursorsTable: string,
+    row: CursorRow,
+    round: SampleRound,
+  ): Promise<ConsumerStatus> {
+    const { stalledAfterMs, errorWindowMs } = this.#config;
+    const { now } = round;
+    const key = `c\0${events.name}\0${cursorsTable}\0${row.name}`;
+    round.liveKeys.add(key);
+    const lagEvents = lagOf(head, row.cursor);
+    const oldest = lagEvents === 0 ? null : await this.#oldestUnconsumed(events, row.cursor, round);
+    const seen = this.#seenCursor(key, row.cursor, now);
+    const lastMovedAt = maxOrNull(row.updatedAt?.getTime() ?? null, seen.changedAt);
+    const error = round.lastErrors.get(row.name);
+    const { state, since } = consumerState({
+      now,
+      oldestUnconsumedAt: oldest,
+      lastMovedAt,
+      firstSeenAt: seen.firstSeenAt,
+      lastErrorAt: error?.at?.getTime() ?? null,
+      stalledAfterMs,
+      errorWindowMs,
+    });
+    const cursorNumber = Number(row.cursor === '' ? 0 : row.cursor);
+    const rates = Number.isFinite(cursorNumber)
+      ? this.#rates(this.#record(key, now, cursorNumber), now)
+      : { rate: null, buckets: [] };
+    return {
+      stream: events.name,
+      cursorsTable,
+      name: row.name,
+      cursor: row.cursor,
+      lagEvents,
+      lagSeconds: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 100) / 10),
+      state,
+      since: since === null ? null : new Date(since).toISOString(),
+      updatedAt: row.updatedAt?.toISOString() ?? null,
+      lastError:
+        error === undefined
+          ? null
+          : { message: error.message, eventId: error.eventId, at: error.at?.toISOString() ?? '' },
+      ratePerSecond: rates.rate,
+      throughput: rates.buckets,
+      holder: round.holders.get(row.name) ?? null,
+    };
+  }
+
+  /** The time of the first event after `cursor` (ms), cached while no hole is before it. */
+  async #oldestUnconsumed(
+    events: EventsReader,
+    cursor: string,
+    round: SampleRound,
+  ): Promise<number | null> {
+    const cacheKey = `${events.name}\0${cursor}`;
+    const cached = round.firstAfter.get(cacheKey) ?? this.#firstAfter.get(cacheKey);
+    if (cached !== undefined) return cached;
+    try {
+      const first = await events.firstAfter(cursor);
+      const oldest = first?.at?.getTime() ?? null;
+      // Only when no id is missing before it: a hole could still fill with an older event.
+      if (first !== undefined && isNext(cursor, first.id)) round.firstAfter.set(cacheKey, oldest);
+      return oldest;
+    } catch (err) {
+      round.problem(`reading events table ${events.name} after ${cursor}`, err);
+      return null;
+    }
+  }
+
+  /** When a consumer was first seen and its cursor last seen moving. */
+  #seenCursor(key: string, cursor: string, now: number): Seen {
+    let seen = this.#seen.get(key);
+    if (seen === undefined) {
+      seen = { firstSeenAt: now, cursor, changedAt: null };
+      this.#seen.set(key, seen);
+    } else if (seen.cursor !== cursor) {
+      seen.cursor = cursor;
+      seen.changedAt = now;
+    }
+    return seen;
   }
 
   #grpcStatus(): GrpcStatus | null {
