@@ -51,6 +51,41 @@ export function statusHandler(
   monitor: StatusMonitor,
   options: StatusHandlerOptions = {},
 ): StatusRequestHandler {
+  const { base, tokens, maxLive } = handlerConfig(options);
+  const html = statusPage({ title: options.title ?? 'reflex status', basePath: base });
+  const live = { count: 0, max: maxLive };
+  return (req, res, next) => {
+    const url = new URL(req.url ?? '/', 'http://status.invalid');
+    const route = routeOf(url.pathname, base);
+    if (route === undefined) {
+      if (next !== undefined) next();
+      else res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${base}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('GET only\n');
+      return;
+    }
+    if (!authorized(tokens, req, url.searchParams)) {
+      res
+        .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+        .end(
+          `unauthorized: send "Authorization: Bearer <token>", or open ${base}?token=<token> in a browser\n`,
+        );
+      return;
+    }
+    if (route === 'page') servePage(req, res, url, base, html);
+    else if (route === 'json') serveJson(monitor, req, res);
+    else serveEvents(monitor, req, res, live);
+  };
+}
+
+/** The handler's options, checked. */
+function handlerConfig(options: StatusHandlerOptions): {
+  base: string;
+  tokens: Buffer[] | undefined;
+  maxLive: number;
+} {
   checkOptionKeys(options, ['basePath', 'tokens', 'title', 'maxLiveClients'], 'status handler');
   const base = options.basePath ?? '/status';
   if (typeof base !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(base)) {
@@ -67,144 +102,140 @@ export function statusHandler(
   if (tokens !== undefined && tokens.length === 0) {
     throw invalidArgument('status tokens must hold at least one token (or be left out)');
   }
-  const maxLive = intOption(options.maxLiveClients, 'maxLiveClients', 64, 1);
-  const html = statusPage({ title: options.title ?? 'reflex status', basePath: base });
-  let live = 0;
+  return { base, tokens, maxLive: intOption(options.maxLiveClients, 'maxLiveClients', 64, 1) };
+}
 
-  const authorized = (req: IncomingMessage, query: URLSearchParams): boolean => {
-    if (tokens === undefined) return true;
-    const header = req.headers.authorization;
-    const candidates: string[] = [];
-    if (typeof header === 'string' && header.startsWith('Bearer '))
-      candidates.push(header.slice(7));
-    const cookie = cookieValue(req.headers.cookie, cookieName);
-    if (cookie !== undefined) candidates.push(cookie);
-    const q = query.get('token');
-    if (q !== null) candidates.push(q);
-    return candidates.some((c) => {
-      const got = Buffer.from(c);
-      return tokens.some((w) => w.length === got.length && timingSafeEqual(w, got));
-    });
-  };
+type Route = 'page' | 'json' | 'events';
 
-  return (req, res, next) => {
-    const url = new URL(req.url ?? '/', 'http://status.invalid');
-    const path = url.pathname;
-    const route =
-      path === base || path === `${base}/`
-        ? 'page'
-        : path === `${base}.json`
-          ? 'json'
-          : path === `${base}/events`
-            ? 'events'
-            : undefined;
-    if (route === undefined) {
-      if (next !== undefined) next();
-      else res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${base}\n`);
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('GET only\n');
-      return;
-    }
-    if (!authorized(req, url.searchParams)) {
-      res
-        .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
-        .end(
-          `unauthorized: send "Authorization: Bearer <token>", or open ${base}?token=<token> in a browser\n`,
-        );
-      return;
-    }
-    const security = {
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    };
-    if (route === 'page') {
-      if (url.searchParams.has('token')) {
-        // Keep the token in a cookie and take it out of the address bar (and the history).
-        const token = url.searchParams.get('token') ?? '';
-        res
-          .writeHead(303, {
-            ...security,
-            location: base,
-            'set-cookie': `${cookieName}=${encodeURIComponent(token)}; Path=${base}; HttpOnly; SameSite=Strict`,
-          })
-          .end();
-        return;
-      }
-      res
-        .writeHead(200, {
-          ...security,
-          'content-type': 'text/html; charset=utf-8',
-          'content-security-policy':
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
-          'x-frame-options': 'DENY',
-        })
-        .end(req.method === 'HEAD' ? undefined : html);
-      return;
-    }
-    if (route === 'json') {
-      monitor.snapshot().then(
-        (s) => {
-          res
-            .writeHead(200, { ...security, 'content-type': 'application/json' })
-            .end(req.method === 'HEAD' ? undefined : `${JSON.stringify(s)}\n`);
-        },
-        (err: unknown) => {
-          res
-            .writeHead(503, { 'content-type': 'text/plain' })
-            .end(`status unavailable: ${String(err)}\n`);
-        },
-      );
-      return;
-    }
-    if (live >= maxLive) {
-      res
-        .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' })
-        .end('too many live clients\n');
-      return;
-    }
-    live++;
-    res.writeHead(200, {
+function routeOf(path: string, base: string): Route | undefined {
+  if (path === base || path === `${base}/`) return 'page';
+  if (path === `${base}.json`) return 'json';
+  if (path === `${base}/events`) return 'events';
+  return undefined;
+}
+
+/** A token in the Authorization header, the cookie or the query, compared in constant time. */
+function authorized(
+  tokens: readonly Buffer[] | undefined,
+  req: IncomingMessage,
+  query: URLSearchParams,
+): boolean {
+  if (tokens === undefined) return true;
+  const header = req.headers.authorization;
+  const candidates: string[] = [];
+  if (typeof header === 'string' && header.startsWith('Bearer ')) candidates.push(header.slice(7));
+  const cookie = cookieValue(req.headers.cookie, cookieName);
+  if (cookie !== undefined) candidates.push(cookie);
+  const q = query.get('token');
+  if (q !== null) candidates.push(q);
+  return candidates.some((c) => {
+    const got = Buffer.from(c);
+    return tokens.some((w) => w.length === got.length && timingSafeEqual(w, got));
+  });
+}
+
+const security = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+function servePage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  base: string,
+  html: string,
+): void {
+  if (url.searchParams.has('token')) {
+    // Keep the token in a cookie and take it out of the address bar (and the history).
+    const token = url.searchParams.get('token') ?? '';
+    res
+      .writeHead(303, {
+        ...security,
+        location: base,
+        'set-cookie': `${cookieName}=${encodeURIComponent(token)}; Path=${base}; HttpOnly; SameSite=Strict`,
+      })
+      .end();
+    return;
+  }
+  res
+    .writeHead(200, {
       ...security,
-      'content-type': 'text/event-stream',
-      connection: 'keep-alive',
-    });
-    // A slow reader gets the latest snapshot when it drains, not a queue of stale ones.
-    let waiting: string | undefined;
-    let blocked = false;
-    const send = (data: string): void => {
-      if (blocked) {
-        waiting = data;
-        return;
-      }
-      if (!res.write(data)) blocked = true;
-    };
-    const onDrain = (): void => {
-      blocked = false;
-      const w = waiting;
-      waiting = undefined;
-      if (w !== undefined) send(w);
-    };
-    res.on('drain', onDrain);
-    const push = (s: unknown): void => send(`data: ${JSON.stringify(s)}\n\n`);
-    res.write('retry: 3000\n\n');
-    const unsubscribe = monitor.onUpdate(push);
-    const latest = monitor.snapshot();
-    latest.then(push, () => undefined);
-    const ping = setInterval(() => send(': keep-alive\n\n'), keepAliveMs);
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      live--;
-      clearInterval(ping);
-      unsubscribe();
-      res.off('drain', onDrain);
-    };
-    res.once('close', close);
-    req.once('close', close);
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+      'x-frame-options': 'DENY',
+    })
+    .end(req.method === 'HEAD' ? undefined : html);
+}
+
+function serveJson(monitor: StatusMonitor, req: IncomingMessage, res: ServerResponse): void {
+  monitor.snapshot().then(
+    (s) => {
+      res
+        .writeHead(200, { ...security, 'content-type': 'application/json' })
+        .end(req.method === 'HEAD' ? undefined : `${JSON.stringify(s)}\n`);
+    },
+    (err: unknown) => {
+      res
+        .writeHead(503, { 'content-type': 'text/plain' })
+        .end(`status unavailable: ${String(err)}\n`);
+    },
+  );
+}
+
+/** Server-sent events: every new snapshot, at most `live.max` clients at once. */
+function serveEvents(
+  monitor: StatusMonitor,
+  req: IncomingMessage,
+  res: ServerResponse,
+  live: { count: number; readonly max: number },
+): void {
+  if (live.count >= live.max) {
+    res
+      .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' })
+      .end('too many live clients\n');
+    return;
+  }
+  live.count++;
+  res.writeHead(200, {
+    ...security,
+    'content-type': 'text/event-stream',
+    connection: 'keep-alive',
+  });
+  // A slow reader gets the latest snapshot when it drains, not a queue of stale ones.
+  let waiting: string | undefined;
+  let blocked = false;
+  const send = (data: string): void => {
+    if (blocked) {
+      waiting = data;
+      return;
+    }
+    if (!res.write(data)) blocked = true;
   };
+  const onDrain = (): void => {
+    blocked = false;
+    const w = waiting;
+    waiting = undefined;
+    if (w !== undefined) send(w);
+  };
+  res.on('drain', onDrain);
+  const push = (s: unknown): void => send(`data: ${JSON.stringify(s)}\n\n`);
+  res.write('retry: 3000\n\n');
+  const unsubscribe = monitor.onUpdate(push);
+  monitor.snapshot().then(push, () => undefined);
+  const ping = setInterval(() => send(': keep-alive\n\n'), keepAliveMs);
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    live.count--;
+    clearInterval(ping);
+    unsubscribe();
+    res.off('drain', onDrain);
+  };
+  res.once('close', close);
+  req.once('close', close);
 }
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
