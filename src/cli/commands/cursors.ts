@@ -4,7 +4,7 @@ import { parseInt64 } from '../../core/internal.js';
 import { newCursorsTable, RsqlErrorCode } from '../../rsql/index.js';
 import { textExpr } from '../../rsql/internal.js';
 import { type CliContext, examples } from '../context.js';
-import { CursorsSql, type CursorsTableNames } from '../cursors-sql.js';
+import { type CursorRow, CursorsSql, type CursorsTableNames } from '../cursors-sql.js';
 import { checkIdentifier, type Db, openDb } from '../db.js';
 import { runtimeError, usageError } from '../errors.js';
 import { Output } from '../output.js';
@@ -51,7 +51,14 @@ export function registerCursors(program: Command, ctx: CliContext): void {
     'reflex cursors list sqlite:app.db',
     'reflex cursors set mysql://root@127.0.0.1/app mailer 1200 --table cursors --events user_events',
   );
+  registerList(cursors, ctx);
+  registerGet(cursors, ctx);
+  registerSet(cursors, ctx);
+  registerReset(cursors, ctx);
+}
 
+/** `reflex cursors list`. */
+function registerList(cursors: Command, ctx: CliContext): void {
   const list = cursorsTableOptions(
     cursors.command('list').argument('<db-url>', 'mysql://…, postgres://… or sqlite:file'),
   )
@@ -66,7 +73,10 @@ export function registerCursors(program: Command, ctx: CliContext): void {
     'reflex cursors list sqlite:.reflex-demo/users.db',
     'reflex cursors list postgres://postgres@127.0.0.1/app --json | jq .',
   );
+}
 
+/** `reflex cursors get`. */
+function registerGet(cursors: Command, ctx: CliContext): void {
   const get = cursorsTableOptions(
     cursors
       .command('get')
@@ -82,7 +92,10 @@ export function registerCursors(program: Command, ctx: CliContext): void {
       new Output({ stdout: ctx.stdout, json: flags.json === true }).record({ ...row });
     });
   examples(get, 'reflex cursors get sqlite:app.db mailer');
+}
 
+/** `reflex cursors set`. */
+function registerSet(cursors: Command, ctx: CliContext): void {
   const set = cursorsTableOptions(
     cursors
       .command('set')
@@ -108,65 +121,13 @@ export function registerCursors(program: Command, ctx: CliContext): void {
       'int',
     )
     .action(async (url: string, consumer: string, cursor: string, flags: Flags) => {
-      if (cursor === '') throw usageError('the cursor must not be empty (use reset)');
-      const cursorType = flags.cursorType;
-      if (cursorType !== 'int' && cursorType !== 'string') {
-        throw usageError(`--cursor-type must be int or string, got ${String(cursorType)}`);
-      }
-      // Checked before anything is written, on both paths (--force writes as given).
-      if (cursorType === 'int') {
-        const n = parseInt64(cursor);
-        if (n === undefined || n < 0n || String(n) !== cursor) {
-          throw usageError(
-            `the cursor must be a non-negative event id (canonical decimal), got ${JSON.stringify(cursor)}; pass --cursor-type string for string cursors`,
-          );
-        }
-      }
-      const events =
-        flags.events === undefined ? undefined : checkIdentifier(String(flags.events), '--events');
-      const eventIdField = checkIdentifier(String(flags.eventIdField), '--event-id-field');
-      if (cursorType === 'int' && flags.force !== true && events === undefined) {
-        throw usageError(
-          'pass --events <table> so the cursor is checked against the head of the events table (or --force to set it unchecked)',
-        );
-      }
-      const before = await withCursors(url, flags, async (sql, db, names) => {
-        const table = newCursorsTable(names.table, {
-          idColumn: names.idField,
-          cursorColumn: names.cursorField,
-          updatedAtColumn: names.timeField,
-          cursorType,
-        });
-        // rsql's checks first, on both paths: a table whose collation would let this consumer's
-        // row be another's, or a string cursor for an integer column, is refused before a write.
-        await table.getCursor(db.handle, consumer);
-        const row = await sql.get(consumer);
-        if (cursorType === 'int' && events !== undefined) {
-          const head = await headOf(db, events, eventIdField);
-          if (BigInt(cursor) > head) {
-            const past = `cursor ${cursor} is past the head ${head} of ${events}: the consumer would skip the events written until then`;
-            if (flags.force !== true) throw runtimeError(`${past}; pass --force to set it anyway`);
-            ctx.stderr.write(`warning: ${past}\n`);
-          }
-        }
-        if (flags.force === true) {
-          await sql.set(consumer, cursor);
-          return row;
-        }
-        // Forward only, in one conditional statement (rsql's own, so a running consumer's write
-        // cannot slip in between a check and the write); integer cursors compare as integers.
-        try {
-          await table.setCursor(db.handle, consumer, cursor);
-        } catch (err) {
-          if (hasCode(err, RsqlErrorCode.cursorNotIncreasing)) {
-            throw runtimeError(
-              `cursor ${cursor} is behind the stored ${row?.cursor ?? ''} of ${consumer}: pass --force to move it back`,
-            );
-          }
-          throw err;
-        }
-        return row;
-      });
+      const checked = checkSetFlags(cursor, flags);
+      const before = await withCursors(url, flags, (sql, db, names) =>
+        moveCursor(
+          { sql, db, names, consumer, cursor, force: flags.force === true, ...checked },
+          ctx,
+        ),
+      );
       ctx.stderr.write(
         `${escapeControl(`${consumer}: cursor ${before?.cursor ?? '(none)'} → ${cursor}`)}\n`,
       );
@@ -176,7 +137,10 @@ export function registerCursors(program: Command, ctx: CliContext): void {
     'reflex cursors set sqlite:app.db mailer 1200 --events user_events',
     'reflex cursors set sqlite:app.db mailer 10 --force',
   );
+}
 
+/** `reflex cursors reset`. */
+function registerReset(cursors: Command, ctx: CliContext): void {
   const reset = cursorsTableOptions(
     cursors
       .command('reset')
@@ -195,6 +159,88 @@ export function registerCursors(program: Command, ctx: CliContext): void {
       );
     });
   examples(reset, 'reflex cursors reset sqlite:app.db mailer');
+}
+
+interface SetChecks {
+  readonly cursorType: 'int' | 'string';
+  readonly events: string | undefined;
+  readonly eventIdField: string;
+}
+
+/** The flags of `cursors set`, checked before anything is opened or written. */
+function checkSetFlags(cursor: string, flags: Flags): SetChecks {
+  if (cursor === '') throw usageError('the cursor must not be empty (use reset)');
+  const cursorType = flags.cursorType;
+  if (cursorType !== 'int' && cursorType !== 'string') {
+    throw usageError(`--cursor-type must be int or string, got ${String(cursorType)}`);
+  }
+  // Checked before anything is written, on both paths (--force writes as given).
+  if (cursorType === 'int') {
+    const n = parseInt64(cursor);
+    if (n === undefined || n < 0n || String(n) !== cursor) {
+      throw usageError(
+        `the cursor must be a non-negative event id (canonical decimal), got ${JSON.stringify(cursor)}; pass --cursor-type string for string cursors`,
+      );
+    }
+  }
+  const events =
+    flags.events === undefined ? undefined : checkIdentifier(String(flags.events), '--events');
+  const eventIdField = checkIdentifier(String(flags.eventIdField), '--event-id-field');
+  if (cursorType === 'int' && flags.force !== true && events === undefined) {
+    throw usageError(
+      'pass --events <table> so the cursor is checked against the head of the events table (or --force to set it unchecked)',
+    );
+  }
+  return { cursorType, events, eventIdField };
+}
+
+interface Move extends SetChecks {
+  readonly sql: CursorsSql;
+  readonly db: Db;
+  readonly names: CursorsTableNames;
+  readonly consumer: string;
+  readonly cursor: string;
+  readonly force: boolean;
+}
+
+/** Moves the cursor (forward only unless forced) and returns the row it had. */
+async function moveCursor(m: Move, ctx: CliContext): Promise<CursorRow | undefined> {
+  const { sql, db, names, consumer, cursor, cursorType, events, eventIdField } = m;
+  const table = newCursorsTable(names.table, {
+    idColumn: names.idField,
+    cursorColumn: names.cursorField,
+    updatedAtColumn: names.timeField,
+    cursorType,
+  });
+  // rsql's checks first, on both paths: a table whose collation would let this consumer's
+  // row be another's, or a string cursor for an integer column, is refused before a write.
+  await table.getCursor(db.handle, consumer);
+  const row = await sql.get(consumer);
+  if (cursorType === 'int' && events !== undefined) {
+    const head = await headOf(db, events, eventIdField);
+    if (BigInt(cursor) > head) {
+      const past = `cursor ${cursor} is past the head ${head} of ${events}: the consumer would skip the events written until then`;
+      if (!m.force) throw runtimeError(`${past}; pass --force to set it anyway`);
+      ctx.stderr.write(`warning: ${past}\n`);
+    }
+  }
+  if (m.force) {
+    await sql.set(consumer, cursor);
+    return row;
+  }
+  // Forward only, in one conditional statement (rsql's own, so a running consumer's write
+  // cannot slip in between a check and the write); integer cursors compare as integers.
+  try {
+    await table.setCursor(db.handle, consumer, cursor);
+  } catch (err) {
+    if (hasCode(err, RsqlErrorCode.cursorNotIncreasing)) {
+      throw runtimeError(
+        `cursor ${cursor} is behind the stored ${row?.cursor ?? ''} of ${consumer}: pass --force to move it back`,
+      );
+    }
+    throw err;
+  }
+  return row;
 }
 
 /** The highest event id of an events table (0 when empty). */
