@@ -2,7 +2,7 @@ import type { ErrorInsertFunc, Logger, MetricsRegistry } from '../core/index.js'
 import { invalidArgument } from '../internal/errors.js';
 import { boolOption, checkOptionKeys } from '../internal/options.js';
 import { toWellFormed } from '../internal/well-formed.js';
-import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema } from './dialect.js';
+import type { Dialect, ErrorsSchema, ErrorsStatements, EventsSchema, Executor } from './dialect.js';
 import { dialectOption, type EventsTable, newEventsTable } from './events-table.js';
 import { TableGuard } from './exact-schema.js';
 import { bindHandle, bindWriter, databaseError, insertIfAbsent } from './handles.js';
@@ -73,33 +73,28 @@ export interface ErrorsTable {
 
 const encoder = new TextEncoder();
 
-/** Defines a consumer errors table (names validated; nothing is queried until used). */
-export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
-  checkOptionKeys(
-    options,
-    [
-      'table',
-      'idColumn',
-      'consumerColumn',
-      'eventIdColumn',
-      'messageColumn',
-      'createdAtColumn',
-      'updatedAtColumn',
-      'statusColumn',
-      'eventsTable',
-      'recordOnly',
-      'registry',
-      'logger',
-      'dialect',
-    ],
-    'errors table',
-  );
-  const o = options ?? {};
+const errorsTableKeys = [
+  'table',
+  'idColumn',
+  'consumerColumn',
+  'eventIdColumn',
+  'messageColumn',
+  'createdAtColumn',
+  'updatedAtColumn',
+  'statusColumn',
+  'eventsTable',
+  'recordOnly',
+  'registry',
+  'logger',
+  'dialect',
+];
+
+/** The table and column names of the options, validated. */
+function errorsSchemaOf(o: ErrorsTableOptions): ErrorsSchema {
   const col = (v: string | undefined, d: string, what: string): string =>
     validateIdentifier(v ?? d, what);
-  const table = validateIdentifier(o.table ?? 'consumer_errors', 'table', true);
-  const schema: ErrorsSchema = Object.freeze({
-    table,
+  return Object.freeze({
+    table: validateIdentifier(o.table ?? 'consumer_errors', 'table', true),
     id: col(o.idColumn, 'id', 'idColumn'),
     consumer: col(o.consumerColumn, 'consumer', 'consumerColumn'),
     eventId: col(o.eventIdColumn, 'event_id', 'eventIdColumn'),
@@ -108,6 +103,62 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
     updatedAt: col(o.updatedAtColumn, 'updated_at', 'updatedAtColumn'),
     status: col(o.statusColumn, 'error_status', 'statusColumn'),
   });
+}
+
+/**
+ * The message as stored. A message is diagnostics, not a key: a lone surrogate is stored as
+ * U+FFFD rather than losing the dead letter (names and ids are refused instead). One longer than
+ * its column is refused whole rather than cut: strict mode would refuse it too, less clearly.
+ */
+function storableMessage(
+  errMsg: string,
+  maxBytes: number | undefined,
+  what: () => string,
+  column: string,
+): string {
+  const message = toWellFormed(errMsg);
+  const bytes = Buffer.byteLength(message);
+  if (maxBytes !== undefined && bytes > maxBytes) {
+    throw invalidArgument(
+      `${what()} is ${bytes} bytes, more than its column ${column} holds (${maxBytes})`,
+    );
+  }
+  return message;
+}
+
+interface DeadLetter {
+  readonly dialect: Dialect;
+  readonly statements: ErrorsStatements;
+  /** The error events table's insert. */
+  readonly insertEvent: string;
+  readonly recordOnly: boolean;
+  readonly consumerName: string;
+  readonly eventId: string;
+  readonly message: string;
+}
+
+/**
+ * Records a dead letter in the caller's transaction: the error row, unless that consumer's event
+ * is already recorded (idempotent), then its error event. True when a row was inserted.
+ */
+async function recordIn(ex: Executor, r: DeadLetter): Promise<boolean> {
+  const { statements: s, consumerName, eventId } = r;
+  const inserted = await insertIfAbsent(r.dialect, () =>
+    ex.execute(s.insertIfAbsent, [consumerName, eventId, r.message, ErrorStatus.recorded]),
+  );
+  if (!inserted) return false;
+  if (r.recordOnly) return true;
+  const id = (await ex.query(s.selectId, [consumerName, eventId]))[0]?.[0];
+  await ex.execute(r.insertEvent, [String(id), ErrorStatus.recorded, encoder.encode(consumerName)]);
+  return true;
+}
+
+/** Defines a consumer errors table (names validated; nothing is queried until used). */
+export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
+  checkOptionKeys(options, errorsTableKeys, 'errors table');
+  const o = options ?? {};
+  const schema = errorsSchemaOf(o);
+  const table = schema.table;
   const dialect = dialectOption(o.dialect);
   const events = newEventsTable(o.eventsTable ?? `${table}_events`, {
     metadataColumn: 'metadata',
@@ -155,33 +206,26 @@ export function newErrorsTable(options?: ErrorsTableOptions): ErrorsTable {
         checkRowName(consumerName, 'consumer name');
         checkRowName(eventId, 'event id');
         if (typeof errMsg !== 'string') throw invalidArgument('error message must be a string');
-        // A message is diagnostics, not a key: a lone surrogate is stored as U+FFFD rather than
-        // losing the dead letter (names and ids are refused instead).
-        const message = toWellFormed(errMsg);
         const columns = await guard.check(db, writer);
-        const maxBytes = columns?.get(schema.message.toLowerCase())?.maxBytes;
-        if (maxBytes !== undefined && Buffer.byteLength(message) > maxBytes) {
-          // Refused whole rather than cut: strict mode would refuse it too, less clearly.
-          throw invalidArgument(
-            `errors table ${table}: the error message of ${consumerName}/${eventId} is ${Buffer.byteLength(message)} bytes, more than its column ${schema.message} holds (${maxBytes})`,
-          );
-        }
-        let recorded = false;
+        const message = storableMessage(
+          errMsg,
+          columns?.get(schema.message.toLowerCase())?.maxBytes,
+          () => `errors table ${table}: the error message of ${consumerName}/${eventId}`,
+          schema.message,
+        );
+        let recorded: boolean;
         try {
-          await transaction(async (ex) => {
-            const inserted = await insertIfAbsent(writer.dialect, () =>
-              ex.execute(s.insertIfAbsent, [consumerName, eventId, message, ErrorStatus.recorded]),
-            );
-            if (!inserted) return; // already recorded: idempotent
-            recorded = true;
-            if (recordOnly) return;
-            const id = (await ex.query(s.selectId, [consumerName, eventId]))[0]?.[0];
-            await ex.execute(insertEvent, [
-              String(id),
-              ErrorStatus.recorded,
-              encoder.encode(consumerName),
-            ]);
-          });
+          recorded = await transaction((ex) =>
+            recordIn(ex, {
+              dialect: writer.dialect,
+              statements: s,
+              insertEvent,
+              recordOnly,
+              consumerName,
+              eventId,
+              message,
+            }),
+          );
         } catch (err) {
           throw databaseError(
             writer.dialect,
