@@ -29,6 +29,73 @@ export interface LagRow {
   readonly lagSeconds: number;
 }
 
+/** The lag queries on an events table known only by its id and time columns. */
+class EventsLagSql {
+  readonly #db: Db;
+  readonly #t: string;
+  readonly #id: string;
+  readonly #timeMs: string;
+
+  constructor(db: Db, events: string, idField: string, timeField: string) {
+    this.#db = db;
+    this.#t = db.quote(events);
+    this.#id = db.quote(idField);
+    this.#timeMs = epochMsExpr(db.dialect, db.quote(timeField));
+  }
+
+  /** The greatest id as text ('' when the table is empty). */
+  async head(): Promise<string> {
+    const sql = `SELECT ${textExpr(this.#db.dialect, `MAX(${this.#id})`)} FROM ${this.#t}`;
+    const h = (await this.#db.query(sql))[0]?.[0];
+    return h === null || h === undefined ? '' : String(h);
+  }
+
+  /** How far behind the head a cursor is: events after it, and the age of the first one. */
+  async behind(cursor: string, now: number): Promise<{ lagEvents: number; lagSeconds: number }> {
+    const after = cursor === '' ? 0 : cursor;
+    const [t, id] = [this.#t, this.#id];
+    const count = (await this.#db.query(`SELECT COUNT(*) FROM ${t} WHERE ${id} > ?`, [after]))[0];
+    const oldest = (
+      await this.#db.query(
+        `SELECT ${this.#timeMs} FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT 1`,
+        [after],
+      )
+    )[0];
+    const ts = toDate(oldest?.[0]);
+    return {
+      lagEvents: Number(count?.[0] ?? 0),
+      lagSeconds: ts === undefined ? 0 : Math.max(0, Math.round((now - ts.getTime()) / 100) / 10),
+    };
+  }
+}
+
+/** One row per listed consumer (only the `wanted` ones when given; each must have a cursor). */
+async function lagRows(
+  cursorsSql: CursorsSql,
+  lagSql: EventsLagSql,
+  wanted: ReadonlySet<string> | undefined,
+  cursorsTable: string,
+): Promise<LagRow[]> {
+  const head = await lagSql.head();
+  const now = Date.now();
+  const listed = await cursorsSql.list();
+  const unknown = [...(wanted ?? [])].filter((w) => !listed.some((c) => c.consumer === w));
+  if (unknown.length > 0) {
+    throw runtimeError(`no cursor in ${cursorsTable} for ${unknown.join(', ')}`);
+  }
+  const rows: LagRow[] = [];
+  for (const c of listed) {
+    if (wanted !== undefined && !wanted.has(c.consumer)) continue;
+    rows.push({
+      consumer: c.consumer,
+      cursor: c.cursor,
+      head,
+      ...(await lagSql.behind(c.cursor, now)),
+    });
+  }
+  return rows;
+}
+
 /** `reflex lag`: per consumer, its cursor, the head, and how far behind it is. */
 export function registerLag(program: Command, ctx: CliContext): void {
   const cmd = cursorsTableOptions(
@@ -61,46 +128,14 @@ export function registerLag(program: Command, ctx: CliContext): void {
       try {
         cursorsDb = cursorsSource === undefined ? undefined : await openDb(cursorsSource);
         const cursorsSql = new CursorsSql(cursorsDb ?? db, names);
-        const t = db.quote(events);
-        const id = db.quote(idField);
-        const time = db.quote(timeField);
-        const timeExpr = epochMsExpr(db.dialect, time);
-        const rows: LagRow[] = [];
+        const lagSql = new EventsLagSql(db, events, idField, timeField);
+        const wanted =
+          flags.consumer === undefined
+            ? undefined
+            : new Set(flags.consumer.flatMap((c) => c.split(',')));
+        let rows: LagRow[];
         try {
-          const h = (
-            await db.query(`SELECT ${textExpr(db.dialect, `MAX(${id})`)} FROM ${t}`)
-          )[0]?.[0];
-          const head = h === null || h === undefined ? '' : String(h);
-          const wanted =
-            flags.consumer === undefined
-              ? undefined
-              : new Set(flags.consumer.flatMap((c) => c.split(',')));
-          const now = Date.now();
-          const listed = await cursorsSql.list();
-          const unknown = [...(wanted ?? [])].filter((w) => !listed.some((c) => c.consumer === w));
-          if (unknown.length > 0) {
-            throw runtimeError(`no cursor in ${flags.cursors} for ${unknown.join(', ')}`);
-          }
-          for (const c of listed) {
-            if (wanted !== undefined && !wanted.has(c.consumer)) continue;
-            const after = c.cursor === '' ? 0 : c.cursor;
-            const count = (await db.query(`SELECT COUNT(*) FROM ${t} WHERE ${id} > ?`, [after]))[0];
-            const oldest = (
-              await db.query(
-                `SELECT ${timeExpr} FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT 1`,
-                [after],
-              )
-            )[0];
-            const ts = toDate(oldest?.[0]);
-            rows.push({
-              consumer: c.consumer,
-              cursor: c.cursor,
-              head,
-              lagEvents: Number(count?.[0] ?? 0),
-              lagSeconds:
-                ts === undefined ? 0 : Math.max(0, Math.round((now - ts.getTime()) / 100) / 10),
-            });
-          }
+          rows = await lagRows(cursorsSql, lagSql, wanted, flags.cursors);
         } catch (err) {
           if (err instanceof CliError) throw err;
           throw runtimeError(`reading ${flags.events} and ${flags.cursors} on ${db.display}`, err);
