@@ -3,7 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { newCursorsTable, newEventsTable, type SqlTransaction } from '../../rsql/index.js';
+import type { ReflexClient, ReflexServer } from '../../grpc/index.js';
+import {
+  type CursorsTable,
+  type EventsTable,
+  newCursorsTable,
+  newEventsTable,
+  type SqlTransaction,
+} from '../../rsql/index.js';
 import { newStatusMonitor, type StatusMonitor, statusHandler } from '../../status/index.js';
 import { checkIdentifier, type Db, openDb } from '../db.js';
 import { runtimeError } from '../errors.js';
@@ -103,56 +110,27 @@ export async function openSqlWorld(
     const events = newEventsTable(names.events);
     cleanups.push(() => events.close());
     const auditCursorsTable = newCursorsTable(names.cursors);
-    // The mailer keeps one cursors table per users database it follows (a cursor of one events
-    // table means nothing for another).
-    const mailerTable =
-      source === undefined
-        ? 'cursors'
-        : `cursors_${source.kind}_${createHash('sha256')
-            .update(
-              tablePrefix === defaultTablePrefix
-                ? source.display
-                : `${source.display} ${tablePrefix}`,
-            )
-            .digest('hex')
-            .slice(0, 8)}`;
+    const mailerTable = mailerTableName(source, tablePrefix);
     const mailerCursorsTable = newCursorsTable(mailerTable);
-    try {
-      await db.executor.execute(usersDdl(db, db.quote(names.users)));
-      // 'normal': the demo trades power-loss durability for speed (see docs/sql-backends.md).
-      await events.createTable(db.handle, { durability: 'normal' });
-      await auditCursorsTable.createTable(db.handle);
-      await mailerCursorsTable.createTable(mailerDb.handle);
-    } catch (err) {
-      throw runtimeError(`creating the demo tables on ${db.display}`, err);
-    }
+    await createDemoTables(db, mailerDb, {
+      users: names.users,
+      events,
+      auditCursors: auditCursorsTable,
+      mailerCursors: mailerCursorsTable,
+    });
     const auditCursors = auditCursorsTable.toStore(db.handle, { asyncPeriodMs: 500 });
     cleanups.push(() => auditCursors.close());
     const mailerCursors = mailerCursorsTable.toStore(mailerDb.handle, { asyncPeriodMs: 500 });
     cleanups.push(() => mailerCursors.close());
 
-    const server = await grpc.serveStream(events.toStream(db.handle), {
-      address: '127.0.0.1:0',
-      shutdownGraceMs: 1000,
+    const { server, client, statusUrl } = await serveDemo(grpc, cleanups, {
+      db,
+      mailerDb,
+      events,
+      eventsName: names.events,
+      cursorsName: names.cursors,
+      mailerTable,
     });
-    cleanups.push(() => server.stop());
-    const client = grpc.newReflexClient(server.address);
-    cleanups.push(() => client.close());
-
-    // The status page of both consumers, live while the demo runs.
-    const monitor = newStatusMonitor(db.handle, {
-      streams: [
-        {
-          events: names.events,
-          cursors: [names.cursors, { table: mailerTable, db: mailerDb.handle }],
-        },
-      ],
-      grpc: server,
-      intervalMs: 500,
-      stalledAfterMs: 10_000,
-    });
-    cleanups.push(() => monitor.close());
-    const statusUrl = await serveStatusPage(monitor, cleanups);
 
     const users = db.quote(names.users);
     const writeUser = userWriter(db, users, events);
@@ -187,6 +165,77 @@ export async function openSqlWorld(
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/** The events over gRPC on a free loopback port, a client of it, and the status page. */
+async function serveDemo(
+  grpc: Awaited<ReturnType<typeof loadGrpc>>,
+  cleanups: (() => Promise<void>)[],
+  d: {
+    db: Db;
+    mailerDb: Db;
+    events: EventsTable;
+    eventsName: string;
+    cursorsName: string;
+    mailerTable: string;
+  },
+): Promise<{ server: ReflexServer; client: ReflexClient; statusUrl: string }> {
+  const server = await grpc.serveStream(d.events.toStream(d.db.handle), {
+    address: '127.0.0.1:0',
+    shutdownGraceMs: 1000,
+  });
+  cleanups.push(() => server.stop());
+  const client = grpc.newReflexClient(server.address);
+  cleanups.push(() => client.close());
+
+  // The status page of both consumers, live while the demo runs.
+  const monitor = newStatusMonitor(d.db.handle, {
+    streams: [
+      {
+        events: d.eventsName,
+        cursors: [d.cursorsName, { table: d.mailerTable, db: d.mailerDb.handle }],
+      },
+    ],
+    grpc: server,
+    intervalMs: 500,
+    stalledAfterMs: 10_000,
+  });
+  cleanups.push(() => monitor.close());
+  const statusUrl = await serveStatusPage(monitor, cleanups);
+  return { server, client, statusUrl };
+}
+
+/**
+ * The mailer keeps one cursors table per users database it follows (a cursor of one events table
+ * means nothing for another).
+ */
+function mailerTableName(source: DbSource | undefined, tablePrefix: string): string {
+  if (source === undefined) return 'cursors';
+  const key =
+    tablePrefix === defaultTablePrefix ? source.display : `${source.display} ${tablePrefix}`;
+  return `cursors_${source.kind}_${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+}
+
+/** The demo's tables, created when missing (one clear error naming the database otherwise). */
+async function createDemoTables(
+  db: Db,
+  mailerDb: Db,
+  t: {
+    users: string;
+    events: EventsTable;
+    auditCursors: CursorsTable;
+    mailerCursors: CursorsTable;
+  },
+): Promise<void> {
+  try {
+    await db.executor.execute(usersDdl(db, db.quote(t.users)));
+    // 'normal': the demo trades power-loss durability for speed (see docs/sql-backends.md).
+    await t.events.createTable(db.handle, { durability: 'normal' });
+    await t.auditCursors.createTable(db.handle);
+    await t.mailerCursors.createTable(mailerDb.handle);
+  } catch (err) {
+    throw runtimeError(`creating the demo tables on ${db.display}`, err);
   }
 }
 
