@@ -6,7 +6,7 @@ import { ErrorCode, ReflexError } from '../core/index.js';
  * cancellation; bad options are `ERR_REFLEX_INVALID_ARGUMENT`.
  *
  * @example
- * if (hasCode(err, NatsErrorCode.streamNotFound)) logger.error('create the stream first', { err });
+ * if (hasCode(err, NatsErrorCode.streamNotFound)) logger.error('create the stream first', { error: err });
  */
 export const NatsErrorCode = {
   /** The named JetStream stream does not exist (or the account cannot see it). */

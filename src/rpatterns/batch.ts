@@ -3,6 +3,7 @@ import {
   type Consumer,
   type ConsumerOptions,
   type CursorStore,
+  codeOf,
   ErrorCode,
   type Event,
   type Logger,
@@ -241,7 +242,8 @@ class Batcher implements BatchConsumer {
             consumer: this.name,
             firstEventId: batch[0]?.id,
             lastEventId: batch.at(-1)?.id,
-            error: describeThrown(err),
+            code: codeOf(err),
+            error: err,
           });
         } catch {
           // ignored: see above

@@ -1,5 +1,10 @@
-import type { Consumer, ConsumerFunc, ConsumerOptions, Logger } from '../core/index.js';
-import { describeThrown } from '../internal/thrown.js';
+import {
+  type Consumer,
+  type ConsumerFunc,
+  type ConsumerOptions,
+  codeOf,
+  type Logger,
+} from '../core/index.js';
 import { budgetedConsumer } from './retry-budget.js';
 
 /** Options of {@link newBestEffortConsumer}, plus those of `newConsumer`. */
@@ -42,7 +47,8 @@ export function newBestEffortConsumer(
       logger.warn('reflex best-effort consumer: skipping event after failures', {
         consumer: name,
         eventId: event.id,
-        error: describeThrown(err),
+        code: codeOf(err),
+        error: err,
       });
     },
   );

@@ -1,6 +1,7 @@
 import {
   type Consumer,
   type CursorStore,
+  codeOf,
   type Event,
   type Logger,
   newSpec,
@@ -15,7 +16,6 @@ import { Waker } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { invalidArgument, wrapError } from '../internal/errors.js';
 import { checkOptionKeys } from '../internal/options.js';
-import { describeThrown } from '../internal/thrown.js';
 import { type AckConsumer, consumerStore } from './ack.js';
 import { RpatternsErrorCode } from './error-codes.js';
 import { type GapSequence, newGapSequence } from './gap-sequence.js';
@@ -129,7 +129,8 @@ class Concurrent implements ConcurrentConsumer {
         try {
           this.#logger.warn('reflex concurrent consumer: flush failed', {
             consumer: this.name,
-            error: describeThrown(err),
+            code: codeOf(err),
+            error: err,
           });
         } catch {}
       });
@@ -190,7 +191,8 @@ class Concurrent implements ConcurrentConsumer {
           this.#logger.error('reflex concurrent consumer: set cursor failed', {
             consumer: this.name,
             cursor: max.toString(),
-            error: describeThrown(err),
+            code: codeOf(err),
+            error: err,
           });
         } catch {}
       }),

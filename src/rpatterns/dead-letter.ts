@@ -1,9 +1,10 @@
-import type {
-  Consumer,
-  ConsumerFunc,
-  ConsumerOptions,
-  ErrorInsertFunc,
-  Logger,
+import {
+  type Consumer,
+  type ConsumerFunc,
+  type ConsumerOptions,
+  codeOf,
+  type ErrorInsertFunc,
+  type Logger,
 } from '../core/index.js';
 import { abortable } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
@@ -63,15 +64,18 @@ export function newDeadLetterConsumer(
         logger.error('reflex dead-letter consumer: recording the failure failed', {
           consumer: name,
           eventId: event.id,
-          error: message,
-          insertError: describeThrown(insertErr),
+          code: codeOf(err),
+          error: err,
+          insertCode: codeOf(insertErr),
+          insertError: insertErr,
         });
         throw err;
       }
       logger.warn('reflex dead-letter consumer: event recorded as a dead letter and skipped', {
         consumer: name,
         eventId: event.id,
-        error: message,
+        code: codeOf(err),
+        error: err,
       });
     },
   );
