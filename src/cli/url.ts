@@ -46,15 +46,6 @@ export function parseSource(text: string): Source {
   return source;
 }
 
-/** Parses a gRPC address: `host:port`, `grpc://host:port`, `grpcs://host:port`. */
-export function parseGrpcAddress(text: string): GrpcSource {
-  const source = parseAny(text);
-  if (source === undefined || source.kind !== 'grpc') {
-    throw usageError(`not a gRPC address: ${JSON.stringify(text)} (expected ${grpcForms})`);
-  }
-  return source;
-}
-
 function parseAny(text: string): Source | undefined {
   const t = text.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t)?.[1]?.toLowerCase();

@@ -2,14 +2,6 @@ import type { Command } from 'commander';
 import type { CursorsTableNames } from '../cursors-sql.js';
 import { checkIdentifier } from '../db.js';
 
-/** Flags naming a cursors table and its columns. */
-export interface CursorsFlags {
-  cursorsTable: string;
-  idField: string;
-  cursorField: string;
-  timeField: string;
-}
-
 /** Adds the cursors table flags to a command. */
 export function cursorsTableOptions(cmd: Command, tableFlag = '--table'): Command {
   return cmd
