@@ -9,6 +9,7 @@ import {
   type StreamOptions,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { settled } from '../internal/settled.js';
 import { BaseStreamClient } from '../internal/stream-client.js';
 import type { JetStreamRelay } from './relay-options.js';
 
@@ -44,7 +45,7 @@ export function newJetStreamRelaySpec(
   const store = relay.cursorStore;
   const noSetCursor: CursorStore = Object.freeze({
     getCursor: (name: string) => store.getCursor(name),
-    setCursor: () => Promise.resolve(),
+    setCursor: () => settled,
     flush: () => store.flush(),
   });
   const watched: StreamFunc = async (after: string, callOptions?: StreamCallOptions) =>

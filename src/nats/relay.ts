@@ -5,6 +5,7 @@ import { type CursorStore, ErrorCode, type Event, ReflexError } from '../core/in
 import { Waker } from '../internal/abort.js';
 import { checkCursorStore } from '../internal/cursor-store-check.js';
 import { wrapError } from '../internal/errors.js';
+import { settled } from '../internal/settled.js';
 import { RpatternsErrorCode } from '../rpatterns/index.js';
 import type { Connection, Handles } from './connection.js';
 import { NatsErrorCode, natsError } from './errors.js';
@@ -16,22 +17,37 @@ import { isPublishSubject, subjectMatches } from './subjects.js';
 interface Round {
   readonly h: Handles;
   readonly subjects: readonly string[];
-  inFlight: number;
   failure: ReflexError | undefined;
   readonly failed: Promise<never>;
   readonly fail: (err: ReflexError) => void;
-  /** The acknowledgements, awaited in publish order. */
-  chain: Promise<void>;
+  /** The publishes awaiting their acknowledgement, in publish order, from `head` on. */
+  readonly queue: InFlight[];
+  head: number;
   /** Ordered mode, after a (re)start: publish one at a time until JetStream stores a new one. */
   probing: boolean;
   /** Ordered mode: the stream sequence the next publish expects as the stream's last. */
   nextLast: number;
+  /** A full window refills only once this few are left in flight (see `consume`). */
+  refillAt: number;
   acked: string | undefined;
   written: string | undefined;
   writing: Promise<void> | undefined;
 }
 
+/** One publish: its outcome is recorded when it settles, and taken in publish order. */
+interface InFlight {
+  readonly event: Event;
+  readonly subject: string;
+  settled: boolean;
+  ack: Nats.PubAck | undefined;
+  error: unknown;
+}
+
 const empty = new Uint8Array(0);
+
+function inFlight(round: Round): number {
+  return round.queue.length - round.head;
+}
 
 export class Relay implements JetStreamRelay {
   readonly name: string;
@@ -72,7 +88,6 @@ export class Relay implements JetStreamRelay {
     const round: Round = {
       h,
       subjects: info.config.subjects ?? [],
-      inFlight: 0,
       failure: undefined,
       failed,
       fail: (err) => {
@@ -81,9 +96,11 @@ export class Relay implements JetStreamRelay {
         fail(err);
         this.#slots.wake();
       },
-      chain: Promise.resolve(),
+      queue: [],
+      head: 0,
       probing: this.#s.ordered,
       nextLast: 0,
+      refillAt: Math.floor(this.#s.maxInFlight / 2),
       acked: undefined,
       written: undefined,
       writing: undefined,
@@ -91,22 +108,52 @@ export class Relay implements JetStreamRelay {
     this.#round = round;
   }
 
-  async consume(event: Event, signal: AbortSignal): Promise<void> {
+  /**
+   * Publishes without awaiting while the window has room, returning the shared settled promise:
+   * `run` then feeds the next event in the same tick, so a catch-up's publishes leave in one
+   * socket write (the client flushes at the end of the tick) instead of one write each. A full
+   * window waits until half of it is acknowledged, so it refills in batches too.
+   */
+  consume(event: Event, signal: AbortSignal): Promise<void> {
     const round = this.#round;
     if (round === undefined) {
-      throw new ReflexError(
-        RpatternsErrorCode.batchState,
-        `JetStream relay ${this.name}: consume before reset`,
+      return Promise.reject(
+        new ReflexError(
+          RpatternsErrorCode.batchState,
+          `JetStream relay ${this.name}: consume before reset`,
+        ),
       );
     }
-    if (round.failure !== undefined) throw round.failure;
-    const subject = this.#subjectOf(event, round);
+    if (round.failure !== undefined) return Promise.reject(round.failure);
+    let subject: string;
+    try {
+      subject = this.#subjectOf(event, round);
+      if (!round.probing && inFlight(round) < this.#s.maxInFlight) {
+        this.#publish(event, subject, round);
+        return settled;
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#publishLater(event, subject, round, signal);
+  }
+
+  async #publishLater(
+    event: Event,
+    subject: string,
+    round: Round,
+    signal: AbortSignal,
+  ): Promise<void> {
     for (;;) {
-      const limit = round.probing ? 1 : this.#s.maxInFlight;
-      if (round.inFlight < limit) break;
+      const left = inFlight(round);
+      if (round.probing ? left === 0 : left <= round.refillAt) break;
       await this.#slots.wait(signal);
       if (round.failure !== undefined) throw round.failure;
     }
+    this.#publish(event, subject, round);
+  }
+
+  #publish(event: Event, subject: string, round: Round): void {
     const { nats, js } = round.h;
     const headers = nats.headers();
     for (const [k, v] of headerValues(event)) headers.set(k, v);
@@ -126,48 +173,73 @@ export class Relay implements JetStreamRelay {
         NatsErrorCode.publish,
       );
     }
-    publish.catch(() => {}); // awaited in order by the chain below
-    round.inFlight++;
-    round.chain = round.chain.then(async () => {
-      let ack: Nats.PubAck | undefined;
-      let error: unknown;
-      try {
-        ack = await publish;
-      } catch (err) {
-        error = err;
-      }
-      round.inFlight--;
-      this.#slots.wake();
-      if (round.failure !== undefined) return;
-      if (ack === undefined) {
+    const p: InFlight = { event, subject, settled: false, ack: undefined, error: undefined };
+    round.queue.push(p);
+    publish.then(
+      (ack) => {
+        p.settled = true;
+        p.ack = ack;
+        this.#take(round);
+      },
+      (err: unknown) => {
+        p.settled = true;
+        p.error = err;
+        this.#take(round);
+      },
+    );
+  }
+
+  /** Takes the settled publishes at the head of the queue, in order, and writes the cursor. */
+  #take(round: Round): void {
+    const q = round.queue;
+    const before = round.head;
+    while (round.head < q.length) {
+      const p = q[round.head] as InFlight;
+      if (!p.settled) break;
+      round.head++;
+      if (round.failure === undefined) this.#check(p, round);
+    }
+    if (round.head === q.length) {
+      q.length = 0;
+      round.head = 0;
+    } else if (round.head > 4096 && round.head * 2 > q.length) {
+      q.splice(0, round.head);
+      round.head = 0;
+    }
+    if (round.head !== before || q.length === 0) this.#slots.wake();
+    if (round.failure === undefined && round.acked !== round.written) this.#write(round);
+  }
+
+  /** One acknowledgement, in order: a failure ends the round, else the cursor may pass it. */
+  #check(p: InFlight, round: Round): void {
+    const { event, ack } = p;
+    if (ack === undefined) {
+      round.fail(
+        natsError(
+          p.error,
+          `JetStream relay ${this.name}: publish of event ${event.id} to ${p.subject}`,
+          NatsErrorCode.publish,
+        ),
+      );
+      return;
+    }
+    if (this.#s.ordered) {
+      if (round.probing) {
+        if (!ack.duplicate) {
+          round.probing = false;
+          round.nextLast = ack.seq;
+        }
+      } else if (ack.duplicate) {
         round.fail(
-          natsError(
-            error,
-            `JetStream relay ${this.name}: publish of event ${event.id} to ${subject}`,
+          new ReflexError(
             NatsErrorCode.publish,
+            `JetStream relay ${this.name}: event ${event.id} was already in stream ${this.#s.stream} (another relay is publishing the same events)`,
           ),
         );
         return;
       }
-      if (this.#s.ordered) {
-        if (round.probing) {
-          if (!ack.duplicate) {
-            round.probing = false;
-            round.nextLast = ack.seq;
-          }
-        } else if (ack.duplicate) {
-          round.fail(
-            new ReflexError(
-              NatsErrorCode.publish,
-              `JetStream relay ${this.name}: event ${event.id} was already in stream ${this.#s.stream} (another relay is publishing the same events)`,
-            ),
-          );
-          return;
-        }
-      }
-      round.acked = event.id;
-      this.#write(round);
-    });
+    }
+    round.acked = event.id;
   }
 
   #subjectOf(event: Event, round: Round): string {
@@ -216,7 +288,8 @@ export class Relay implements JetStreamRelay {
     const round = this.#round;
     if (round === undefined) return;
     this.#round = undefined;
-    await round.chain;
+    // Every publish settles (acknowledged, refused or timed out): wait for all of them.
+    while (inFlight(round) > 0) await this.#slots.wait();
     while (round.writing !== undefined) await round.writing;
     this.#slots.wake();
     await this.cursorStore.flush();

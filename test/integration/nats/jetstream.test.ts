@@ -144,6 +144,44 @@ describe('JetStream bridge (local server)', () => {
     }
   });
 
+  it('the cursor moves only past acknowledged publishes, in order, with the window full', async (t) => {
+    if (admin === undefined || url === undefined) return t.skip('no NATS');
+    const a = admin;
+    const stream = uniqueName('ACKED').toUpperCase();
+    await a.createStream(stream);
+    const log = newMemoryEventLog();
+    for (let i = 1; i <= 600; i++) log.insert(String(i), 1 + (i % 2));
+    // Event i is the stream's message i: at each cursor write JetStream must already hold it.
+    const writes: { cursor: number; lastSeq: number }[] = [];
+    class CheckingStore extends MemCursorStore {
+      override async setCursor(name: string, cursor: string): Promise<void> {
+        const info = await a.jsm.streams.info(stream);
+        writes.push({ cursor: Number(cursor), lastSeq: info.state.last_seq });
+        await super.setCursor(name, cursor);
+      }
+    }
+    const js = newJetStreamClient({ servers: url });
+    try {
+      await relayUntil(js, log, new CheckingStore(), { name: 'r', stream, maxInFlight: 16 }, '600');
+      assert.ok(writes.length > 0);
+      for (const [i, w] of writes.entries()) {
+        assert.ok(
+          w.cursor <= w.lastSeq,
+          `cursor ${w.cursor} written before its ack (stream at ${w.lastSeq})`,
+        );
+        if (i > 0) assert.ok(w.cursor > (writes[i - 1]?.cursor ?? 0), 'cursor went backwards');
+      }
+      assert.equal(writes.at(-1)?.cursor, 600);
+      const raw = await a.messages(stream);
+      assert.deepEqual(
+        raw.map((m) => m.headers[relayHeaders.id]),
+        Array.from({ length: 600 }, (_, i) => String(i + 1)),
+      );
+    } finally {
+      await js.close();
+    }
+  });
+
   it('honours toHead (at the sequence current at open), fromHead, lag and filterSubject', async (t) => {
     if (admin === undefined || url === undefined) return t.skip('no NATS');
     const stream = uniqueName('OPTS').toUpperCase();
