@@ -706,7 +706,7 @@ async function bridgeRows(reachable: boolean, o: Options): Promise<Row[]> {
       baseline: perS(b.bulkPerS, 'msgs/s'),
       baselineLabel: 'JetStream bulk publish',
       target: atLeast(0.7),
-      note: 'both 256 publishes in flight; the relay also writes its cursor and chains expected sequences',
+      note: 'both at most 256 publishes in flight, a full window refilled at half; the relay also writes its cursor and chains expected sequences',
     }),
     makeRow({
       ...base,

@@ -33,7 +33,7 @@ export interface BridgeOptions {
   readonly log: (msg: string) => void;
 }
 
-/** The relay's window, used for the bulk publish too so both keep as many publishes in flight. */
+/** The relay's window (and its refill at half), used for the bulk publish too. */
 const window = 256;
 const consumers = 100;
 const payload = new TextEncoder().encode(JSON.stringify({ foreignId: '1234567', type: 1 }));
@@ -63,29 +63,49 @@ export async function runBridge(o: BridgeOptions): Promise<BridgeResults> {
     const n = Math.min(o.events, 200_000);
     const log = filledLog(n);
 
-    // The same messages as the relay sends, published by JetStream's client directly.
+    // The same messages as the relay sends, published by JetStream's client directly, with the
+    // relay's windowing: up to `window` in flight, a full window refilled once half is acked.
     const bulk = async (stream: string): Promise<number> => {
       const t0 = performance.now();
-      let pending: Promise<unknown>[] = [];
+      let inFlight = 0;
+      let failure: unknown;
+      let wake: (() => void) | undefined;
+      const settle = (): void => {
+        inFlight--;
+        if (wake !== undefined && (inFlight <= window / 2 || failure !== undefined)) {
+          const w = wake;
+          wake = undefined;
+          w();
+        }
+      };
       for (const e of log.events) {
+        if (inFlight >= window) {
+          await new Promise<void>((res) => {
+            wake = res;
+          });
+        }
+        if (failure !== undefined) throw failure;
         const h = natsHeaders();
         h.set(relayHeaders.id, e.id);
         h.set(relayHeaders.foreignId, e.foreignId);
         h.set(relayHeaders.type, String(e.type));
         h.set(relayHeaders.timestamp, e.timestamp.toISOString());
-        pending.push(
-          js.publish(`${stream}.${e.type}`, e.metadata, {
-            msgID: `bulk:${e.id}`,
-            headers: h,
-            expect: { streamName: stream },
-          }),
-        );
-        if (pending.length >= window) {
-          await Promise.all(pending);
-          pending = [];
-        }
+        inFlight++;
+        js.publish(`${stream}.${e.type}`, e.metadata, {
+          msgID: `bulk:${e.id}`,
+          headers: h,
+          expect: { streamName: stream },
+        }).then(settle, (err: unknown) => {
+          failure ??= err;
+          settle();
+        });
       }
-      await Promise.all(pending);
+      while (inFlight > 0) {
+        await new Promise<void>((res) => {
+          wake = res;
+        });
+        if (failure !== undefined) throw failure;
+      }
       return (n / (performance.now() - t0)) * 1000;
     };
     const relay = async (stream: string, from = log): Promise<number> => {
