@@ -135,53 +135,8 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
   let interrupted: PendingWrite | undefined;
   try {
     signal?.throwIfAborted();
-    let cursor: unknown;
-    try {
-      cursor = await abortable(
-        call(() => spec.cursorStore.getCursor(spec.name)),
-        inner,
-      );
-    } catch (err) {
-      throw wrapError(err, 'get cursor error', ErrorCode.getCursor);
-    }
-    if (typeof cursor !== 'string') {
-      throw new ReflexError(
-        ErrorCode.getCursor,
-        `get cursor error: the cursor store returned a ${typeof cursor}, not a string`,
-      );
-    }
-    try {
-      await spec.consumer.reset?.(inner);
-    } catch (err) {
-      throw wrapError(err, 'reset error', ErrorCode.reset);
-    }
-    const { lag = 0, fromHead, toHead } = spec.options;
-    const opening = call(() =>
-      spec.stream(cursor, {
-        ...(fromHead === true && cursor === '' ? { fromHead } : {}),
-        ...(toHead === true ? { toHead } : {}),
-        signal: inner,
-      }),
-    );
-    let opened: unknown;
-    try {
-      opened = await abortable(opening, inner);
-    } catch (err) {
-      // A client that arrives after the abort is closed, not leaked.
-      if (inner.aborted)
-        opening.then(
-          (late) => closeQuietly(late),
-          () => {},
-        );
-      throw err instanceof ReflexError ? err : wrapError(err, 'stream error', ErrorCode.recv);
-    }
-    if (!isStreamClient(opened)) {
-      throw new ReflexError(
-        ErrorCode.recv,
-        'stream error: the stream function returned no stream client (recv and close)',
-      );
-    }
-    stream = opened;
+    stream = await start(spec, inner);
+    const lag = spec.options.lag ?? 0;
     // A client with the optional `tryRecv` hands out buffered events synchronously (no promise
     // per event on a catch-up). A recv that waits is raced with the signal for every client: a
     // client need not have been given the signal.
@@ -236,6 +191,57 @@ export async function run(spec: Spec, options: RunOptions = {}): Promise<never> 
     link.dispose();
     await finish(spec, stream, lastCursor, interrupted, flushTimeoutMs, logger);
   }
+}
+
+/** The run's start: the stored cursor, the consumer's reset, then the stream opened after it. */
+async function start(spec: Spec, inner: AbortSignal): Promise<StreamClient> {
+  let cursor: unknown;
+  try {
+    cursor = await abortable(
+      call(() => spec.cursorStore.getCursor(spec.name)),
+      inner,
+    );
+  } catch (err) {
+    throw wrapError(err, 'get cursor error', ErrorCode.getCursor);
+  }
+  if (typeof cursor !== 'string') {
+    throw new ReflexError(
+      ErrorCode.getCursor,
+      `get cursor error: the cursor store returned a ${typeof cursor}, not a string`,
+    );
+  }
+  try {
+    await spec.consumer.reset?.(inner);
+  } catch (err) {
+    throw wrapError(err, 'reset error', ErrorCode.reset);
+  }
+  const { fromHead, toHead } = spec.options;
+  const opening = call(() =>
+    spec.stream(cursor, {
+      ...(fromHead === true && cursor === '' ? { fromHead } : {}),
+      ...(toHead === true ? { toHead } : {}),
+      signal: inner,
+    }),
+  );
+  let opened: unknown;
+  try {
+    opened = await abortable(opening, inner);
+  } catch (err) {
+    // A client that arrives after the abort is closed, not leaked.
+    if (inner.aborted)
+      opening.then(
+        (late) => closeQuietly(late),
+        () => {},
+      );
+    throw err instanceof ReflexError ? err : wrapError(err, 'stream error', ErrorCode.recv);
+  }
+  if (!isStreamClient(opened)) {
+    throw new ReflexError(
+      ErrorCode.recv,
+      'stream error: the stream function returned no stream client (recv and close)',
+    );
+  }
+  return opened;
 }
 
 /** A setCursor call still in flight when the run was aborted. */
