@@ -93,95 +93,129 @@ export async function runForever(spec: Spec, options: RunForeverOptions = {}): P
   const { signal } = options;
   const logger = options.logger ?? noopLogger;
   const clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
-  const expectedMs = msOption(
-    options.expectedErrorBackoffMs,
-    'runForever expectedErrorBackoffMs',
-    100,
-  );
-  const transientMs = msOption(options.transientBackoffMs, 'runForever transientBackoffMs', 100);
-  const transientMaxMs = msOption(
-    options.transientBackoffMaxMs,
-    'runForever transientBackoffMaxMs',
-    Math.max(1_250, transientMs),
-    transientMs,
-  );
-  const errorMs = msOption(options.errorBackoffMs, 'runForever errorBackoffMs', 60_000);
-  const jitter = options.jitter ?? 0.2;
-  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
-    throw invalidArgument('runForever jitter must be a fraction in [0, 1]');
-  }
-  const spread = (ms: number) => Math.round(ms * (1 + jitter * (2 * random() - 1)));
-  // Transient failures in a row: the back-off doubles with each, and starts over once a run
-  // made progress (an event's cursor was set) or held up as long as the cap.
-  let transientStreak = 0;
-  let progressed = false;
-  const store = spec.cursorStore;
-  const cursorStore: CursorStore = {
-    getCursor: (name) => store.getCursor(name),
-    setCursor: (name, cursor) => {
-      progressed = true;
-      return store.setCursor(name, cursor);
-    },
-    // A run that delivered nothing has nothing new to write: its end-of-run flush is skipped
-    // (unless shutting down), so a retry against a database that is down costs one statement,
-    // not two. What earlier runs left pending is written by the store's own flush or by the next
-    // run that delivers.
-    flush: () => (progressed || signal?.aborted === true ? store.flush() : Promise.resolve()),
-  };
-  const watched: Spec = { ...spec, cursorStore };
+  const backoff = new Backoff(options);
+  const watched = watchProgress(spec, signal);
   const fields = { consumer: spec.name };
   for (;;) {
     if (signal?.aborted) return;
     let failure: unknown;
-    progressed = false;
+    watched.progressed = false;
     const startedAt = clock.now();
     try {
-      await run(watched, { ...(signal === undefined ? {} : { signal }), clock, logger });
+      await run(watched.spec, { ...(signal === undefined ? {} : { signal }), clock, logger });
     } catch (err) {
       failure = err;
     }
-    if (progressed || clock.now() - startedAt >= transientMaxMs) transientStreak = 0;
+    backoff.ran(watched.progressed, clock.now() - startedAt);
     try {
       await spec.stop();
     } catch (err) {
       logger.warn('reflex consumer stop failed', { ...fields, code: codeOf(err), error: err });
     }
     if (signal?.aborted) return;
-    let waitMs: number;
-    if (isExpected(failure)) {
-      waitMs = expectedMs;
-      logger.debug('reflex consumer ended, restarting', {
-        ...fields,
-        code: codeOf(failure),
-        error: failure,
-        retryInMs: waitMs,
-      });
-    } else if (isTransientErr(failure)) {
-      // 2^streak, with the exponent bounded so a long outage never overflows.
-      const base = transientMs * 2 ** Math.min(transientStreak, 30);
-      transientStreak++;
-      waitMs = spread(Math.min(base, transientMaxMs));
-      logger.warn('reflex consumer lost its source, retrying', {
-        ...fields,
-        code: codeOf(failure),
-        error: failure,
-        retryInMs: waitMs,
-      });
-    } else {
-      waitMs = spread(errorMs);
-      logger.error('reflex consumer failed, restarting', {
-        ...fields,
-        code: codeOf(failure),
-        error: failure,
-        retryInMs: waitMs,
-      });
-    }
+    const { waitMs, level, message } = backoff.after(failure);
+    logger[level](message, { ...fields, code: codeOf(failure), error: failure, retryInMs: waitMs });
     try {
       await clock.sleep(waitMs, signal);
     } catch (err) {
       if (signal?.aborted) return;
       throw err;
     }
+  }
+}
+
+/**
+ * The spec with a cursor store that notes progress (an event's cursor set). A run that delivered
+ * nothing has nothing new to write: its end-of-run flush is skipped (unless shutting down), so a
+ * retry against a database that is down costs one statement, not two. What earlier runs left
+ * pending is written by the store's own flush or by the next run that delivers.
+ */
+function watchProgress(
+  spec: Spec,
+  signal: AbortSignal | undefined,
+): { readonly spec: Spec; progressed: boolean } {
+  const store = spec.cursorStore;
+  const watched = { spec, progressed: false };
+  const cursorStore: CursorStore = {
+    getCursor: (name) => store.getCursor(name),
+    setCursor: (name, cursor) => {
+      watched.progressed = true;
+      return store.setCursor(name, cursor);
+    },
+    flush: () =>
+      watched.progressed || signal?.aborted === true ? store.flush() : Promise.resolve(),
+  };
+  watched.spec = { ...spec, cursorStore };
+  return watched;
+}
+
+/** How long to wait before the next run, and how loudly to say why. */
+class Backoff {
+  readonly #expectedMs: number;
+  readonly #transientMs: number;
+  readonly #transientMaxMs: number;
+  readonly #errorMs: number;
+  readonly #jitter: number;
+  readonly #random: () => number;
+  /**
+   * Transient failures in a row: the back-off doubles with each, and starts over once a run
+   * made progress (an event's cursor was set) or held up as long as the cap.
+   */
+  #transientStreak = 0;
+
+  constructor(options: RunForeverOptions) {
+    this.#expectedMs = msOption(
+      options.expectedErrorBackoffMs,
+      'runForever expectedErrorBackoffMs',
+      100,
+    );
+    this.#transientMs = msOption(options.transientBackoffMs, 'runForever transientBackoffMs', 100);
+    this.#transientMaxMs = msOption(
+      options.transientBackoffMaxMs,
+      'runForever transientBackoffMaxMs',
+      Math.max(1_250, this.#transientMs),
+      this.#transientMs,
+    );
+    this.#errorMs = msOption(options.errorBackoffMs, 'runForever errorBackoffMs', 60_000);
+    const jitter = options.jitter ?? 0.2;
+    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
+      throw invalidArgument('runForever jitter must be a fraction in [0, 1]');
+    }
+    this.#jitter = jitter;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** A run ended: progress, or one that held up as long as the cap, resets the streak. */
+  ran(progressed: boolean, tookMs: number): void {
+    if (progressed || tookMs >= this.#transientMaxMs) this.#transientStreak = 0;
+  }
+
+  after(failure: unknown): { waitMs: number; level: 'debug' | 'warn' | 'error'; message: string } {
+    if (isExpected(failure)) {
+      return {
+        waitMs: this.#expectedMs,
+        level: 'debug',
+        message: 'reflex consumer ended, restarting',
+      };
+    }
+    if (isTransientErr(failure)) {
+      // 2^streak, with the exponent bounded so a long outage never overflows.
+      const base = this.#transientMs * 2 ** Math.min(this.#transientStreak, 30);
+      this.#transientStreak++;
+      return {
+        waitMs: this.#spread(Math.min(base, this.#transientMaxMs)),
+        level: 'warn',
+        message: 'reflex consumer lost its source, retrying',
+      };
+    }
+    return {
+      waitMs: this.#spread(this.#errorMs),
+      level: 'error',
+      message: 'reflex consumer failed, restarting',
+    };
+  }
+
+  #spread(ms: number): number {
+    return Math.round(ms * (1 + this.#jitter * (2 * this.#random() - 1)));
   }
 }
