@@ -537,6 +537,7 @@ class SqlEventsTable implements EventsTable {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#publisher?.close();
     const loaders = [...this.#loaders.values()];
     this.#loaders.clear();
     await Promise.all(loaders.map((loader) => loader.stop()));

@@ -7,6 +7,7 @@ import { HeadCache } from './loader/head-cache.js';
 import { HeadPoller, type WakeupStarter } from './loader/head-poller.js';
 import { PageReader } from './loader/page-reader.js';
 import type { EventsCounters, EventsMetrics } from './metrics.js';
+import { HINT_GAP_MS } from './notifier.js';
 
 export type { Chunk, ReadPosition } from './loader/chunk.js';
 export type { WakeupStarter } from './loader/head-poller.js';
@@ -87,6 +88,7 @@ export class Loader {
       },
       polling: () => this.#headLoad !== undefined,
       idleHint: () => this.#hintWhileIdle(),
+      hintGapMs: HINT_GAP_MS,
     });
   }
 

@@ -24,8 +24,8 @@ export interface HintSubscription {
 export interface EventsNotifier {
   /**
    * Sends one hint that `table` has new committed events. Called with at most one call in flight
-   * per table (the table coalesces the hints of a burst into one more); a rejection is logged,
-   * never thrown at the writer. Must not wait for subscribers.
+   * per table, at most one per 5 ms (the table coalesces the hints of a burst into one more); a
+   * rejection is logged, never thrown at the writer. Must not wait for subscribers.
    */
   publish(table: string): Promise<void> | void;
   /**
@@ -37,45 +37,88 @@ export interface EventsNotifier {
 }
 
 /**
- * The writer's side of a notifier for one table: one `publish` in flight at a time, and one more
- * after it when hints came meanwhile (their commits may have missed the first one's subscribers'
- * queries). A burst of commits costs two publishes, not one per commit.
+ * The least time between two hints a process acts on for one table, in ms: the writer's side
+ * publishes at most one per gap, a loader queries for at most one per gap. A hint within the gap
+ * of the last one is acted on at the gap's end, together with all that came meanwhile. Events a
+ * gap or more apart are not delayed at all; under a sustained write rate, a hint waits at most
+ * this long, and the wake-up costs the writers and the database a bounded rate (200 publishes and
+ * 200 queries per second per table and process) instead of one per commit.
+ */
+export const HINT_GAP_MS = 5;
+
+/**
+ * The writer's side of a notifier for one table: fire-and-forget and coalesced. One `publish` in
+ * flight at a time, started at least {@link HINT_GAP_MS} after the previous one; a hint that comes
+ * meanwhile marks one more for when both have passed (its commit may have missed the first one's
+ * subscribers' queries) instead of queuing. A burst of commits costs two publishes, a sustained
+ * rate one per gap; the writer never waits, and nothing is allocated per hint.
  */
 export class HintPublisher {
   readonly #notifier: EventsNotifier;
   readonly #table: string;
   readonly #logger: Logger;
+  readonly #gapMs: number;
+  readonly #onSent = (): void => this.#settled(undefined);
+  readonly #onFailed = (err: unknown): void => this.#settled(err ?? new Error('publish failed'));
+  readonly #onGap = (): void => {
+    this.#timer = undefined;
+    this.hint();
+  };
   #inFlight = false;
   #again = false;
   #failing = false;
+  #closed = false;
+  /** When the last publish started (performance.now()). */
+  #lastAt = Number.NEGATIVE_INFINITY;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(notifier: EventsNotifier, table: string, logger: Logger) {
+  constructor(notifier: EventsNotifier, table: string, logger: Logger, gapMs = HINT_GAP_MS) {
     this.#notifier = notifier;
     this.#table = table;
     this.#logger = logger;
+    this.#gapMs = gapMs;
   }
 
-  /** Publishes a hint now, or once the one in flight settles. Never throws. */
+  /** Publishes a hint now, or once the one in flight settled and the gap passed. Never throws. */
   hint(): void {
-    if (this.#inFlight) {
+    if (this.#closed) return;
+    if (this.#inFlight || this.#timer !== undefined) {
       this.#again = true;
       return;
     }
+    const wait = this.#lastAt + this.#gapMs - performance.now();
+    if (wait > 0) {
+      this.#timer = setTimeout(this.#onGap, wait);
+      return;
+    }
+    this.#again = false;
     this.#inFlight = true;
+    this.#lastAt = performance.now();
     let sent: Promise<void> | void;
     try {
       sent = this.#notifier.publish(this.#table);
     } catch (err) {
-      sent = Promise.reject(err);
-    }
-    if (sent === undefined) {
-      this.#settled(undefined);
+      this.#settled(err ?? new Error('publish failed'));
       return;
     }
-    sent.then(
-      () => this.#settled(undefined),
-      (err: unknown) => this.#settled(err),
-    );
+    if (sent === undefined) this.#settled(undefined);
+    else sent.then(this.#onSent, this.#onFailed);
+  }
+
+  /**
+   * Stops for good: a hint waiting for its gap is published now, later ones are dropped (the
+   * table is closed). Never throws.
+   */
+  close(): void {
+    if (this.#closed) return;
+    const pending = this.#timer !== undefined || (this.#again && !this.#inFlight);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (pending) {
+      this.#lastAt = Number.NEGATIVE_INFINITY;
+      this.hint();
+    }
+    this.#closed = true;
   }
 
   #settled(err: unknown): void {
@@ -93,9 +136,6 @@ export class HintPublisher {
       return;
     }
     this.#failing = false;
-    if (this.#again) {
-      this.#again = false;
-      this.hint();
-    }
+    if (this.#again) this.hint();
   }
 }

@@ -101,6 +101,60 @@ export function repeating(notifier: EventsNotifier, times: number): EventsNotifi
   };
 }
 
+/** A notifier that counts the hints it publishes and those its subscriptions receive. */
+export function counted(notifier: EventsNotifier): {
+  readonly notifier: EventsNotifier;
+  readonly published: () => number;
+  readonly woken: () => number;
+} {
+  let published = 0;
+  let woken = 0;
+  return {
+    notifier: {
+      publish(table) {
+        published++;
+        return notifier.publish(table);
+      },
+      subscribe: (table, wake, logger) =>
+        notifier.subscribe(
+          table,
+          () => {
+            woken++;
+            wake();
+          },
+          logger,
+        ),
+    },
+    published: () => published,
+    woken: () => woken,
+  };
+}
+
+/**
+ * {@link everyEventExactlyOnce} with each hint sent three times, which must really have reached
+ * the reader: more hints received than published (else the test would pass on polling alone).
+ */
+export async function duplicatesReachTheReader(
+  b: HintBackend,
+  notifier: EventsNotifier,
+  tables: (
+    writerNotifier: EventsNotifier,
+    readerNotifier: EventsNotifier,
+  ) => Promise<{ writer: EventsTable; reader: EventsTable }>,
+): Promise<void> {
+  const sent = counted(repeating(notifier, 3));
+  const received = counted(notifier);
+  const { writer, reader } = await tables(sent.notifier, received.notifier);
+  await everyEventExactlyOnce(b, writer, reader);
+  assert.ok(sent.published() > 0, 'the writer published hints');
+  // The reader subscribes when its stream first waits: hints before that are not received.
+  await waitFor(
+    'duplicated hints received by the reader',
+    () => received.woken() > sent.published(),
+    10_000,
+  );
+}
+
 /**
  * Two writers, 12 transactions each, one in four rolled back; every transaction also notifies
  * before its commit (an early hint that finds nothing) and after it (or after its rollback: a

@@ -38,7 +38,7 @@ function recordingLogger(): Logger & { warnings: string[] } {
 describe('HintPublisher', () => {
   it('keeps one publish in flight and sends one more for every burst that came meanwhile', async () => {
     const m = manualNotifier();
-    const p = new HintPublisher(m.notifier, 'ev', recordingLogger());
+    const p = new HintPublisher(m.notifier, 'ev', recordingLogger(), 0);
     p.hint();
     p.hint();
     p.hint();
@@ -58,7 +58,7 @@ describe('HintPublisher', () => {
   it('a failing notifier is logged once per outage and never throws at the writer', async () => {
     const m = manualNotifier();
     const logger = recordingLogger();
-    const p = new HintPublisher(m.notifier, 'ev', logger);
+    const p = new HintPublisher(m.notifier, 'ev', logger, 0);
     p.hint();
     m.settle(new Error('down'));
     await tick();
@@ -82,21 +82,50 @@ describe('HintPublisher', () => {
       },
       'ev',
       logger,
+      0,
     );
     assert.doesNotThrow(() => throwing.hint());
     await tick();
     assert.equal(logger.warnings.length, 3);
   });
 
-  it('a synchronous notifier publishes each hint at once', () => {
+  it('publishes at most one hint per gap: a burst within it costs one more, sent at its end or at close', () => {
     const sent: string[] = [];
     const p = new HintPublisher(
       { publish: (t) => void sent.push(t), subscribe: () => ({ close() {} }) },
       'ev',
       recordingLogger(),
+      60_000,
+    );
+    p.hint();
+    assert.deepEqual(sent, ['ev'], 'the first hint at once, though the notifier is synchronous');
+    for (let i = 0; i < 100; i++) p.hint();
+    assert.deepEqual(sent, ['ev'], 'the burst waits for the gap');
+    p.close(); // clears the gap's timer: the test process exits at once
+    assert.deepEqual(sent, ['ev', 'ev'], 'the burst costs one more, sent at close');
+    p.hint();
+    p.close();
+    assert.deepEqual(sent, ['ev', 'ev'], 'closed: nothing more');
+  });
+
+  it('a synchronous notifier with no gap publishes each hint at once', () => {
+    const sent: string[] = [];
+    const p = new HintPublisher(
+      { publish: (t) => void sent.push(t), subscribe: () => ({ close() {} }) },
+      'ev',
+      recordingLogger(),
+      0,
     );
     p.hint();
     p.hint();
     assert.deepEqual(sent, ['ev', 'ev']);
+  });
+
+  it('close with nothing pending publishes nothing', () => {
+    const m = manualNotifier();
+    const p = new HintPublisher(m.notifier, 'ev', recordingLogger(), 60_000);
+    p.close();
+    p.hint();
+    assert.deepEqual(m.published, []);
   });
 });

@@ -47,6 +47,11 @@ export interface HeadPollerConfig {
    * instead of waiting for a poll). Optional.
    */
   readonly idleHint?: (() => void) | undefined;
+  /**
+   * The least time between two hints acted on, in ms: a hint within it of the last one is acted
+   * on at its end (one for all that came meanwhile). 0: each hint at once.
+   */
+  readonly hintGapMs?: number | undefined;
 }
 
 /**
@@ -64,6 +69,9 @@ export class HeadPoller {
   #polls = 0;
   #failure: { readonly n: number; readonly error: unknown } | undefined;
   #sources: WakeupSource[] | undefined;
+  /** When the last hint was acted on (performance.now()), and the timer of the one deferred. */
+  #lastHintAt = Number.NEGATIVE_INFINITY;
+  #hintTimer: NodeJS.Timeout | undefined;
 
   constructor(config: HeadPollerConfig) {
     this.#config = config;
@@ -98,10 +106,28 @@ export class HeadPoller {
   /**
    * Polls now when some stream waits (an insert in this process, or a wake-up hint); otherwise
    * hands the hint to `idleHint`, so that a stream busy with what it read does not wait a poll
-   * interval for what the hint announced.
+   * interval for what the hint announced. At most one hint per `hintGapMs` is acted on: one
+   * within the gap of the last is acted on at its end, together with those that came meanwhile.
    */
   notify(): void {
+    if (this.#config.signal.aborted || this.#hintTimer !== undefined) return;
+    // While writers commit faster than a query, each hint would start one more query as soon as
+    // the last ended: the reader would query nonstop, its database load growing with the write
+    // rate. A hint within the gap is acted on at its end instead, with all that came meanwhile.
+    const wait = this.#lastHintAt + (this.#config.hintGapMs ?? 0) - performance.now();
+    if (wait > 0) {
+      this.#hintTimer = setTimeout(() => {
+        this.#hintTimer = undefined;
+        this.#act();
+      }, wait);
+      return;
+    }
+    this.#act();
+  }
+
+  #act(): void {
     if (this.#config.signal.aborted) return;
+    this.#lastHintAt = performance.now();
     if (this.#waiting > 0) this.#pollSoon(0);
     else this.#config.idleHint?.();
   }
@@ -127,7 +153,9 @@ export class HeadPoller {
    */
   async stop(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#hintTimer !== undefined) clearTimeout(this.#hintTimer);
     this.#timer = undefined;
+    this.#hintTimer = undefined;
     const sources = this.#sources ?? [];
     this.#waker.wake();
     await Promise.all(sources.map((s) => s.close()));

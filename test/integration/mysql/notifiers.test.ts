@@ -14,11 +14,11 @@ import {
   redisNotifier,
 } from '../../../src/rsql/index.js';
 import {
+  duplicatesReachTheReader,
   everyEventExactlyOnce,
   type HintBackend,
   hintsWakeTheReader,
   lossy,
-  repeating,
 } from '../../support/hint-scenarios.js';
 import {
   mysqlServer,
@@ -143,8 +143,7 @@ for (const n of notifiers) {
       const b = await mysqlBackend(t);
       const notifier = b === undefined ? undefined : await n.make(t);
       if (b === undefined || notifier === undefined) return;
-      const { writer, reader } = await tables(b, repeating(notifier, 3), notifier, 100);
-      await everyEventExactlyOnce(b, writer, reader);
+      await duplicatesReachTheReader(b, notifier, (w, r) => tables(b, w, r, 100));
     });
   });
 }

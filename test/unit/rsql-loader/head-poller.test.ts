@@ -10,6 +10,7 @@ function pollerWith(options: {
   wakeups?: readonly WakeupStarter[];
   logger?: Logger;
   idleHint?: () => void;
+  hintGapMs?: number;
 }) {
   const stop = new AbortController();
   const loads: ((error?: Error) => void)[] = [];
@@ -33,6 +34,7 @@ function pollerWith(options: {
     },
     polling: () => inFlight,
     idleHint: options.idleHint,
+    hintGapMs: options.hintGapMs,
   });
   /** Ends the head load in flight. */
   const endLoad = (error?: Error): void => {
@@ -159,5 +161,43 @@ describe('HeadPoller', () => {
     assert.equal(closed, 2);
     wakes[0]?.();
     assert.equal(loads.length, 0, 'a hint after stop does nothing');
+  });
+
+  it('acts on one hint per gap: those within it are acted on once, at its end', async () => {
+    let idle = 0;
+    const { poller, stop, loads, endLoad } = pollerWith({
+      hintGapMs: 60_000,
+      idleHint: () => idle++,
+    });
+    const waiting = poller.wait(new AbortController().signal);
+    poller.notify();
+    assert.equal(loads.length, 1, 'the first hint polls at once');
+    endLoad();
+    await waiting;
+    const again = poller.wait(new AbortController().signal);
+    for (let i = 0; i < 10; i++) poller.notify();
+    assert.equal(loads.length, 0, 'hints within the gap wait for its end');
+    assert.equal(idle, 0);
+    stop.abort();
+    await poller.stop(); // clears the gap's timer: the test process exits at once
+    await assert.rejects(again);
+    assert.equal(loads.length, 0, 'stopped: the deferred hint is dropped');
+  });
+
+  it('hints within the gap are not lost: one poll comes for them', async () => {
+    const { poller, stop, loads, endLoad } = pollerWith({ hintGapMs: 20 });
+    const first = poller.wait(new AbortController().signal);
+    poller.notify();
+    endLoad();
+    await first;
+    // Within the gap of the first (unless this machine is slower than 20 ms): deferred, not lost.
+    const second = poller.wait(new AbortController().signal);
+    poller.notify();
+    poller.notify();
+    await waitFor('the poll for both hints', () => loads.length === 1);
+    endLoad();
+    await second;
+    stop.abort();
+    await poller.stop();
   });
 });
