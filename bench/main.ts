@@ -260,10 +260,12 @@ async function benchBackend(
         if (withWakeup === undefined) return;
         log(`${name}: insert with wake-ups, ${writers} writer(s)`);
         await ins.prepare(writers);
-        // Each variant in turn (best of its rounds), a stream waiting at the head meanwhile.
+        // Each variant in turn (best of its rounds), a stream waiting at the head meanwhile. The
+        // order flips each round, so that a machine getting busier or quieter favours none.
         const best = new Map<WakeupName, number>();
-        for (let round = 0; round < (o.quick ? 1 : 3); round++) {
-          for (const wakeup of ['poll', ...wakeups] as WakeupName[]) {
+        const order = ['poll', ...wakeups] as WakeupName[];
+        for (let round = 0; round < (o.quick ? 2 : 4); round++) {
+          for (const wakeup of round % 2 === 0 ? order : [...order].reverse()) {
             const variant = await withWakeup(wakeup);
             try {
               const r = await rateOf((w) => variant.write(w), writers, sizes.insertMs);

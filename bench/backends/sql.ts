@@ -100,6 +100,17 @@ export async function sqlWriter(
   };
 }
 
+/**
+ * Waits (checking every millisecond, at most `limitMs`) for the query count to change; resolves
+ * with the count and the wall time (ms) it was seen at.
+ */
+async function nextQuery(queries: () => number, limitMs: number): Promise<[number, number]> {
+  const q = queries();
+  const end = wallMs() + limitMs;
+  while (queries() === q && wallMs() < end) await new Promise((r) => setTimeout(r, 1));
+  return [queries(), wallMs()];
+}
+
 /** Builds the BenchBackend of a driver. */
 export function sqlBackend(
   driver: SqlDriver,
@@ -319,10 +330,12 @@ export function sqlBackend(
         );
         try {
           await new Promise((r) => setTimeout(r, 500)); // every stream opened and waiting
-          const q0 = counted.queries();
-          const t0 = wallMs();
+          // From one query to another at least `ms` later: a fixed window would count 40 or 41
+          // polls of 50 ms in 2 s at random (20.0 or 20.5 queries/s) however regular they are.
+          const [q0, t0] = await nextQuery(counted.queries, 1000);
           await new Promise((r) => setTimeout(r, ms));
-          return ((counted.queries() - q0) / (wallMs() - t0)) * 1000;
+          const [q1, t1] = await nextQuery(counted.queries, 1000);
+          return ((q1 - q0) / (t1 - t0)) * 1000;
         } finally {
           ac.abort();
           await Promise.all(runs);
