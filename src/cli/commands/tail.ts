@@ -66,6 +66,79 @@ export function parseTypes(text: string): Set<number> {
   return types;
 }
 
+interface TailConfig {
+  readonly source: ReturnType<typeof parseSource>;
+  readonly types: ReadonlySet<number> | undefined;
+  readonly lag: number;
+  readonly limit: number | undefined;
+  /** --lag with --to-head: stop at the first event not old enough instead of waiting for it. */
+  readonly lagAtHead: boolean;
+  readonly grpcFlags: Flags;
+  readonly options: StreamCallOptions;
+}
+
+/** The flags of `reflex tail`, checked. */
+function tailConfig(sourceText: string, flags: Flags, signal: AbortSignal): TailConfig {
+  const source = parseSource(sourceText);
+  if (source.kind !== 'grpc' && flags.table === undefined) {
+    throw usageError('--table is required with a database URL');
+  }
+  if (flags.fromHead === true && flags.after !== undefined) {
+    throw usageError('--from-head and --after exclude each other');
+  }
+  const types = flags.types === undefined ? undefined : parseTypes(flags.types);
+  const lag = flags.lag === undefined ? 0 : parseDuration(flags.lag, '--lag');
+  const limit = flags.limit === undefined ? undefined : parsePositiveInt(flags.limit, '--limit');
+  // The default method is the client's own `stream`.
+  const { method, ...rest } = flags;
+  const grpcFlags =
+    method === undefined || method === 'reflexpb.Reflex/Stream' ? rest : { ...rest, method };
+  // --lag with --to-head: the tail ends at the first event not old enough yet, instead of
+  // waiting (up to the whole lag) for it to age; the source is not asked to hold events back.
+  const lagAtHead = flags.toHead === true && lag > 0;
+  const options: StreamCallOptions = {
+    signal,
+    ...(flags.fromHead === true ? { fromHead: true } : {}),
+    ...(flags.toHead === true ? { toHead: true } : {}),
+    ...(lag > 0 && !lagAtHead ? { lag } : {}),
+  };
+  return { source, types, lag, limit, lagAtHead, grpcFlags, options };
+}
+
+/** Prints events until the limit, the head (--to-head) or one too new for --lag at the head. */
+async function printEvents(
+  client: StreamClient,
+  t: TailConfig,
+  flags: Flags,
+  ctx: CliContext,
+): Promise<void> {
+  const out = new Output({ stdout: ctx.stdout, json: flags.json === true });
+  const print = out.streamingTable(
+    [
+      { key: 'id', header: 'ID', right: true },
+      { key: 'type', header: 'TYPE', right: true },
+      { key: 'foreignId', header: 'FOREIGN ID' },
+      { key: 'timestamp', header: 'TIMESTAMP' },
+      { key: 'metadata', header: 'METADATA' },
+    ],
+    { id: 6, foreignId: 12 },
+  );
+  let printed = 0;
+  while (t.limit === undefined || printed < t.limit) {
+    const e = await client.recv();
+    if (t.lagAtHead && Date.now() - e.timestamp.getTime() < t.lag) {
+      ctx.stderr.write(
+        `stopped before event ${escapeControl(e.id)}: it and the events after it are newer than --lag ${flags.lag}\n`,
+      );
+      return;
+    }
+    if (t.types !== undefined && !t.types.has(e.type)) continue;
+    printed++;
+    if (out.json) print(eventRow(e));
+    else print({ ...eventRow(e), metadata: metadataText(e.metadata) });
+  }
+}
+
 /** `reflex tail`: print the events of a stream as they come. */
 export function registerTail(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -95,59 +168,12 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .option('--key <pem>', 'gRPC: client key file (mutual TLS)')
     .option('--server-name <name>', 'gRPC: name to check the server certificate against')
     .action(async (sourceText: string, flags: Flags) => {
-      const source = parseSource(sourceText);
-      if (source.kind !== 'grpc' && flags.table === undefined) {
-        throw usageError('--table is required with a database URL');
-      }
-      if (flags.fromHead === true && flags.after !== undefined) {
-        throw usageError('--from-head and --after exclude each other');
-      }
-      const types = flags.types === undefined ? undefined : parseTypes(flags.types);
-      const lag = flags.lag === undefined ? 0 : parseDuration(flags.lag, '--lag');
-      const limit =
-        flags.limit === undefined ? undefined : parsePositiveInt(flags.limit, '--limit');
-      // The default method is the client's own `stream`.
-      const { method, ...rest } = flags;
-      const grpcFlags =
-        method === undefined || method === 'reflexpb.Reflex/Stream' ? rest : { ...rest, method };
-      const open = await openSource(source, grpcFlags);
-      const out = new Output({ stdout: ctx.stdout, json: flags.json === true });
-      const print = out.streamingTable(
-        [
-          { key: 'id', header: 'ID', right: true },
-          { key: 'type', header: 'TYPE', right: true },
-          { key: 'foreignId', header: 'FOREIGN ID' },
-          { key: 'timestamp', header: 'TIMESTAMP' },
-          { key: 'metadata', header: 'METADATA' },
-        ],
-        { id: 6, foreignId: 12 },
-      );
-      // --lag with --to-head: the tail ends at the first event not old enough yet, instead of
-      // waiting (up to the whole lag) for it to age; the source is not asked to hold events back.
-      const lagAtHead = flags.toHead === true && lag > 0;
-      const options: StreamCallOptions = {
-        signal: ctx.signal,
-        ...(flags.fromHead === true ? { fromHead: true } : {}),
-        ...(flags.toHead === true ? { toHead: true } : {}),
-        ...(lag > 0 && !lagAtHead ? { lag } : {}),
-      };
+      const t = tailConfig(sourceText, flags, ctx.signal);
+      const open = await openSource(t.source, t.grpcFlags);
       let client: StreamClient | undefined;
-      let printed = 0;
       try {
-        client = await open.stream(flags.after ?? '', options);
-        while (limit === undefined || printed < limit) {
-          const e = await client.recv();
-          if (lagAtHead && Date.now() - e.timestamp.getTime() < lag) {
-            ctx.stderr.write(
-              `stopped before event ${escapeControl(e.id)}: it and the events after it are newer than --lag ${flags.lag}\n`,
-            );
-            return;
-          }
-          if (types !== undefined && !types.has(e.type)) continue;
-          printed++;
-          if (out.json) print(eventRow(e));
-          else print({ ...eventRow(e), metadata: metadataText(e.metadata) });
-        }
+        client = await open.stream(flags.after ?? '', t.options);
+        await printEvents(client, t, flags, ctx);
       } catch (err) {
         if (isHeadReachedErr(err)) return;
         if (ctx.signal.aborted && isExpected(err)) return;
