@@ -2,6 +2,7 @@ import { type Clock, type CursorStore, type StreamFunc, systemClock } from '../c
 import { invalidArgument } from '../internal/errors.js';
 import { checkRequiredOptionKeys } from '../internal/options.js';
 import { Connection } from './connection.js';
+import { type JetStreamLeasesOptions, type JetStreamShardLeases, kvLeases } from './leases.js';
 import { Relay } from './relay.js';
 import {
   checkStreamName,
@@ -99,6 +100,22 @@ export interface JetStreamClient extends AsyncDisposable {
    * await runForever(newJetStreamRelaySpec(events.toStream(db), relay), { signal });
    */
   relay(store: CursorStore, options: JetStreamRelayOptions): JetStreamRelay;
+  /**
+   * Shard leases of the group `options.group` on JetStream's key-value store (bucket
+   * `options.bucket`, created when missing), for `runShardGroup` without SQL: the same contract
+   * as the SQL leases table. The shard's cursors live in its lease key, and every write of that
+   * key (renewal, cursor) is a compare-and-set on the revision this member wrote last, so once
+   * another member took the shard a stale holder's cursor write is refused
+   * (`ERR_REFLEX_LEASE_LOST`); a holder that did not renew within the lease period (a paused
+   * process) refuses its own writes. Leases expire by the server's clock (the time of the key's
+   * last write). A stored shard count other than `options.shards` is
+   * `ERR_REFLEX_SHARD_COUNT_MISMATCH` at `join`.
+   *
+   * @example
+   * const leases = js.leases({ group: 'mailer', shards: 8 });
+   * await runShardGroup(leases, { stream, fn: sendMail, signal });
+   */
+  leases(options: JetStreamLeasesOptions): JetStreamShardLeases;
   /** Closes the connection it made (not one you gave); open streams then fail. Idempotent. */
   close(): Promise<void>;
 }
@@ -187,6 +204,7 @@ export function newJetStreamClient(options: JetStreamClientOptions = {}): JetStr
     },
     relay: (store: CursorStore, relayOptions: JetStreamRelayOptions) =>
       new Relay(conn, store, relaySettings(relayOptions)),
+    leases: (leasesOptions: JetStreamLeasesOptions) => kvLeases(conn, leasesOptions),
     close,
     [Symbol.asyncDispose]: close,
   });
