@@ -196,7 +196,10 @@ class KvLeases implements JetStreamShardLeases {
       if (!isWrongSequence(err)) {
         throw natsError(err, `JetStream leases ${this.group}: join`, ErrorCode.unavailable);
       }
-      const stored = parseJson<{ shards?: unknown }>((await kv.get(key))?.string())?.shards;
+      const entry = await kv.get(key).catch((e: unknown) => {
+        throw natsError(e, `JetStream leases ${this.group}: join`, ErrorCode.unavailable);
+      });
+      const stored = parseJson<{ shards?: unknown }>(entry?.string())?.shards;
       if (stored !== this.shards) {
         throw new ReflexError(
           ErrorCode.shardCountMismatch,
@@ -405,7 +408,12 @@ class KvLeases implements JetStreamShardLeases {
         const kv = await this.#open();
         const h = this.#held.get(lease.shard);
         if (h !== undefined && h.token === lease.token) return h.cursors[name] ?? '';
-        const e = await kv.get(this.#key('shard', lease.shard));
+        let e: Nats.KvEntry | null;
+        try {
+          e = await kv.get(this.#key('shard', lease.shard));
+        } catch (err) {
+          throw natsError(err, `JetStream leases ${this.group}: cursor`, ErrorCode.getCursor);
+        }
         const v = e?.operation === 'PUT' ? parseShard(e.string()) : undefined;
         return v?.cursors[name] ?? '';
       },
