@@ -84,10 +84,8 @@ function fromTool(b: ToolBinding): WriterHandle {
     dialect: byName(b.dialect),
     executor: b.executor,
     executeSync: b.executeSync,
-    transaction:
-      b.transaction === undefined
-        ? undefined
-        : (fn) => (b.transaction as NonNullable<typeof b.transaction>)(fn),
+    // A tool's transactions take no options (the tool's own settings apply).
+    transaction: b.transaction,
   };
 }
 
@@ -107,9 +105,11 @@ export function bindWriter(handle: unknown, dialect?: DialectName): WriterHandle
   if (w === undefined) {
     const tool = toolOf(handle);
     if (tool !== undefined) {
-      w = fromTool(tool.bind(handle, dialect));
-      // A handle whose database came from the option (Prisma) is bound per call, not cached.
-      if (tool.name !== 'Prisma') writers.set(handle, w);
+      const b = tool.bind(handle, dialect);
+      w = fromTool(b);
+      // Not cached: a handle whose database came from the option (Prisma), and one transaction's
+      // own object (a new one per transaction; see ToolBinding.perTransaction).
+      if (tool.name !== 'Prisma' && b.perTransaction !== true) writers.set(handle, w);
     } else {
       const d = dialects.find((x) => x.accepts(handle));
       if (d === undefined) {

@@ -105,8 +105,10 @@ export interface ToolDriver<Tx> {
 }
 
 /**
- * Committed, rolled-back and committed again: the application's row and the event go together,
+ * Committed, rolled-back and committed again: the application's row and the events go together,
  * and the stream has exactly the committed events, in order. `notify` runs after each commit.
+ * Each transaction writes two events through the same transaction object (a per-transaction
+ * object is bound again on each call, not cached: both must land in that transaction).
  */
 export async function committedOnly<Tx extends InsertHandle>(
   raw: RawDb,
@@ -127,6 +129,7 @@ export async function committedOnly<Tx extends InsertHandle>(
       await driver.transaction(async (tx) => {
         await driver.exec(tx, `INSERT INTO ${state} (id) VALUES ('${id}')`);
         notify = await events.insert(tx, id, 7);
+        await events.insert(tx, id, 8);
         if (fail) throw new Error(`roll back ${id}`);
       });
       notify?.(); // after the tool's transaction promise resolved: committed
@@ -139,7 +142,9 @@ export async function committedOnly<Tx extends InsertHandle>(
       got.map((e) => [e.foreignId, e.type]),
       [
         ['a', 7],
+        ['a', 8],
         ['c', 7],
+        ['c', 8],
       ],
     );
   } finally {

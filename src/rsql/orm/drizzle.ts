@@ -137,6 +137,7 @@ export const drizzleTool: Tool = {
   bind(handle, option): ToolBinding {
     const ks = kinds(handle);
     const dialect = chooseDialect('Drizzle', drizzleDialect(ks), option);
+    const perTransaction = ks.some((k) => k.endsWith('Transaction'));
     if (dialect === 'sqlite') {
       const h = handle as SqliteRun;
       return {
@@ -146,11 +147,12 @@ export const drizzleTool: Tool = {
         executeSync: (sql, params) => runSqlite(h, sql, params),
         // better-sqlite3 transactions are synchronous: an asynchronous one cannot be opened.
         transaction: undefined,
+        perTransaction,
       };
     }
     const h = handle as AsyncRun;
     const executor = asyncExecutor(h, dialect);
-    const transaction = ks.some((k) => k.endsWith('Transaction'))
+    const transaction = perTransaction
       ? <T>(fn: (ex: Executor) => Promise<T>) => fn(executor)
       : hasMethod(h, 'transaction')
         ? <T>(fn: (ex: Executor) => Promise<T>) =>
@@ -158,6 +160,6 @@ export const drizzleTool: Tool = {
               fn(asyncExecutor(tx, dialect)),
             )
         : undefined;
-    return { tool: 'Drizzle', dialect, executor, transaction };
+    return { tool: 'Drizzle', dialect, executor, transaction, perTransaction };
   },
 };

@@ -72,11 +72,17 @@ export const knexTool: Tool = {
     const h = handle as KnexHandle;
     const dialect = chooseDialect('knex', knexDialect(h), option);
     const executor = knexExecutor(h, dialect);
-    const transaction =
-      prop(h, 'isTransaction') === true
-        ? <T>(fn: (ex: Executor) => Promise<T>) => fn(executor)
-        : <T>(fn: (ex: Executor) => Promise<T>) =>
-            (h as unknown as KnexTransactions).transaction((trx) => fn(knexExecutor(trx, dialect)));
+    if (prop(h, 'isTransaction') === true) {
+      return {
+        tool: 'knex',
+        dialect,
+        executor,
+        transaction: (fn) => fn(executor),
+        perTransaction: true,
+      };
+    }
+    const transaction = <T>(fn: (ex: Executor) => Promise<T>) =>
+      (h as unknown as KnexTransactions).transaction((trx) => fn(knexExecutor(trx, dialect)));
     return { tool: 'knex', dialect, executor, transaction };
   },
 };

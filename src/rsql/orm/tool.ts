@@ -16,6 +16,13 @@ export interface ToolBinding {
    * Undefined when the tool cannot open one asynchronously from this handle.
    */
   readonly transaction?: (<T>(fn: (ex: Executor) => Promise<T>) => Promise<T>) | undefined;
+  /**
+   * True when the handle is one transaction's own object (the tool makes a new one per
+   * transaction: Kysely's `trx`, knex's `trx`, Drizzle's `tx`, TypeORM's transactional manager).
+   * Such a binding is not cached per handle: binding again costs less than a weak-map entry
+   * (and its garbage collection) per transaction.
+   */
+  readonly perTransaction?: boolean;
 }
 
 /** One query builder or ORM: recognises its objects by their public shape and binds them. */

@@ -86,11 +86,17 @@ export const typeOrmTool: Tool = {
     const ds = dataSourceOf(handle) as DataSource;
     const dialect = chooseDialect('TypeORM', typeOrmDialect(ds.options.type), option);
     const executor = typeOrmExecutor(handle, ds);
-    const inTransaction = runnerOf(handle) !== undefined;
-    const transaction = inTransaction
-      ? <T>(fn: (ex: Executor) => Promise<T>) => fn(executor)
-      : <T>(fn: (ex: Executor) => Promise<T>) =>
-          ds.transaction((manager) => fn(typeOrmExecutor(manager, ds)));
+    if (runnerOf(handle) !== undefined) {
+      return {
+        tool: 'TypeORM',
+        dialect,
+        executor,
+        transaction: (fn) => fn(executor),
+        perTransaction: true,
+      };
+    }
+    const transaction = <T>(fn: (ex: Executor) => Promise<T>) =>
+      ds.transaction((manager) => fn(typeOrmExecutor(manager, ds)));
     return { tool: 'TypeORM', dialect, executor, transaction };
   },
 };

@@ -77,6 +77,7 @@ describe('Drizzle on sqlite (better-sqlite3)', () => {
       const write = (id: string, fail: boolean): void => {
         const notify = db.transaction((tx) => {
           const n = events.insertSync(tx, id, 3);
+          events.insertSync(tx, id, 4); // the same tx again: bound again, same transaction
           if (fail) throw new Error(`roll back ${id}`);
           return n;
         });
@@ -89,8 +90,8 @@ describe('Drizzle on sqlite (better-sqlite3)', () => {
       (await events.insert(db, 'd', 3))();
       const got = await readToHead(events.toStream(raw.db));
       assert.deepEqual(
-        got.map((e) => e.foreignId),
-        ['a', 'c', 'd'],
+        got.map((e) => `${e.foreignId}:${e.type}`),
+        ['a:3', 'a:4', 'c:3', 'c:4', 'd:3'],
       );
       // The stream side wants the driver's database, not the tool's.
       assert.throws(
