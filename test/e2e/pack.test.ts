@@ -23,6 +23,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   name: string;
   scripts: Record<string, string>;
   exports: Record<string, unknown>;
+  dependencies?: Record<string, string>;
   peerDependencies: Record<string, string>;
 };
 const specifiers = Object.keys(pkg.exports)
@@ -52,8 +53,19 @@ describe('the packed package, installed in a fresh app', () => {
       join(app, 'package.json'),
       JSON.stringify({ name: 'app', private: true, type: 'module' }),
     );
-    // From the local cache only (its one dependency, commander, is there after the repo's install);
-    // no optional peer is installed.
+    // Offline and with an empty cache of its own, so the result does not hang on what the machine's
+    // npm cache happens to hold (`npm ci` caches tarballs, not the registry documents an install of
+    // a range needs): the runtime dependencies come as tarballs packed from the repo's install.
+    // No optional peer is installed.
+    const deps = join(dir, 'deps');
+    mkdirSync(deps);
+    for (const name of Object.keys(pkg.dependencies ?? {})) {
+      await run(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', deps], {
+        ...limits,
+        cwd: join(repo, 'node_modules', name),
+      });
+    }
+    const depTarballs = readdirSync(deps).map((f) => join(deps, f));
     await run(
       npm,
       [
@@ -64,8 +76,9 @@ describe('the packed package, installed in a fresh app', () => {
         '--ignore-scripts',
         '--legacy-peer-deps',
         join(dir, tarball),
+        ...depTarballs,
       ],
-      { ...limits, cwd: app },
+      { ...limits, cwd: app, env: { ...process.env, npm_config_cache: join(dir, 'npm-cache') } },
     );
     // A TypeScript consumer has Node's types; nothing else.
     mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
