@@ -153,7 +153,7 @@ export class PeerGuard {
         // The session is closing already.
       }
       // An abusive peer gets no grace: its calls are cut once the GOAWAY is out.
-      setImmediate(() => s.destroy());
+      s.destroy(undefined, h2.NGHTTP2_ENHANCE_YOUR_CALM);
       return;
     }
     s.close();

@@ -23,17 +23,12 @@ import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, msOption } from '../internal/options.js';
 import { setLongTimeout } from '../internal/timers.js';
 import type { Authenticator, CallInfo } from './auth.js';
-import { decodeStreamRequest, FrameWriter, type StreamRequestMessage } from './codec.js';
+import { alive, Call, type CallOwner } from './call.js';
+import { FrameWriter, type StreamRequestMessage } from './codec.js';
 import { goStoppedMessage } from './jettison.js';
 import { resolveServerLimits, type ServerLimits, serverLimitKeys } from './limits.js';
 import { PeerGuard } from './peer.js';
-import {
-  GrpcErrorCode,
-  type GrpcStatus,
-  type PeerStatus,
-  peerStatus,
-  statusHeaders,
-} from './status.js';
+import { GrpcErrorCode, type PeerStatus, peerStatus } from './status.js';
 
 /** The method of the original's service: `reflexpb.Reflex/Stream`. */
 export const reflexStreamMethod = 'reflexpb.Reflex/Stream';
@@ -147,8 +142,6 @@ const knownOptions: readonly string[] = [
 
 /** Bytes of events collected before they go to the transport in one write. */
 const batchBytes = 8 * 1024;
-/** The largest request accepted (a StreamRequest is a cursor and three options). */
-const maxRequestBytes = 64 * 1024;
 
 /**
  * Serves one stream as the original's `reflexpb.Reflex/Stream`, so Go and TypeScript reflex
@@ -262,18 +255,28 @@ function tlsOptions(tls: ServerTlsOptions): SecureServerOptions {
   };
 }
 
+function unknownMethod(path: string): ReflexError {
+  return new ReflexError(GrpcErrorCode.unimplemented, `unknown method ${path}`);
+}
+
 function stoppedError(): ReflexError {
   // Go reflex's message, which Go clients without jettison's interceptors match on.
   return new ReflexError(ErrorCode.stopped, goStoppedMessage);
 }
 
-function cancelledError(): ReflexError {
-  return new ReflexError(ErrorCode.canceled, 'call cancelled by the client');
-}
-
-/** The stream can still carry a response: not reset, not closed, not destroyed. */
-function alive(stream: ServerHttp2Stream): boolean {
-  return !stream.destroyed && !stream.closed;
+/**
+ * Resolves on the next turn of the event loop, after the I/O already read: one setImmediate shared
+ * by every call waiting in this turn (a flood has thousands).
+ */
+let nextTurn: Promise<void> | undefined;
+function afterThisRead(): Promise<void> {
+  nextTurn ??= new Promise<void>((resolve) => {
+    setImmediate(() => {
+      nextTurn = undefined;
+      resolve();
+    });
+  });
+  return nextTurn;
 }
 
 interface ImplOptions {
@@ -293,7 +296,7 @@ function parseTimeout(value: string | string[] | undefined): number | undefined 
   return n * unitMs;
 }
 
-class ServingReflexServer implements ReflexServer {
+class ServingReflexServer implements ReflexServer, CallOwner {
   port = 0;
   address = '';
   sentEvents = 0;
@@ -301,9 +304,13 @@ class ServingReflexServer implements ReflexServer {
   readonly #routes: ReadonlyMap<string, StreamFunc>;
   readonly #sessions = new Set<Http2Session>();
   readonly #sockets = new Set<Socket>();
-  readonly #active = new Set<AbortController>();
+  /** Calls from their headers to their end (openStreams). */
+  readonly #active = new Set<Call>();
   readonly #calls = new Set<Promise<void>>();
-  readonly #streaming = new Map<AbortController, { call: Call; method: string; startedAt: Date }>();
+  readonly #streaming = new Map<Call, { method: string; startedAt: Date }>();
+  /** Calls waiting for their request message, oldest first. */
+  readonly #pending = new Set<Call>();
+  #requestTimer: NodeJS.Timeout | undefined;
   readonly #guards = new WeakMap<Http2Session, PeerGuard>();
   readonly #logger: Logger;
   readonly #authenticate: Authenticator | undefined;
@@ -336,39 +343,20 @@ class ServingReflexServer implements ReflexServer {
       if (this.#stopped) session.close();
     });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-      const guard = stream.session === undefined ? undefined : this.#guards.get(stream.session);
-      if (guard?.accepting === false) {
-        // Told to go away (an abusive peer): its streams cost nothing more. (Closing with an
-        // error code emits 'error' on the stream: expected, not a crash.)
-        stream.on('error', () => {});
-        stream.close(h2.NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      guard?.callStarted();
-      const call = new Call(stream);
-      // The client reset it before the server was done: counted against rapid reset at once
-      // (not once the call's work unwound), so a flood is cut while it is still arriving.
-      stream.once('close', () => {
-        if (stream.rstCode !== h2.NGHTTP2_NO_ERROR && !call.ended) guard?.countReset();
-      });
-      const p = this.#serve(call, headers, guard).catch((err: unknown) => {
-        this.#logger.error('reflex grpc server: call failed', { error: err });
-        if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
-      });
-      this.#calls.add(p);
-      void p.finally(() => {
-        this.#calls.delete(p);
-        guard?.callEnded();
-      });
+      this.#accept(stream, headers);
     });
   }
+
+  readonly #onStreamError = (err: Error): void => {
+    this.#logger.debug('reflex grpc server: stream error', { error: err });
+  };
 
   get openStreams(): number {
     return this.#active.size;
   }
 
   clients(): readonly ServedCall[] {
-    return [...this.#streaming.values()].map(({ call, method, startedAt }) => {
+    return [...this.#streaming].map(([call, { method, startedAt }]) => {
       const socket = call.stream.session?.socket;
       return {
         peer: `${socket?.remoteAddress ?? ''}:${socket?.remotePort ?? ''}`,
@@ -379,89 +367,192 @@ class ServingReflexServer implements ReflexServer {
     });
   }
 
-  async #serve(
-    call: Call,
-    headers: IncomingHttpHeaders,
-    guard: PeerGuard | undefined,
-  ): Promise<void> {
-    const stream = call.stream;
-    stream.on('error', (err) => {
-      this.#logger.debug('reflex grpc server: stream error', { error: err });
-    });
-    if (headers[':method'] !== 'POST') return call.httpError(405);
+  /**
+   * Takes a new call up to its request message, with no promise, closure or timer of its own (a
+   * client may hold thousands of calls that never send it), then serves it.
+   */
+  #accept(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const guard = stream.session === undefined ? undefined : this.#guards.get(stream.session);
+    if (guard?.accepting === false) {
+      // Told to go away (an abusive peer): its streams cost nothing more. (Closing with an
+      // error code emits 'error' on the stream: expected, not a crash.)
+      stream.on('error', () => {});
+      stream.close(h2.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    stream.on('error', this.#onStreamError);
+    guard?.callStarted();
+    // The client reset it before the server was done: counted against rapid reset at once
+    // (not once the call's work unwound), so a flood is cut while it is still arriving.
+    const call = new Call(stream, headers[':path'] ?? '', guard, performance.now());
+    this.#active.add(call);
+    if (headers[':method'] !== 'POST') {
+      call.httpError(405);
+      this.#done(call);
+      return;
+    }
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      return call.httpError(415);
+      call.httpError(415);
+      this.#done(call);
+      return;
     }
-    const path = headers[':path'] ?? '';
-    const controller = new AbortController();
-    const onClose = (): void => controller.abort(cancelledError());
-    stream.once('close', onClose);
     const timeoutMs = parseTimeout(headers['grpc-timeout']);
     // grpc-timeout allows 99,999,999 hours: a long timer is armed in chunks.
-    const timer =
-      timeoutMs === undefined
-        ? undefined
-        : setLongTimeout(() => {
-            controller.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));
-          }, timeoutMs);
-    // A stream that sends its headers and never its request is not held.
-    const requestMs = this.#limits.requestTimeoutMs;
-    let requestTimer: NodeJS.Timeout | undefined = setTimeout(() => {
-      controller.abort(
-        new ReflexError(
-          ErrorCode.deadlineExceeded,
-          `request message not received within ${requestMs} ms`,
-        ),
-      );
-    }, requestMs);
-    this.#active.add(controller);
+    if (timeoutMs !== undefined) {
+      call.deadline = setLongTimeout(() => {
+        call.abort(new ReflexError(ErrorCode.deadlineExceeded, 'deadline exceeded'));
+      }, timeoutMs);
+    }
+    // A stream that sends its headers and never its request is not held (requestTimeoutMs).
+    this.#pending.add(call);
+    this.#armRequestTimeout();
+    const encoding = headers['grpc-encoding'];
+    const read = (): void => {
+      if (this.#routes.has(call.path)) {
+        call.readRequest(this, typeof encoding === 'string' ? encoding : undefined);
+      } else this.requestRead(call, undefined, unknownMethod(call.path));
+    };
+    if (this.#authenticate === undefined) {
+      read();
+      return;
+    }
+    // Authenticated on its headers before its body is read, and before its method is looked up:
+    // an unauthenticated peer gets no buffering, and no word about its request or which methods
+    // exist.
+    this.#track(
+      abortable(
+        authenticate(this.#authenticate, stream, headers, call.path, this.#logger),
+        call.signal,
+      ).then(read, (err: unknown) => this.requestRead(call, undefined, err)),
+    );
+  }
+
+  /** Keeps a call's work until it settles, for stop() to wait on. */
+  #track(p: Promise<void>): void {
+    this.#calls.add(p);
+    const forget = (): void => {
+      this.#calls.delete(p);
+    };
+    void p.then(forget, (err: unknown) => {
+      forget();
+      this.#logger.error('reflex grpc server: call failed', { error: err });
+    });
+  }
+
+  /** Its request read (or the call over before): served, answered, or let go. */
+  requestRead(call: Call, request: StreamRequestMessage | undefined, err?: unknown): void {
+    if (!this.#pending.delete(call)) return;
+    if (request !== undefined) {
+      this.#track(this.#serve(call, request));
+      return;
+    }
+    try {
+      // Closed by its client before its request was read (the unit of a rapid-reset flood):
+      // counted by the connection's guard, which logs the abuse; nothing to answer.
+      if (!call.closed) this.#fail(call, err);
+    } catch (failure) {
+      this.#logger.error('reflex grpc server: call failed', { error: failure });
+    } finally {
+      this.#done(call);
+    }
+  }
+
+  /** A call is over: no longer counted, its deadline disarmed. */
+  #done(call: Call): void {
+    call.deadline?.clear();
+    this.#active.delete(call);
+    call.guard?.callEnded();
+  }
+
+  /**
+   * One timer for the request timeouts of every waiting call: they all wait as long, so the
+   * oldest is the first due.
+   */
+  #armRequestTimeout(): void {
+    if (this.#requestTimer !== undefined) return;
+    const first = this.#pending.values().next();
+    if (first.done === true) return;
+    const ms = this.#limits.requestTimeoutMs;
+    const due = first.value.acceptedAt + ms - performance.now();
+    this.#requestTimer = setTimeout(
+      () => {
+        this.#requestTimer = undefined;
+        const now = performance.now();
+        for (const call of this.#pending) {
+          if (call.acceptedAt + ms > now) break;
+          // Deletes it from #pending (requestRead), which a Set's iteration allows.
+          call.abort(
+            new ReflexError(
+              ErrorCode.deadlineExceeded,
+              `request message not received within ${ms} ms`,
+            ),
+          );
+          // A call between authentication and its read has nobody waiting on the abort yet.
+          this.requestRead(call, undefined, call.reason);
+        }
+        this.#armRequestTimeout();
+      },
+      Math.max(0, Math.ceil(due)),
+    );
+  }
+
+  /** Ends a call that failed before its stream opened: logged, and its status sent. */
+  #fail(call: Call, err: unknown): void {
+    const reason: unknown = call.aborted ? call.reason : err;
+    const status = peerStatus(reason);
+    this.#report(reason, status, call.path, call.stream);
+    call.end(status);
+  }
+
+  /** Serves a call with its request to its end; never rejects (a failure of the server itself is logged). */
+  async #serve(call: Call, request: StreamRequestMessage): Promise<void> {
+    try {
+      await this.#serveRequest(call, request);
+    } catch (err) {
+      this.#logger.error('reflex grpc server: call failed', { error: err });
+      if (!call.stream.destroyed) call.stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+    } finally {
+      this.#done(call);
+    }
+  }
+
+  async #serveRequest(call: Call, request: StreamRequestMessage): Promise<void> {
+    const { stream, path, guard } = call;
     let client: StreamClient | undefined;
     try {
-      // Authenticated on its headers before its body is read, and before its method is looked
-      // up: an unauthenticated peer gets no buffering, and no word about its request or which
-      // methods exist.
-      if (this.#authenticate !== undefined) {
-        await abortable(
-          authenticate(this.#authenticate, stream, headers, path, this.#logger),
-          controller.signal,
-        );
-      }
       const fn = this.#routes.get(path);
-      if (fn === undefined)
-        throw new ReflexError(GrpcErrorCode.unimplemented, `unknown method ${path}`);
-      const request = await readRequest(stream, headers, controller.signal);
-      clearTimeout(requestTimer);
-      requestTimer = undefined;
+      if (fn === undefined) throw unknownMethod(path);
       if (this.#stopped) throw stoppedError();
-      controller.signal.throwIfAborted();
       // Rapid reset: a request and its RST_STREAM usually come in one read, but node:http2 hands
       // the frames over one by one, running promise jobs in between, so the reset is not seen yet.
       // One turn of the event loop lets the rest of the read through: a stream reset by then (or
       // on a connection told to go away) opens nothing.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (!alive(stream) || guard?.accepting === false) throw cancelledError();
+      await afterThisRead();
+      // Reset (or its 'close' on its way): nothing can be sent.
+      if (call.closed || !alive(stream)) return;
+      if (call.aborted) throw call.reason;
+      if (guard?.accepting === false) {
+        throw new ReflexError(ErrorCode.unavailable, 'the connection is going away');
+      }
       // A cursor with fromHead: the head wins, as on a Go server (the cursor is ignored).
       client = await fn(request.fromHead === true ? '' : request.after, {
         ...(request.lagMs === undefined ? {} : { lag: request.lagMs }),
         ...(request.fromHead === true ? { fromHead: true } : {}),
         ...(request.toHead === true ? { toHead: true } : {}),
-        signal: controller.signal,
+        signal: call.signal,
       });
       call.respond();
-      this.#streaming.set(controller, { call, method: path, startedAt: new Date() });
-      await this.#pump(call, client, controller.signal);
+      this.#streaming.set(call, { method: path, startedAt: new Date() });
+      await this.#pump(call, client, call.signal);
     } catch (err) {
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      if (call.closed && client === undefined) return;
+      const reason: unknown = call.aborted ? call.reason : err;
       const status = peerStatus(reason);
       this.#report(reason, status, path, stream);
       call.end(status);
     } finally {
-      clearTimeout(requestTimer);
-      timer?.clear();
-      stream.off('close', onClose);
-      this.#active.delete(controller);
-      this.#streaming.delete(controller);
+      this.#streaming.delete(call);
       if (client !== undefined) {
         await client.close().catch((err: unknown) => {
           this.#logger.warn('reflex grpc server: closing the source stream failed', {
@@ -526,9 +617,12 @@ class ServingReflexServer implements ReflexServer {
         // may have come and gone since: ask the stream, not a flag.
         if (call.stream.writableNeedDrain) await drained(call.stream, signal);
         const event = buffered?.tryRecv?.() ?? (await client.recv());
-        // The call is over or reset (its 'close', which aborts the signal, is on its way): pull
+        // The call is over or reset (its 'close', which aborts the call, is on its way): pull
         // and encode no more.
-        if (!alive(call.stream)) throw cancelledError();
+        if (!alive(call.stream)) {
+          call.streamClosed();
+          throw call.reason;
+        }
         if (!writer.append(event)) {
           flush();
           // An empty writer takes any event (it grows for a big one).
@@ -550,6 +644,8 @@ class ServingReflexServer implements ReflexServer {
     if (this.#stopping === undefined) {
       this.#stopped = true;
       for (const c of this.#active) c.abort(stoppedError());
+      clearTimeout(this.#requestTimer);
+      this.#requestTimer = undefined;
       this.#stopping = this.#shutdown();
     }
     return this.#stopping;
@@ -577,122 +673,6 @@ class ServingReflexServer implements ReflexServer {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
-}
-
-/** The response side of one call: headers once, then data, then trailers. */
-class Call {
-  readonly stream: ServerHttp2Stream;
-  /** Events handed to the transport on this call. */
-  sentEvents = 0;
-  #responded = false;
-  #ended = false;
-
-  constructor(stream: ServerHttp2Stream) {
-    this.stream = stream;
-  }
-
-  /** The server ended the call (a status or an HTTP error went out). */
-  get ended(): boolean {
-    return this.#ended;
-  }
-
-  respond(): void {
-    if (this.#responded || this.stream.destroyed) return;
-    this.#responded = true;
-    this.stream.respond(
-      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' },
-      { waitForTrailers: true },
-    );
-  }
-
-  httpError(status: number): void {
-    if (this.stream.destroyed || this.stream.headersSent) return;
-    this.#ended = true;
-    this.stream.respond({ ':status': status }, { endStream: true });
-    this.#releaseRequest();
-  }
-
-  /** Ends the call with a status: trailers after the data, or a trailers-only response. */
-  end(status: GrpcStatus): void {
-    if (this.#ended || this.stream.destroyed || this.stream.closed) return;
-    this.#ended = true;
-    const trailers = statusHeaders(status);
-    if (!this.#responded) {
-      this.#responded = true;
-      this.stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', ...trailers },
-        { endStream: true },
-      );
-      this.#releaseRequest();
-      return;
-    }
-    this.stream.once('wantTrailers', () => {
-      if (!this.stream.destroyed) this.stream.sendTrailers(trailers);
-    });
-    this.stream.end();
-  }
-
-  /**
-   * A response sent before the whole request was read (a refused call, a request that never came):
-   * the stream would stay open on the client's side. RST_STREAM NO_ERROR, sent once the response
-   * is out, asks the client to stop sending and frees it (RFC 9113, 8.1).
-   */
-  #releaseRequest(): void {
-    if (!this.stream.readableEnded && !this.stream.closed) this.stream.close(h2.NGHTTP2_NO_ERROR);
-  }
-}
-
-async function readRequest(
-  stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  signal: AbortSignal,
-): Promise<StreamRequestMessage> {
-  signal.throwIfAborted();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let cleanup = (): void => {};
-  const ended = new Promise<void>((resolve, reject) => {
-    cleanup = (): void => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size > maxRequestBytes) {
-        cleanup();
-        reject(
-          new ReflexError(
-            ErrorCode.invalidArgument,
-            `stream request larger than ${maxRequestBytes} bytes`,
-          ),
-        );
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve();
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-  });
-  try {
-    await abortable(ended, signal);
-  } finally {
-    cleanup();
-  }
-  const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-  if (body.length < 5 || body.length !== 5 + body.readUInt32BE(1)) {
-    throw new ReflexError(ErrorCode.invalidArgument, 'want exactly one stream request message');
-  }
-  if (body[0] !== 0) {
-    const encoding = headers['grpc-encoding'];
-    throw new ReflexError(
-      ErrorCode.invalidArgument,
-      `compressed requests are not supported (grpc-encoding ${String(encoding)})`,
-    );
-  }
-  return decodeStreamRequest(body.subarray(5));
 }
 
 async function authenticate(

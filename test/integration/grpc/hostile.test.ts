@@ -223,6 +223,62 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a connection that resets too many streams gets GOAWAY and is closed, while a client streaming on another connection gets every event in order', async () => {
+    const log = fill(500);
+    await using server = await serveStream(log.stream, { maxResetBurst: 20 });
+    await using client = newReflexClient(server.address);
+    const stream = await client.stream('');
+    const got: Event[] = [];
+    while (got.length < 500) got.push(await stream.recv());
+    const raw = await RawH2.connect(server.port);
+    try {
+      // 300 requests each with its RST_STREAM, in one write: the server reads them in one go.
+      const bytes: Buffer[] = [];
+      for (let i = 0; i < 300; i++) {
+        const c = raw.callBytes(method);
+        bytes.push(c.bytes, RawH2.rstBytes(c.id));
+      }
+      raw.write(Buffer.concat(bytes));
+      await waitFor('the flooding connection closed', () => raw.closed, 10_000);
+      assert.deepEqual(raw.goaway(), { code: 11, debug: 'too_many_resets' });
+      // The other connection's call carries on: the events written since come through, in order.
+      for (let i = 0; i < 500; i++) log.insert(`g${i}`, 1);
+      while (got.length < 1000) got.push(await stream.recv());
+      assert.deepEqual(
+        got.map((e) => e.id),
+        log.events.map((e) => e.id),
+      );
+    } finally {
+      raw.destroy();
+      await stream.close();
+    }
+  });
+
+  it('calls that never send their request each end after requestTimeoutMs, however they arrive', async () => {
+    const log = fill(5);
+    await using server = await serveStream(log.stream, { requestTimeoutMs: 200 });
+    const raw = await RawH2.connect(server.port);
+    try {
+      const first = raw.callBytes(method, { body: false });
+      raw.write(first.bytes);
+      await waitFor('the first call ended', () => raw.ended(first.id), 10_000);
+      // Two more once none waits: the request timeout is armed again for them.
+      const second = raw.callBytes(method, { body: false });
+      const third = raw.callBytes(method, { body: false });
+      raw.write(Buffer.concat([second.bytes, third.bytes]));
+      await waitFor(
+        'both later calls ended',
+        () => raw.ended(second.id) && raw.ended(third.id),
+        10_000,
+      );
+      await waitFor('no open call', () => server.openStreams === 0, 10_000);
+      assert.equal(raw.closed, false);
+      await assertAllDelivered(server.address, log);
+    } finally {
+      raw.destroy();
+    }
+  });
+
   it('a ping flood gets GOAWAY ENHANCE_YOUR_CALM too_many_pings', async () => {
     const log = fill(5);
     await using server = await serveStream(log.stream, { minPingIntervalMs: 1000 });
