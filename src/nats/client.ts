@@ -2,7 +2,8 @@ import { type Clock, type CursorStore, type StreamFunc, systemClock } from '../c
 import { invalidArgument } from '../internal/errors.js';
 import { checkRequiredOptionKeys } from '../internal/options.js';
 import { Connection } from './connection.js';
-import { type JetStreamLeasesOptions, type JetStreamShardLeases, kvLeases } from './leases.js';
+import { kvLeases } from './leases.js';
+import type { JetStreamLeasesOptions, JetStreamShardLeases } from './leases-options.js';
 import { Relay } from './relay.js';
 import {
   checkStreamName,

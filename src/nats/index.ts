@@ -8,7 +8,7 @@ export {
 } from './client.js';
 export { NatsErrorCode } from './errors.js';
 export { relayHeaders } from './headers.js';
-export type { JetStreamLeasesOptions, JetStreamShardLeases } from './leases.js';
+export type { JetStreamLeasesOptions, JetStreamShardLeases } from './leases-options.js';
 export type { JetStreamRelay, JetStreamRelayOptions } from './relay-options.js';
 export { newJetStreamRelaySpec } from './relay-spec.js';
 export type { JetStreamSourceOptions } from './source-options.js';
