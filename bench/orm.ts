@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { sql as dsql } from 'drizzle-orm';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
@@ -195,37 +196,39 @@ async function rawSetup(kind: Kind, prefix: string, events: EventsTable) {
 type Variant = 'none' | 'hand' | 'reflex';
 
 /**
- * The best rate of each variant over short interleaved rounds, the order reversed every other
- * round and the heap collected before each measurement: a disturbance of the shared machine, the
- * growing table and WAL, or the garbage one variant leaves hit all three alike (one long run per
- * variant, in a fixed order, gave ratios from 0.75× to 1.0× for the same code). Other work on the
- * machine only ever slows a round down, so each variant's best round is its least disturbed one.
+ * The rate of each variant over many short slices taken in turn (the order reversed every other
+ * round), each variant's count over its summed time. The shared machine's load changes over
+ * seconds; a slice is a few tens of ms, so every variant sees the same load, table size and WAL
+ * (one window of a second per variant in a fixed order gave 0.5× to 1.2× for the same code on a
+ * busy machine; the slices agree within a few percent).
  */
 async function interleaved(
   variants: Record<Variant, () => Promise<void>>,
   o: OrmBenchOptions,
 ): Promise<Record<Variant, number>> {
   const order: Variant[] = ['none', 'hand', 'reflex'];
-  const rounds = o.quick ? 6 : 10;
-  // Each variant runs about 2.4× (quick) or 3× --insert-ms in all, spread over the rounds.
-  const roundMs = Math.max(100, Math.round((o.insertMs * (o.quick ? 2.4 : 3)) / rounds));
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const rates: Record<Variant, number[]> = { none: [], hand: [], reflex: [] };
-  for (const v of order) await rateOf(variants[v], 1, 300, 0); // warm every path first
-  for (let r = 0; r < rounds; r++) {
-    for (const v of r % 2 === 0 ? order : [...order].reverse()) {
-      gc?.();
-      rates[v].push(await rateOf(variants[v], 1, roundMs, 50));
+  const sliceMs = 25;
+  // Each variant runs about 2.4× (quick) or 3× --insert-ms in all.
+  const totalMs = o.insertMs * (o.quick ? 2.4 : 3) * order.length;
+  const count: Record<Variant, number> = { none: 0, hand: 0, reflex: 0 };
+  const ms: Record<Variant, number> = { none: 0, hand: 0, reflex: 0 };
+  for (const v of order) await rateOf(variants[v], 1, 200, 0); // warm every path first
+  const end = performance.now() + totalMs;
+  for (let round = 0; performance.now() < end; round++) {
+    for (const v of round % 2 === 0 ? order : [...order].reverse()) {
+      const start = performance.now();
+      const stop = start + sliceMs;
+      let n = 0;
+      while (performance.now() < stop) {
+        await variants[v]();
+        n++;
+      }
+      count[v] += n;
+      ms[v] += performance.now() - start;
     }
   }
-  const spread = (v: Variant) =>
-    `${v} ${Math.round(Math.min(...rates[v]))}–${Math.round(Math.max(...rates[v]))}`;
-  o.log(`  tx/s per round: ${order.map(spread).join(', ')}`);
-  return {
-    none: Math.max(...rates.none),
-    hand: Math.max(...rates.hand),
-    reflex: Math.max(...rates.reflex),
-  };
+  const rate = (v: Variant) => (count[v] / ms[v]) * 1000;
+  return { none: rate('none'), hand: rate('hand'), reflex: rate('reflex') };
 }
 
 /** The ORM rows: per database and tool, the event insert vs no event and vs a hand-written INSERT. */
