@@ -1,6 +1,7 @@
 // The package as a user installs it: `npm pack` (what `prepack` builds), installed from the
 // tarball into a fresh app with no optional peer, imported from ESM and CommonJS, its bin run, and
-// its declarations compiled in strict mode without skipLibCheck (NodeNext and Bundler).
+// its declarations compiled in strict mode without skipLibCheck (NodeNext, Bundler, and a CommonJS
+// .cts module under NodeNext).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
@@ -170,4 +171,35 @@ describe('the packed package, installed in a fresh app', () => {
       assert.ok(!('failed' in r), r.stdout);
     });
   }
+
+  it('the declarations compile for a CommonJS TypeScript module (.cts, import = require) under NodeNext', async () => {
+    const source = [
+      ...specifiers.map((s, i) => `import m${i} = require(${JSON.stringify(s)});`),
+      `import rsql = require('${pkg.name}/rsql');`,
+      `const ex: rsql.SqlExecutor = { dialect: 'sqlite', query: async () => [], execute: async () => ({ affectedRows: 1 }) };`,
+      `export const notify: Promise<() => void> = rsql.newEventsTable('events').insert(ex, 'id', 1);`,
+      `export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];`,
+    ].join('\n');
+    writeFileSync(join(app, 'cjs-consumer.cts'), source);
+    writeFileSync(
+      join(app, 'tsconfig.cjs.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ['cjs-consumer.cts'],
+      }),
+    );
+    const r = await run(process.execPath, [tsc, '-p', 'tsconfig.cjs.json'], {
+      ...limits,
+      cwd: app,
+    }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? String(err), failed: true }));
+    assert.ok(!('failed' in r), r.stdout);
+  });
 });
