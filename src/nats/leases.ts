@@ -3,7 +3,6 @@
 // names the revision this member last wrote, so once another member took the shard (a new
 // revision) a stale holder's write is refused by the server; a holder that has not renewed
 // within the lease period (a paused process) refuses its own writes first.
-import { hostname } from 'node:os';
 import type * as Nats from 'nats';
 import {
   type CursorStore,
@@ -14,6 +13,7 @@ import {
   type ShardLease,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { defaultMemberId, leaseTiming } from '../internal/lease-timing.js';
 import { checkOptionKeys, intOption } from '../internal/options.js';
 import type { Connection } from './connection.js';
 import { natsError } from './errors.js';
@@ -56,21 +56,8 @@ export function kvLeases(conn: Connection, options: JetStreamLeasesOptions): Jet
   if (typeof bucket !== 'string' || !namePattern.test(bucket)) {
     throw invalidArgument('JetStream leases bucket must be letters, digits, "-" and "_"');
   }
-  const leasePeriodMs = intOption(options.leasePeriodMs, 'leasePeriodMs', 5000, 50, 3_600_000);
-  const renewIntervalMs = intOption(
-    options.renewIntervalMs,
-    'renewIntervalMs',
-    Math.max(1, Math.floor(leasePeriodMs / 3)),
-    1,
-    3_600_000,
-  );
-  if (renewIntervalMs >= leasePeriodMs) {
-    throw invalidArgument(
-      `leasePeriodMs (${leasePeriodMs}) must be longer than renewIntervalMs (${renewIntervalMs}): a lease would expire between two renewals`,
-    );
-  }
-  const memberId =
-    options.memberId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const { leasePeriodMs, renewIntervalMs } = leaseTiming(options);
+  const memberId = options.memberId ?? defaultMemberId();
   if (typeof memberId !== 'string' || memberId === '' || memberId.length > 200) {
     throw invalidArgument('JetStream leases memberId must be a string of 1 to 200 characters');
   }

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import {
   type CursorStore,
   ErrorCode,
@@ -8,6 +7,7 @@ import {
   type ShardLeaseStore,
 } from '../core/index.js';
 import { invalidArgument } from '../internal/errors.js';
+import { defaultMemberId, leaseTiming } from '../internal/lease-timing.js';
 import { checkOptionKeys, intOption } from '../internal/options.js';
 import { settled } from '../internal/settled.js';
 import { type CursorsTable, SqlCursorsTable } from './cursors-table.js';
@@ -139,23 +139,11 @@ class SqlLeasesTable implements LeasesTable {
     if (!(options.cursors instanceof SqlCursorsTable)) {
       throw invalidArgument('shard group cursors must be a table of newCursorsTable');
     }
-    const leasePeriodMs = intOption(options.leasePeriodMs, 'leasePeriodMs', 5000, 50, 3_600_000);
-    const renewIntervalMs = intOption(
-      options.renewIntervalMs,
-      'renewIntervalMs',
-      Math.max(1, Math.floor(leasePeriodMs / 3)),
-      1,
-      3_600_000,
-    );
-    if (renewIntervalMs >= leasePeriodMs) {
-      throw invalidArgument(
-        `leasePeriodMs (${leasePeriodMs}) must be longer than renewIntervalMs (${renewIntervalMs}): a lease would expire between two renewals`,
-      );
-    }
+    const { leasePeriodMs, renewIntervalMs } = leaseTiming(options);
     const cursorFlushMs = intOption(options.cursorFlushMs, 'cursorFlushMs', 1000, 0, 3_600_000);
     const memberId =
       options.memberId === undefined
-        ? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
+        ? defaultMemberId()
         : checkRowName(options.memberId, 'memberId');
     if (memberId.length > 200) throw invalidArgument('memberId must be at most 200 characters');
     bindHandle(db); // validates the handle now
