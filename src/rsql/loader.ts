@@ -1,5 +1,6 @@
 import { type Clock, ErrorCode, type Logger, ReflexError } from '../core/index.js';
 import type { Dialect, EventsSchema, EventsStatements, Gap, GapStrategy } from './dialect.js';
+import { HintGap } from './hint-gap.js';
 import { CatchUpLoads } from './loader/catch-up-loads.js';
 import type { LoadResult, ReadPosition } from './loader/chunk.js';
 import { GapResolver } from './loader/gap-resolver.js';
@@ -7,7 +8,6 @@ import { HeadCache } from './loader/head-cache.js';
 import { HeadPoller, type WakeupStarter } from './loader/head-poller.js';
 import { PageReader } from './loader/page-reader.js';
 import type { EventsCounters, EventsMetrics } from './metrics.js';
-import { HINT_GAP_MS } from './notifier.js';
 
 export type { Chunk, ReadPosition } from './loader/chunk.js';
 export type { WakeupStarter } from './loader/head-poller.js';
@@ -88,7 +88,7 @@ export class Loader {
       },
       polling: () => this.#headLoad !== undefined,
       idleHint: () => this.#hintWhileIdle(),
-      hintGapMs: HINT_GAP_MS,
+      hintGap: new HintGap(),
     });
   }
 

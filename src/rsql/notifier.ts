@@ -1,4 +1,5 @@
 import type { Logger } from '../core/index.js';
+import { HintGap } from './hint-gap.js';
 
 /**
  * A running subscription to hints (a LISTEN connection, a Redis or NATS subscription, a file
@@ -24,8 +25,9 @@ export interface HintSubscription {
 export interface EventsNotifier {
   /**
    * Sends one hint that `table` has new committed events. Called with at most one call in flight
-   * per table, at most one per 5 ms (the table coalesces the hints of a burst into one more); a
-   * rejection is logged, never thrown at the writer. Must not wait for subscribers.
+   * per table, at most one per 5 ms (up to 25 ms under a sustained rate: the table coalesces the
+   * hints of a burst into one more); a rejection is logged, never thrown at the writer. Must not
+   * wait for subscribers.
    */
   publish(table: string): Promise<void> | void;
   /**
@@ -37,72 +39,42 @@ export interface EventsNotifier {
 }
 
 /**
- * The least time between two hints a process acts on for one table, in ms: the writer's side
- * publishes at most one per gap, a loader queries for at most one per gap. A hint within the gap
- * of the last one is acted on at the gap's end, together with all that came meanwhile. Events a
- * gap or more apart are not delayed at all; under a sustained write rate, a hint waits at most
- * this long, and the wake-up costs the writers and the database a bounded rate (200 publishes and
- * 200 queries per second per table and process) instead of one per commit.
- */
-export const HINT_GAP_MS = 5;
-
-/**
  * The writer's side of a notifier for one table: fire-and-forget and coalesced. One `publish` in
- * flight at a time, started at least {@link HINT_GAP_MS} after the previous one; a hint that comes
- * meanwhile marks one more for when both have passed (its commit may have missed the first one's
- * subscribers' queries) instead of queuing. A burst of commits costs two publishes, a sustained
- * rate one per gap; the writer never waits, and nothing is allocated per hint.
+ * flight at a time, started at least one {@link HintGap} after the previous one (5 ms while
+ * commits are sparse, up to 25 ms under a sustained rate); a hint that comes meanwhile marks one
+ * more for when both have passed (its commit may have missed the first one's subscribers'
+ * queries) instead of queuing. A burst of commits costs two publishes, a sustained rate one per
+ * gap; the writer never waits, and nothing is allocated per hint.
  */
 export class HintPublisher {
   readonly #notifier: EventsNotifier;
   readonly #table: string;
   readonly #logger: Logger;
-  readonly #gapMs: number;
+  readonly #gap: HintGap;
   readonly #onSent = (): void => this.#settled(undefined);
   readonly #onFailed = (err: unknown): void => this.#settled(err ?? new Error('publish failed'));
   readonly #onGap = (): void => {
     this.#timer = undefined;
-    this.hint();
+    this.#publish(false);
   };
   #inFlight = false;
   #again = false;
   #failing = false;
   #closed = false;
-  /** When the last publish started (performance.now()). */
-  #lastAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(notifier: EventsNotifier, table: string, logger: Logger, gapMs = HINT_GAP_MS) {
+  constructor(notifier: EventsNotifier, table: string, logger: Logger, gap = new HintGap()) {
     this.#notifier = notifier;
     this.#table = table;
     this.#logger = logger;
-    this.#gapMs = gapMs;
+    this.#gap = gap;
   }
 
   /** Publishes a hint now, or once the one in flight settled and the gap passed. Never throws. */
   hint(): void {
     if (this.#closed) return;
-    if (this.#inFlight || this.#timer !== undefined) {
-      this.#again = true;
-      return;
-    }
-    const wait = this.#lastAt + this.#gapMs - performance.now();
-    if (wait > 0) {
-      this.#timer = setTimeout(this.#onGap, wait);
-      return;
-    }
-    this.#again = false;
-    this.#inFlight = true;
-    this.#lastAt = performance.now();
-    let sent: Promise<void> | void;
-    try {
-      sent = this.#notifier.publish(this.#table);
-    } catch (err) {
-      this.#settled(err ?? new Error('publish failed'));
-      return;
-    }
-    if (sent === undefined) this.#settled(undefined);
-    else sent.then(this.#onSent, this.#onFailed);
+    this.#gap.hinted();
+    this.#publish(false);
   }
 
   /**
@@ -114,11 +86,34 @@ export class HintPublisher {
     const pending = this.#timer !== undefined || (this.#again && !this.#inFlight);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (pending) {
-      this.#lastAt = Number.NEGATIVE_INFINITY;
-      this.hint();
-    }
+    if (pending) this.#publish(true);
     this.#closed = true;
+  }
+
+  /** Publishes now unless one is in flight or (without `now`) the gap has not passed. */
+  #publish(now: boolean): void {
+    if (this.#closed) return;
+    if (this.#inFlight || this.#timer !== undefined) {
+      this.#again = true;
+      return;
+    }
+    const wait = this.#gap.wait();
+    if (wait > 0 && !now) {
+      this.#timer = setTimeout(this.#onGap, wait);
+      return;
+    }
+    this.#again = false;
+    this.#inFlight = true;
+    this.#gap.acted();
+    let sent: Promise<void> | void;
+    try {
+      sent = this.#notifier.publish(this.#table);
+    } catch (err) {
+      this.#settled(err ?? new Error('publish failed'));
+      return;
+    }
+    if (sent === undefined) this.#settled(undefined);
+    else sent.then(this.#onSent, this.#onFailed);
   }
 
   #settled(err: unknown): void {
@@ -136,6 +131,6 @@ export class HintPublisher {
       return;
     }
     this.#failing = false;
-    if (this.#again) this.hint();
+    if (this.#again) this.#publish(false);
   }
 }

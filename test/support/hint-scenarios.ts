@@ -54,16 +54,7 @@ export async function hintsWakeTheReader(
   const got: Event[] = [];
   const reading = drain(stream, got);
   try {
-    const notify = await b.write(writer, 'warm');
-    notify();
-    await waitFor(
-      'the warm-up event (re-notified until the subscription is up)',
-      () => {
-        if (got.length === 0) notify();
-        return got.length === 1;
-      },
-      10_000,
-    );
+    await warmUp(b, writer, got);
     const expected = ['warm'];
     for (let i = 0; i < count; i++) {
       const fid = `e${i}`;
@@ -71,6 +62,68 @@ export async function hintsWakeTheReader(
       expected.push(fid);
       await waitFor(`event ${fid} woken by its hint`, () => got.length === expected.length, 10_000);
     }
+    assertExactlyOnce(got, expected);
+  } finally {
+    await stream.close();
+    await reading;
+  }
+}
+
+/**
+ * Writes the event `warm` and notifies it again until it arrives in `got`: the reader's
+ * subscription is made asynchronously when its stream first waits, so hints sent before that are
+ * not received.
+ */
+async function warmUp(b: HintBackend, writer: EventsTable, got: readonly Event[]): Promise<void> {
+  const notify = await b.write(writer, 'warm');
+  notify();
+  await waitFor(
+    'the warm-up event (re-notified until the subscription is up)',
+    () => {
+      if (got.length === 0) notify();
+      return got.length === 1;
+    },
+    10_000,
+  );
+}
+
+/**
+ * A sustained write rate, hints alone driving the reader (its poll interval is an hour):
+ * `writers` writers commit `each` events back to back, each notified after its commit, so the
+ * hint gap widens on both ends (coalescing up to 25 ms of commits into one publish and one query).
+ * Every event arrives exactly once, the last ones by the hints deferred to the gap's end.
+ */
+export async function sustainedRateExactlyOnce(
+  b: HintBackend,
+  writer: EventsTable,
+  reader: EventsTable,
+  writers = 4,
+  each = 60,
+): Promise<void> {
+  const stream = await reader.toStream(b.db)('', { fromHead: true });
+  const got: Event[] = [];
+  const reading = drain(stream, got);
+  try {
+    await warmUp(b, writer, got);
+    const expected = ['warm'];
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < each; i++) {
+          const fid = `s${w}-${i}`;
+          (await b.write(writer, fid))();
+          expected.push(fid);
+        }
+      }),
+    );
+    await waitFor(
+      `${expected.length} events woken by hints alone`,
+      () => got.length >= expected.length,
+      20_000,
+    );
+    const last = got[got.length - 1] as Event;
+    const rest = await reader.toStream(b.db)(last.id, { toHead: true });
+    await assert.rejects(rest.recv(), isHeadReachedErr);
+    await rest.close();
     assertExactlyOnce(got, expected);
   } finally {
     await stream.close();

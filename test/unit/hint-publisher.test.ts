@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Logger } from '../../src/core/index.js';
+import { HintGap } from '../../src/rsql/hint-gap.js';
 import { type EventsNotifier, HintPublisher } from '../../src/rsql/notifier.js';
+import { waitFor } from '../support/wait.js';
 
 /** A notifier whose publishes settle when the test says so (the user-supplied part). */
 function manualNotifier(): {
@@ -28,6 +30,9 @@ function manualNotifier(): {
   };
 }
 
+/** A gap that does not adapt. */
+const fixedGap = (ms: number): HintGap => new HintGap({ minMs: ms, maxMs: ms });
+
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function recordingLogger(): Logger & { warnings: string[] } {
@@ -38,7 +43,7 @@ function recordingLogger(): Logger & { warnings: string[] } {
 describe('HintPublisher', () => {
   it('keeps one publish in flight and sends one more for every burst that came meanwhile', async () => {
     const m = manualNotifier();
-    const p = new HintPublisher(m.notifier, 'ev', recordingLogger(), 0);
+    const p = new HintPublisher(m.notifier, 'ev', recordingLogger(), fixedGap(0));
     p.hint();
     p.hint();
     p.hint();
@@ -58,7 +63,7 @@ describe('HintPublisher', () => {
   it('a failing notifier is logged once per outage and never throws at the writer', async () => {
     const m = manualNotifier();
     const logger = recordingLogger();
-    const p = new HintPublisher(m.notifier, 'ev', logger, 0);
+    const p = new HintPublisher(m.notifier, 'ev', logger, fixedGap(0));
     p.hint();
     m.settle(new Error('down'));
     await tick();
@@ -82,7 +87,7 @@ describe('HintPublisher', () => {
       },
       'ev',
       logger,
-      0,
+      fixedGap(0),
     );
     assert.doesNotThrow(() => throwing.hint());
     await tick();
@@ -95,7 +100,7 @@ describe('HintPublisher', () => {
       { publish: (t) => void sent.push(t), subscribe: () => ({ close() {} }) },
       'ev',
       recordingLogger(),
-      60_000,
+      fixedGap(60_000),
     );
     p.hint();
     assert.deepEqual(sent, ['ev'], 'the first hint at once, though the notifier is synchronous');
@@ -114,7 +119,7 @@ describe('HintPublisher', () => {
       { publish: (t) => void sent.push(t), subscribe: () => ({ close() {} }) },
       'ev',
       recordingLogger(),
-      0,
+      fixedGap(0),
     );
     p.hint();
     p.hint();
@@ -123,9 +128,39 @@ describe('HintPublisher', () => {
 
   it('close with nothing pending publishes nothing', () => {
     const m = manualNotifier();
-    const p = new HintPublisher(m.notifier, 'ev', recordingLogger(), 60_000);
+    const p = new HintPublisher(m.notifier, 'ev', recordingLogger(), fixedGap(60_000));
     p.close();
     p.hint();
     assert.deepEqual(m.published, []);
+  });
+
+  it('under a sustained rate publishes once per widened gap, the hint deferred to its end, then narrows back', async () => {
+    const clock = { t: 0 };
+    const gap = new HintGap({ minMs: 5, maxMs: 25, now: () => clock.t });
+    const sent: string[] = [];
+    const p = new HintPublisher(
+      { publish: (t) => void sent.push(t), subscribe: () => ({ close() {} }) },
+      'ev',
+      recordingLogger(),
+      gap,
+    );
+    p.hint();
+    assert.equal(sent.length, 1);
+    clock.t = 1;
+    for (let i = 0; i < 20; i++) p.hint();
+    assert.equal(sent.length, 1, 'the burst waits for the gap');
+    clock.t = 5;
+    await waitFor('the deferred publish', () => sent.length === 2);
+    assert.equal(gap.ms, 25, 'widened to its most');
+    clock.t = 10;
+    p.hint();
+    assert.equal(sent.length, 2, 'deferred within the widened gap');
+    clock.t = 30;
+    await waitFor('the publish at the end of the widened gap', () => sent.length === 3);
+    assert.equal(gap.ms, 5, 'one hint in 25 ms: back to the least gap');
+    clock.t = 1000;
+    p.hint();
+    assert.equal(sent.length, 4, 'after a quiet spell: at once');
+    p.close();
   });
 });

@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/index.js';
 import { Waker } from '../../internal/abort.js';
 import type { WakeupSource } from '../dialect.js';
+import type { HintGap } from '../hint-gap.js';
 
 /**
  * The wake-up seam of a loader: starts one source of hints that events may have been committed
@@ -48,10 +49,11 @@ export interface HeadPollerConfig {
    */
   readonly idleHint?: (() => void) | undefined;
   /**
-   * The least time between two hints acted on, in ms: a hint within it of the last one is acted
-   * on at its end (one for all that came meanwhile). 0: each hint at once.
+   * The least time between two hints acted on: a hint within it of the last one is acted on at
+   * its end (one for all that came meanwhile); it widens under a sustained rate of hints. None:
+   * each hint at once.
    */
-  readonly hintGapMs?: number | undefined;
+  readonly hintGap?: HintGap | undefined;
 }
 
 /**
@@ -69,8 +71,7 @@ export class HeadPoller {
   #polls = 0;
   #failure: { readonly n: number; readonly error: unknown } | undefined;
   #sources: WakeupSource[] | undefined;
-  /** When the last hint was acted on (performance.now()), and the timer of the one deferred. */
-  #lastHintAt = Number.NEGATIVE_INFINITY;
+  /** The timer of the hint deferred to the gap's end. */
   #hintTimer: NodeJS.Timeout | undefined;
 
   constructor(config: HeadPollerConfig) {
@@ -106,15 +107,18 @@ export class HeadPoller {
   /**
    * Polls now when some stream waits (an insert in this process, or a wake-up hint); otherwise
    * hands the hint to `idleHint`, so that a stream busy with what it read does not wait a poll
-   * interval for what the hint announced. At most one hint per `hintGapMs` is acted on: one
+   * interval for what the hint announced. At most one hint per `hintGap` is acted on: one
    * within the gap of the last is acted on at its end, together with those that came meanwhile.
    */
   notify(): void {
-    if (this.#config.signal.aborted || this.#hintTimer !== undefined) return;
+    if (this.#config.signal.aborted) return;
+    const gap = this.#config.hintGap;
+    gap?.hinted();
+    if (this.#hintTimer !== undefined) return;
     // While writers commit faster than a query, each hint would start one more query as soon as
     // the last ended: the reader would query nonstop, its database load growing with the write
     // rate. A hint within the gap is acted on at its end instead, with all that came meanwhile.
-    const wait = this.#lastHintAt + (this.#config.hintGapMs ?? 0) - performance.now();
+    const wait = gap === undefined ? 0 : gap.wait();
     if (wait > 0) {
       this.#hintTimer = setTimeout(() => {
         this.#hintTimer = undefined;
@@ -127,7 +131,7 @@ export class HeadPoller {
 
   #act(): void {
     if (this.#config.signal.aborted) return;
-    this.#lastHintAt = performance.now();
+    this.#config.hintGap?.acted();
     if (this.#waiting > 0) this.#pollSoon(0);
     else this.#config.idleHint?.();
   }

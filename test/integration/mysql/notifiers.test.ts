@@ -19,6 +19,7 @@ import {
   type HintBackend,
   hintsWakeTheReader,
   lossy,
+  sustainedRateExactlyOnce,
 } from '../../support/hint-scenarios.js';
 import {
   mysqlServer,
@@ -127,6 +128,14 @@ for (const n of notifiers) {
       if (b === undefined || notifier === undefined) return;
       const { writer, reader } = await tables(b, notifier, notifier, 3_600_000);
       await hintsWakeTheReader(b, writer, reader);
+    });
+
+    it('a sustained write rate (the hint gap widened on both ends) loses and duplicates no event, hints alone delivering', async (t) => {
+      const b = await mysqlBackend(t);
+      const notifier = b === undefined ? undefined : await n.make(t);
+      if (b === undefined || notifier === undefined) return;
+      const { writer, reader } = await tables(b, notifier, notifier, 3_600_000);
+      await sustainedRateExactlyOnce(b, writer, reader);
     });
 
     it('lost hints (all, or two in three) lose no event: polling delivers each exactly once', async (t) => {

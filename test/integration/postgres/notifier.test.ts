@@ -16,6 +16,7 @@ import {
   type HintBackend,
   hintsWakeTheReader,
   lossy,
+  sustainedRateExactlyOnce,
 } from '../../support/hint-scenarios.js';
 import { pgPool } from '../../support/pg-pool.js';
 import { postgresServer, requireServer, uniqueName } from '../../support/servers.js';
@@ -76,6 +77,15 @@ describe('postgresNotifier', () => {
     const { writer, reader } = pair(b, notifier, notifier, 3_600_000);
     await writer.createTable(b.pool);
     await hintsWakeTheReader(b, writer, reader);
+  });
+
+  it('a sustained write rate (the hint gap widened on both ends) loses and duplicates no event, hints alone delivering', async (t) => {
+    const b = await pgBackend(t);
+    if (b === undefined) return;
+    const notifier = postgresNotifier(b.pool);
+    const { writer, reader } = pair(b, notifier, notifier, 3_600_000);
+    await writer.createTable(b.pool);
+    await sustainedRateExactlyOnce(b, writer, reader);
   });
 
   it('lost hints (none sent, then its LISTEN connection terminated) lose no event', async (t) => {

@@ -11,6 +11,7 @@ import {
   everyEventExactlyOnce,
   type HintBackend,
   hintsWakeTheReader,
+  sustainedRateExactlyOnce,
 } from '../../support/hint-scenarios.js';
 import { uniqueName } from '../../support/servers.js';
 import { sqliteDir } from '../../support/sql-harness.js';
@@ -63,6 +64,12 @@ describe('sqlite file watch', () => {
     const { writer, reader } = pair({ pollIntervalMs: 3_600_000 });
     await writer.createTable(writerDb);
     await hintsWakeTheReader(backend, writer, reader);
+  });
+
+  it('a sustained write rate (the loader hint gap widened) loses and duplicates no event, the watch alone delivering', async () => {
+    const { writer, reader } = pair({ pollIntervalMs: 3_600_000 });
+    await writer.createTable(writerDb);
+    await sustainedRateExactlyOnce(backend, writer, reader);
   });
 
   it('rollbacks, checkpoints and commits interleaved: every committed event exactly once, woken by the watch alone', async () => {

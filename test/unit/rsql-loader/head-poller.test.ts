@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Logger, noopLogger } from '../../../src/core/index.js';
+import { HintGap } from '../../../src/rsql/hint-gap.js';
 import { HeadPoller, type WakeupStarter } from '../../../src/rsql/loader/head-poller.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -11,6 +12,7 @@ function pollerWith(options: {
   logger?: Logger;
   idleHint?: () => void;
   hintGapMs?: number;
+  hintGap?: HintGap;
 }) {
   const stop = new AbortController();
   const loads: ((error?: Error) => void)[] = [];
@@ -34,7 +36,11 @@ function pollerWith(options: {
     },
     polling: () => inFlight,
     idleHint: options.idleHint,
-    hintGapMs: options.hintGapMs,
+    hintGap:
+      options.hintGap ??
+      (options.hintGapMs === undefined
+        ? undefined
+        : new HintGap({ minMs: options.hintGapMs, maxMs: options.hintGapMs })),
   });
   /** Ends the head load in flight. */
   const endLoad = (error?: Error): void => {
@@ -197,6 +203,45 @@ describe('HeadPoller', () => {
     await waitFor('the poll for both hints', () => loads.length === 1);
     endLoad();
     await second;
+    stop.abort();
+    await poller.stop();
+  });
+
+  it('a gap widened by a sustained rate defers a hint to its end, never drops it, and narrows back', async () => {
+    const clock = { t: 0 };
+    const gap = new HintGap({ minMs: 5, maxMs: 25, now: () => clock.t });
+    const { poller, stop, loads, endLoad } = pollerWith({ hintGap: gap });
+    const first = poller.wait(new AbortController().signal);
+    poller.notify();
+    assert.equal(loads.length, 1, 'the first hint polls at once');
+    endLoad();
+    await first;
+    // 20 hints in the next ms: 4 per least gap, deferred to its end, where the gap widens.
+    const second = poller.wait(new AbortController().signal);
+    clock.t = 1;
+    for (let i = 0; i < 20; i++) poller.notify();
+    assert.equal(loads.length, 0, 'deferred');
+    clock.t = 5; // before the gap's timer can fire: its act is at t = 5
+    await waitFor('the poll for the deferred hints', () => loads.length === 1);
+    endLoad();
+    await second;
+    assert.equal(gap.ms, 25, 'widened to its most');
+    // One hint within the widened gap: deferred again, acted on at its end.
+    const third = poller.wait(new AbortController().signal);
+    clock.t = 10;
+    poller.notify();
+    assert.equal(loads.length, 0, 'deferred within the widened gap');
+    clock.t = 30;
+    await waitFor('the poll for the hint deferred to the widened gap', () => loads.length === 1);
+    endLoad();
+    await third;
+    assert.equal(gap.ms, 5, 'one hint in 25 ms: back to the least gap');
+    const fourth = poller.wait(new AbortController().signal);
+    clock.t = 1000;
+    poller.notify();
+    assert.equal(loads.length, 1, 'after a quiet spell: at once');
+    endLoad();
+    await fourth;
     stop.abort();
     await poller.stop();
   });
