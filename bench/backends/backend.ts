@@ -30,9 +30,11 @@ export interface InsertBench {
    * stream of another table object (another connection on SQLite) waits at its head and reads.
    */
   readonly withWakeup:
-    | ((
-        wakeup: WakeupName,
-      ) => Promise<{ write(writer: number): Promise<void>; close(): Promise<void> }>)
+    | ((wakeup: WakeupName) => Promise<{
+        write(writer: number): Promise<void>;
+        /** Closes the variant; resolves with the reader's queries per second while it ran. */
+        close(): Promise<number>;
+      }>)
     | undefined;
   cleanup(): Promise<void>;
 }

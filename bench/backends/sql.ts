@@ -190,6 +190,7 @@ export function sqlBackend(
         // The reader is another process, as a consumer service is: its loader's queries load
         // the database, not the writers' event loop.
         const reader = await forkReader(name, wakeup);
+        const readingSince = performance.now();
         return {
           async write(w) {
             let notify: (() => void) | undefined;
@@ -203,10 +204,12 @@ export function sqlBackend(
             notify?.();
           },
           async close() {
-            await reader.close();
+            const s = (performance.now() - readingSince) / 1000;
+            const queries = await reader.close();
             await writerTable.close();
             await setup.close();
             await drop(name);
+            return queries / s;
           },
         };
       },
