@@ -25,6 +25,11 @@ export interface ServerLimits {
   readonly maxResetBurst: number;
   /** Resets per second a connection earns back; beyond burst and rate it gets GOAWAY. */
   readonly maxResetRate: number;
+  /**
+   * How long a connection told to go away for abuse, and any new connection from its address
+   * meanwhile, is held open and unread before it is closed; 0 closes it at once.
+   */
+  readonly abusiveHoldMs: number;
 }
 
 /** Keepalive and idle settings of a client. */
@@ -49,6 +54,7 @@ export const serverLimitDefaults: ServerLimits = Object.freeze({
   minPingIntervalMs: 10_000,
   maxResetBurst: 200,
   maxResetRate: 20,
+  abusiveHoldMs: 10_000,
 });
 
 /** The client defaults: pings well inside the server's minimum interval. */
@@ -90,6 +96,7 @@ export function resolveServerLimits(options: Readonly<Record<string, unknown>>):
         return intOption(v, key, 0, 1, 2 ** 31 - 1);
       case 'keepaliveMs':
       case 'minPingIntervalMs':
+      case 'abusiveHoldMs':
         return intOption(v, key, 0, 0, maxMs);
       default:
         return intOption(v, key, 0, 1, maxMs);

@@ -15,6 +15,7 @@ export class PeerGuard {
   readonly #session: Http2Session;
   readonly #limits: ServerLimits;
   readonly #logger: Logger;
+  readonly #onAbusive: (session: Http2Session) => void;
   #calls = 0;
   #everCalled = false;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -27,10 +28,20 @@ export class PeerGuard {
   #resetRefilledAt = Date.now();
   #closing = false;
 
-  constructor(session: Http2Session, limits: ServerLimits, logger: Logger) {
+  /**
+   * @param onAbusive takes over a connection told to go away for abuse, once its GOAWAY is out:
+   *   cuts its calls and holds or closes it
+   */
+  constructor(
+    session: Http2Session,
+    limits: ServerLimits,
+    logger: Logger,
+    onAbusive: (session: Http2Session) => void,
+  ) {
     this.#session = session;
     this.#limits = limits;
     this.#logger = logger;
+    this.#onAbusive = onAbusive;
     this.#resetTokens = limits.maxResetBurst;
     this.#armIdle(limits.handshakeTimeoutMs);
     if (limits.keepaliveMs > 0) {
@@ -60,7 +71,7 @@ export class PeerGuard {
   /** A call ended. */
   callEnded(): void {
     this.#calls--;
-    if (this.#calls === 0) this.#armIdle(this.#limits.idleTimeoutMs);
+    if (this.#calls === 0 && !this.#closing) this.#armIdle(this.#limits.idleTimeoutMs);
   }
 
   /** Says whether a call may still cost the server work: false once the connection goes away. */
@@ -152,8 +163,9 @@ export class PeerGuard {
       } catch {
         // The session is closing already.
       }
-      // An abusive peer gets no grace: its calls are cut once the GOAWAY is out.
-      s.destroy(undefined, h2.NGHTTP2_ENHANCE_YOUR_CALM);
+      // An abusive peer gets no grace: its calls are cut once the GOAWAY is out, and it is held.
+      this.#clear();
+      this.#onAbusive(s);
       return;
     }
     s.close();

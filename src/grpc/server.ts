@@ -22,6 +22,7 @@ import { abortable } from '../internal/abort.js';
 import { invalidArgument } from '../internal/errors.js';
 import { checkOptionKeys, msOption } from '../internal/options.js';
 import { setLongTimeout } from '../internal/timers.js';
+import { AbuseHold } from './abuse-hold.js';
 import type { Authenticator, CallInfo } from './auth.js';
 import { alive, Call, type CallOwner } from './call.js';
 import { FrameWriter, type StreamRequestMessage } from './codec.js';
@@ -94,6 +95,15 @@ export interface ServeOptions {
   readonly maxResetBurst?: number;
   /** Stream resets per second a connection may sustain (see `maxResetBurst`). @default 20 */
   readonly maxResetRate?: number;
+  /**
+   * How long, in ms, a connection told to go away for abuse (rapid reset, PING flood) is held open
+   * and unread before it is closed, and new connections from its IP address meanwhile with it: an
+   * attacker that reconnects at once waits instead of costing a new session each time. At most 64
+   * connections (and a quarter of `maxConnections`) are held; beyond, they are closed at once.
+   * Clients behind one NAT address share the penalty: 0 closes abusive connections at once and
+   * penalises no address. @default 10000
+   */
+  readonly abusiveHoldMs?: number;
 }
 
 /** A call a {@link ReflexServer} is streaming. */
@@ -304,6 +314,9 @@ class ServingReflexServer implements ReflexServer, CallOwner {
   readonly #routes: ReadonlyMap<string, StreamFunc>;
   readonly #sessions = new Set<Http2Session>();
   readonly #sockets = new Set<Socket>();
+  /** The transport socket of each connection, by `address:port` (a session's socket is a proxy that cannot be destroyed). */
+  readonly #socketByPeer = new Map<string, Socket>();
+  readonly #hold: AbuseHold;
   /** Calls from their headers to their end (openStreams). */
   readonly #active = new Set<Call>();
   readonly #calls = new Set<Promise<void>>();
@@ -326,24 +339,69 @@ class ServingReflexServer implements ReflexServer, CallOwner {
     this.#authenticate = o.authenticate;
     this.#graceMs = o.graceMs;
     this.#limits = o.limits;
+    this.#hold = new AbuseHold(o.limits.abusiveHoldMs, o.limits.maxConnections);
     server.on('error', (err) => {
       this.#logger.error('reflex grpc server: server error', { error: err });
     });
-    server.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
+    // A connection from a penalised address must be stopped before node:http2 (or TLS) reads a
+    // byte of it: the listener that node:http2 installs in its constructor is wrapped.
+    const serveConnection = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => this.#connection(socket, serveConnection));
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('error', (err) => {
         this.#logger.debug('reflex grpc server: session error', { error: err });
       });
       session.once('close', () => this.#sessions.delete(session));
-      this.#guards.set(session, new PeerGuard(session, this.#limits, this.#logger));
+      this.#guards.set(
+        session,
+        new PeerGuard(session, this.#limits, this.#logger, (abusive) => this.#onAbusive(abusive)),
+      );
       if (this.#stopped) session.close();
     });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       this.#accept(stream, headers);
+    });
+  }
+
+  #connection(socket: Socket, serve: readonly ((socket: Socket) => void)[]): void {
+    const peer = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`;
+    this.#sockets.add(socket);
+    this.#socketByPeer.set(peer, socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      if (this.#socketByPeer.get(peer) === socket) this.#socketByPeer.delete(peer);
+    });
+    if (this.#hold.isPenalised(socket.remoteAddress)) {
+      // Read no further than the socket's own buffer; an attacker's reset is no concern of ours.
+      socket.pause();
+      socket.on('error', () => {});
+      this.#logger.debug('reflex grpc server: connection from an abusive address held', { peer });
+      this.#hold.hold(socket);
+      return;
+    }
+    for (const listener of serve) listener.call(this.#server, socket);
+  }
+
+  /**
+   * A connection was told to go away for abuse (its GOAWAY is out): its calls are cut, its address
+   * is penalised, and it is held unread (node:http2 reads no more of a session that sent GOAWAY
+   * and has no stream open) until the hold ends.
+   */
+  #onAbusive(session: Http2Session): void {
+    const peer = session.socket;
+    const socket = this.#socketByPeer.get(`${peer?.remoteAddress ?? ''}:${peer?.remotePort ?? ''}`);
+    this.#hold.markAbusive(peer?.remoteAddress);
+    for (const call of this.#active) {
+      if (call.stream.session === session && alive(call.stream)) {
+        call.stream.close(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+      }
+    }
+    this.#hold.hold(session, () => {
+      session.destroy(undefined, h2.NGHTTP2_ENHANCE_YOUR_CALM);
+      // A destroyed session ends its socket gracefully, which waits on a peer that reads nothing.
+      socket?.destroy();
     });
   }
 
@@ -656,6 +714,8 @@ class ServingReflexServer implements ReflexServer, CallOwner {
       this.#server.close(() => resolve());
     });
     for (const s of this.#sessions) s.close();
+    // Held abusive connections get no grace.
+    this.#hold.releaseAll();
     const timer = setLongTimeout(() => {
       for (const s of this.#sessions) s.destroy();
       // A destroyed session still ends its socket gracefully, which waits forever on a client

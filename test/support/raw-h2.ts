@@ -87,13 +87,17 @@ export class RawH2 {
     });
   }
 
-  /** Connects and sends the preface; `preface: false` sends nothing at all. */
+  /**
+   * Connects and sends the preface; `preface: false` sends nothing at all. `from` is the local
+   * address (another loopback address, e.g. 127.0.0.2, stands for another host).
+   */
   static connect(
     port: number,
-    options: { preface?: boolean; ackPings?: boolean } = {},
+    options: { preface?: boolean; ackPings?: boolean; from?: string } = {},
   ): Promise<RawH2> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => {
+      const at = { port, host: '127.0.0.1', localAddress: options.from ?? '127.0.0.1' };
+      const socket = connect(at, () => {
         const c = new RawH2(socket, options.ackPings ?? true);
         if (options.preface !== false) {
           socket.write(
@@ -134,6 +138,24 @@ export class RawH2 {
       parts.push(frameBytes(FrameType.data, endStream, id, body));
     }
     return { id, bytes: Buffer.concat(parts) };
+  }
+
+  /** A PING (not an ack) carrying 8 bytes of `data`, as bytes. */
+  static pingBytes(data: string): Buffer {
+    return frameBytes(FrameType.ping, 0, 0, Buffer.from(data.padEnd(8).slice(0, 8)));
+  }
+
+  /** Whether the server acknowledged a PING that carried `data`. */
+  pingAcked(data: string): boolean {
+    const payload = Buffer.from(data.padEnd(8).slice(0, 8));
+    return this.frames.some(
+      (f) => f.type === FrameType.ping && (f.flags & ack) !== 0 && f.payload.equals(payload),
+    );
+  }
+
+  /** Whether the server sent anything at all (its SETTINGS come first on a served connection). */
+  get heard(): boolean {
+    return this.frames.length > 0;
   }
 
   /** RST_STREAM CANCEL for a stream, as bytes. */

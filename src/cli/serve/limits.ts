@@ -11,6 +11,7 @@ export interface LimitFlags {
   handshakeTimeout: string;
   idleTimeout: string;
   keepalive: string;
+  abusiveHold: string;
 }
 
 /** The per-connection limits of the gRPC server, from the flags (docs/grpc.md, "Limits"). */
@@ -22,6 +23,7 @@ export type ServeLimits = Pick<
   | 'handshakeTimeoutMs'
   | 'idleTimeoutMs'
   | 'keepaliveMs'
+  | 'abusiveHoldMs'
 >;
 
 /** Adds the limit flags, with the library's defaults. */
@@ -34,7 +36,12 @@ export function limitOptions<
     .option('--request-timeout <d>', 'time a call has to send its request', '10s')
     .option('--handshake-timeout <d>', 'time a new connection has to start its first call', '10s')
     .option('--idle-timeout <d>', 'a connection without calls this long is closed', '5m')
-    .option('--keepalive <d>', 'ping each connection this often (0: never)', '60s');
+    .option('--keepalive <d>', 'ping each connection this often (0: never)', '60s')
+    .option(
+      '--abusive-hold <d>',
+      'hold an abusive connection, and new ones from its address, unread this long (0: cut at once)',
+      '10s',
+    );
 }
 
 export function serveLimits(flags: LimitFlags): ServeLimits {
@@ -51,6 +58,7 @@ export function serveLimits(flags: LimitFlags): ServeLimits {
     handshakeTimeoutMs: positiveDuration(flags.handshakeTimeout, '--handshake-timeout'),
     idleTimeoutMs: positiveDuration(flags.idleTimeout, '--idle-timeout'),
     keepaliveMs,
+    abusiveHoldMs: parseDuration(flags.abusiveHold, '--abusive-hold'),
   };
 }
 

@@ -288,6 +288,7 @@ describe('reflex serve with TLS and a token', () => {
       ['serve', 'sqlite:x.db', '--table', 'a', '--request-timeout', 'soon'],
       ['serve', 'sqlite:x.db', '--table', 'a', '--idle-timeout', '0s'],
       ['serve', 'sqlite:x.db', '--table', 'a', '--keepalive', '10ms'],
+      ['serve', 'sqlite:x.db', '--table', 'a', '--abusive-hold', 'forever'],
     ];
     await Promise.all(
       cases.map(async (args) => {

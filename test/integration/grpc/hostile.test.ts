@@ -25,6 +25,8 @@ import { RawH2 } from '../../support/raw-h2.js';
 import { waitFor } from '../../support/wait.js';
 
 const method = '/reflexpb.Reflex/Stream';
+/** Attackers connect from another loopback address: an abusive address is penalised as a whole. */
+const attacker = '127.0.0.2';
 
 function fill(n: number): MemoryEventLog {
   const log = newMemoryEventLog();
@@ -202,8 +204,9 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
   it('a rapid-reset flood opens no source and gets GOAWAY ENHANCE_YOUR_CALM; a well-behaved client still gets every event', async () => {
     const log = fill(2000);
     const counted = countingOpens(log.stream);
-    await using server = await serveStream(counted.stream);
-    const raw = await RawH2.connect(server.port);
+    await using server = await serveStream(counted.stream, { abusiveHoldMs: 0 });
+    // From another address: the attacker's own address is penalised, not the good client's.
+    const raw = await RawH2.connect(server.port, { from: attacker });
     try {
       // Each request and its RST_STREAM in one write, 300 of them: more than the reset burst.
       for (let i = 0; i < 300 && !raw.closed; i++) {
@@ -223,14 +226,86 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
     }
   });
 
+  it('an abusive connection is held unread (PING unanswered, calls unserved) until abusiveHoldMs, then closed; new connections from its address are held too, others served', async () => {
+    const holdMs = 400;
+    const log = fill(300);
+    const counted = countingOpens(log.stream);
+    await using server = await serveStream(counted.stream, { abusiveHoldMs: holdMs });
+    const raw = await RawH2.connect(server.port, { from: attacker });
+    const later: RawH2[] = [];
+    try {
+      const bytes: Buffer[] = [];
+      for (let i = 0; i < 300; i++) {
+        const c = raw.callBytes(method);
+        bytes.push(c.bytes, RawH2.rstBytes(c.id));
+      }
+      raw.write(Buffer.concat(bytes));
+      await waitFor('GOAWAY', () => raw.goaway() !== undefined, 10_000);
+      const cutAt = Date.now();
+      assert.deepEqual(raw.goaway(), { code: 11, debug: 'too_many_resets' });
+      // Held: a PING and a call sent now are never read.
+      const call = raw.callBytes(method);
+      raw.write(Buffer.concat([RawH2.pingBytes('held'), call.bytes]));
+      // A new connection from the same address: accepted, then neither read nor answered.
+      const again = await RawH2.connect(server.port, { from: attacker });
+      later.push(again);
+      const againCall = again.callBytes(method);
+      again.write(againCall.bytes);
+      // Meanwhile a client elsewhere is served in full.
+      const opensBefore = counted.opens();
+      await assertAllDelivered(server.address, log);
+      assert.equal(counted.opens(), opensBefore + 1);
+      await waitFor('the held connection closed', () => raw.closed, 10_000);
+      assert.ok(Date.now() - cutAt >= holdMs * 0.9, `closed after ${Date.now() - cutAt} ms`);
+      assert.equal(raw.pingAcked('held'), false, 'the held connection answered a PING');
+      assert.equal(raw.ended(call.id), false, 'a call on the held connection was answered');
+      await waitFor('the later connection closed', () => again.closed, 10_000);
+      assert.equal(again.heard, false, 'the server sent frames on a connection it holds');
+      // The penalty is over: the address is served again.
+      const after = await RawH2.connect(server.port, { from: attacker, ackPings: true });
+      later.push(after);
+      const served = after.callBytes(method);
+      after.write(served.bytes);
+      await waitFor('a call from the address served again', () => after.ended(served.id), 10_000);
+      assert.equal(after.resets().has(served.id), false);
+    } finally {
+      raw.destroy();
+      for (const r of later) r.destroy();
+    }
+  });
+
+  it('stop() closes held connections at once, and a PING flood is held as a reset flood is', async () => {
+    const log = fill(5);
+    await using server = await serveStream(log.stream, {
+      minPingIntervalMs: 1000,
+      abusiveHoldMs: 600_000,
+      shutdownGraceMs: 60_000,
+    });
+    const raw = await RawH2.connect(server.port, { from: attacker });
+    try {
+      for (let i = 0; i < 5; i++) raw.write(RawH2.pingBytes(`p${i}`));
+      await waitFor('GOAWAY', () => raw.goaway() !== undefined, 10_000);
+      assert.deepEqual(raw.goaway(), { code: 11, debug: 'too_many_pings' });
+      raw.write(RawH2.pingBytes('held'));
+      await assertAllDelivered(server.address, log);
+      assert.equal(raw.closed, false);
+      // Neither the hold (600 s) nor the grace (60 s) is waited for.
+      await server.stop();
+      await waitFor('the held connection closed', () => raw.closed, 10_000);
+      assert.equal(raw.pingAcked('held'), false);
+    } finally {
+      raw.destroy();
+    }
+  });
+
   it('a connection that resets too many streams gets GOAWAY and is closed, while a client streaming on another connection gets every event in order', async () => {
     const log = fill(500);
-    await using server = await serveStream(log.stream, { maxResetBurst: 20 });
+    await using server = await serveStream(log.stream, { maxResetBurst: 20, abusiveHoldMs: 0 });
     await using client = newReflexClient(server.address);
     const stream = await client.stream('');
     const got: Event[] = [];
     while (got.length < 500) got.push(await stream.recv());
-    const raw = await RawH2.connect(server.port);
+    const raw = await RawH2.connect(server.port, { from: attacker });
     try {
       // 300 requests each with its RST_STREAM, in one write: the server reads them in one go.
       const bytes: Buffer[] = [];
@@ -273,23 +348,6 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
       );
       await waitFor('no open call', () => server.openStreams === 0, 10_000);
       assert.equal(raw.closed, false);
-      await assertAllDelivered(server.address, log);
-    } finally {
-      raw.destroy();
-    }
-  });
-
-  it('a ping flood gets GOAWAY ENHANCE_YOUR_CALM too_many_pings', async () => {
-    const log = fill(5);
-    await using server = await serveStream(log.stream, { minPingIntervalMs: 1000 });
-    const raw = await RawH2.connect(server.port);
-    try {
-      const ping = Buffer.alloc(9 + 8);
-      ping.writeUIntBE(8, 0, 3);
-      ping[3] = 6;
-      for (let i = 0; i < 5; i++) raw.write(ping);
-      await waitFor('GOAWAY', () => raw.goaway() !== undefined, 10_000);
-      assert.deepEqual(raw.goaway(), { code: 11, debug: 'too_many_pings' });
       await assertAllDelivered(server.address, log);
     } finally {
       raw.destroy();
@@ -384,6 +442,7 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
       ['keepaliveMs', 10],
       ['keepaliveTimeoutMs', Number.NaN],
       ['maxResetRate', 0],
+      ['abusiveHoldMs', -1],
     ] as const) {
       await assert.rejects(
         serveStream(log.stream, { [key]: value }),
