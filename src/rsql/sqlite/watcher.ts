@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import type { Logger } from '../../core/index.js';
 import type { WakeupSource } from '../dialect.js';
+import { HINT_GAP_MAX_MS, HINT_GAP_MS } from '../hint-gap.js';
 import type { SqliteDatabase } from './driver.js';
 
 /**
@@ -9,7 +10,11 @@ import type { SqliteDatabase } from './driver.js';
  * so the event alone comes too early; the check finds the moment it becomes visible.
  */
 const SETTLE_MS = 50;
-/** The pause between two checks while settling, in ms. */
+/**
+ * The pause between two checks while settling, in ms: 1 ms after a change of the file, doubling
+ * while nothing becomes visible (a commit is usually visible within a millisecond of its WAL
+ * write; a slow fsync is found a little later, and a lull costs a few checks, not 50).
+ */
 const CHECK_EVERY_MS = 1;
 /** Re-arming a lost watch: doubling from the first to the last delay, in ms. */
 const REARM_MIN_MS = 100;
@@ -19,8 +24,10 @@ const REARM_MAX_MS = 5000;
  * Cross-process wake-ups of SQLite: watches the database's WAL file (the database file itself
  * outside WAL mode) with the OS's file notifications (inotify on Linux), and on each change
  * checks `PRAGMA data_version` on the loader's own connection every millisecond for a short
- * while: `wake` runs once per commit of another connection, as soon as it is visible. Idle, it
- * costs nothing; while others write, one pragma per millisecond. Only a hint: the loader polls
+ * while: `wake` runs as soon as a commit of another connection is visible, then the checks pause
+ * for a hint gap (5 ms, widening to 25 ms as the file changes faster). Idle, it costs nothing;
+ * while others write, one pragma per gap, and one per ms only between a change of the file and
+ * its commit's visibility. Only a hint: the loader polls
  * regardless. Undefined for an in-memory or temporary database (no other process can write it).
  */
 export function sqliteWakeups(
@@ -45,8 +52,22 @@ class SqliteFileWatcher implements WakeupSource {
   readonly #wake: () => void;
   readonly #logger: Logger;
   #watcher: FSWatcher | undefined;
-  #version: unknown;
+  /** The data_version last seen; undefined until the first check. */
+  #version: unknown = undefined;
   #deadline = 0;
+  /** The next pause while settling, in ms (CHECK_EVERY_MS again at each change of the file). */
+  #step = CHECK_EVERY_MS;
+  /**
+   * The pause after a wake, in ms. The loader acts on at most one hint per hint gap, so watching
+   * sooner only costs: during the pause the file is not watched at all (each notification wakes
+   * this process, thousands per second under load, on the cores the writers need) and nothing is
+   * checked. It doubles, from the hint gap (5 ms) up to 25 ms, while each pause ends on a new
+   * commit, and is back at 5 ms after one that ends on none: a busy table costs ~40 checks and ~40
+   * queries per second.
+   */
+  #pauseMs = HINT_GAP_MS;
+  /** The pending check ends a pause after a wake (the file is not watched meanwhile). */
+  #afterWake = false;
   #timer: NodeJS.Timeout | undefined;
   #rearm: NodeJS.Timeout | undefined;
   #rearmDelay = REARM_MIN_MS;
@@ -58,17 +79,15 @@ class SqliteFileWatcher implements WakeupSource {
     this.#wake = wake;
     this.#logger = logger;
     try {
-      this.#version = this.#dataVersion();
+      this.#dataVersion();
     } catch {
       this.#closed = true; // a closed database: nothing to watch
       return;
     }
     this.#arm();
-    // Anything committed between the loader's last query and the watch: one query to be sure.
-    this.#timer = setTimeout(() => {
-      this.#wake();
-      this.#check();
-    }, 0);
+    // Anything committed between the loader's last query and the watch: the first check, however
+    // it comes (this timer or a change of the file), finds no version to compare and wakes.
+    this.#timer = setTimeout(() => this.#check(), 0);
   }
 
   #dataVersion(): unknown {
@@ -113,14 +132,26 @@ class SqliteFileWatcher implements WakeupSource {
   }
 
   #changed(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#afterWake) return;
     this.#deadline = performance.now() + SETTLE_MS;
-    if (this.#timer === undefined) this.#check();
+    this.#step = CHECK_EVERY_MS;
+    // A check backing off (nothing was visible for a while): this change is checked now.
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#check();
   }
 
   #check(): void {
     this.#timer = undefined;
     if (this.#closed) return;
+    const pauseEnded = this.#afterWake;
+    if (pauseEnded) {
+      this.#afterWake = false;
+      // Watched again before the check: a commit written meanwhile is seen by this check, or by
+      // the settling checks (its frames may have been written before the watch, visible after).
+      if (this.#watcher === undefined && this.#rearm === undefined) this.#arm();
+      this.#deadline = performance.now() + SETTLE_MS;
+      this.#step = CHECK_EVERY_MS;
+    }
     let version: unknown;
     try {
       version = this.#dataVersion();
@@ -131,9 +162,17 @@ class SqliteFileWatcher implements WakeupSource {
     if (version !== this.#version) {
       this.#version = version;
       this.#wake();
+      this.#pauseMs = pauseEnded ? Math.min(this.#pauseMs * 2, HINT_GAP_MAX_MS) : HINT_GAP_MS;
+      this.#afterWake = true;
+      this.#watcher?.close();
+      this.#watcher = undefined;
+      this.#timer = setTimeout(() => this.#check(), this.#pauseMs);
+      return;
     }
+    if (pauseEnded) this.#pauseMs = HINT_GAP_MS;
     if (performance.now() < this.#deadline) {
-      this.#timer = setTimeout(() => this.#check(), CHECK_EVERY_MS);
+      this.#timer = setTimeout(() => this.#check(), this.#step);
+      this.#step *= 2;
     }
   }
 
