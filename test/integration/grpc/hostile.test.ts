@@ -70,6 +70,16 @@ async function assertAllDelivered(address: string, log: MemoryEventLog): Promise
   );
 }
 
+/** `n` requests each with its RST_STREAM, in one write: the server reads them in one go. */
+function resetBurst(raw: RawH2, n: number): void {
+  const bytes: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = raw.callBytes(method);
+    bytes.push(c.bytes, RawH2.rstBytes(c.id));
+  }
+  raw.write(Buffer.concat(bytes));
+}
+
 /** A logger that keeps what it is given. */
 function recordingLogger(): Logger & {
   lines: { level: string; message: string; fields: Record<string, unknown> }[];
@@ -234,12 +244,7 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
     const raw = await RawH2.connect(server.port, { from: attacker });
     const later: RawH2[] = [];
     try {
-      const bytes: Buffer[] = [];
-      for (let i = 0; i < 300; i++) {
-        const c = raw.callBytes(method);
-        bytes.push(c.bytes, RawH2.rstBytes(c.id));
-      }
-      raw.write(Buffer.concat(bytes));
+      resetBurst(raw, 300);
       await waitFor('GOAWAY', () => raw.goaway() !== undefined, 10_000);
       const cutAt = Date.now();
       assert.deepEqual(raw.goaway(), { code: 11, debug: 'too_many_resets' });
@@ -307,13 +312,7 @@ describe('grpc server under hostile clients', { timeout: 120_000 }, () => {
     while (got.length < 500) got.push(await stream.recv());
     const raw = await RawH2.connect(server.port, { from: attacker });
     try {
-      // 300 requests each with its RST_STREAM, in one write: the server reads them in one go.
-      const bytes: Buffer[] = [];
-      for (let i = 0; i < 300; i++) {
-        const c = raw.callBytes(method);
-        bytes.push(c.bytes, RawH2.rstBytes(c.id));
-      }
-      raw.write(Buffer.concat(bytes));
+      resetBurst(raw, 300);
       await waitFor('the flooding connection closed', () => raw.closed, 10_000);
       assert.deepEqual(raw.goaway(), { code: 11, debug: 'too_many_resets' });
       // The other connection's call carries on: the events written since come through, in order.
