@@ -261,11 +261,13 @@ async function benchBackend(
         log(`${name}: insert with wake-ups, ${writers} writer(s)`);
         await ins.prepare(writers);
         // Each variant in turn (best of its rounds), a stream waiting at the head meanwhile. The
-        // order flips each round, so that a machine getting busier or quieter favours none.
+        // order flips each round, so that a machine getting busier or quieter favours none; four
+        // rounds at least (two left single rounds of ±15% on a shared machine deciding the ratio).
         const best = new Map<WakeupName, number>();
         const readerQps = new Map<WakeupName, number[]>();
         const order = ['poll', ...wakeups] as WakeupName[];
-        for (let round = 0; round < (o.quick ? 2 : 4); round++) {
+        const rounds = o.quick ? 4 : 6;
+        for (let round = 0; round < rounds; round++) {
           for (const wakeup of round % 2 === 0 ? order : [...order].reverse()) {
             const variant = await withWakeup(wakeup);
             let qps = 0;
@@ -295,7 +297,7 @@ async function benchBackend(
               baseline: perS(poll, 'tx/s'),
               baselineLabel: 'polling only',
               target: atLeast(0.9),
-              note: `notify() after each commit; a stream in another process reads at the head (${qpsOf(wakeup)} queries/s, polling only ${qpsOf('poll')})`,
+              note: `best of ${rounds} rounds each, in turns; notify() after each commit; a stream in another process reads at the head (${qpsOf(wakeup)} queries/s, polling only ${qpsOf('poll')})`,
             }),
           );
         }
