@@ -23,11 +23,11 @@ const REARM_MAX_MS = 5000;
 /**
  * Cross-process wake-ups of SQLite: watches the database's WAL file (the database file itself
  * outside WAL mode) with the OS's file notifications (inotify on Linux), and on each change
- * checks `PRAGMA data_version` on the loader's own connection every millisecond for a short
- * while: `wake` runs as soon as a commit of another connection is visible, then the checks pause
- * for a hint gap (5 ms, widening to 25 ms as the file changes faster). Idle, it costs nothing;
- * while others write, one pragma per gap, and one per ms only between a change of the file and
- * its commit's visibility. Only a hint: the loader polls
+ * checks `PRAGMA data_version` on the loader's own connection (at once, then 1, 2, 4, … ms later
+ * for a short while): `wake` runs as soon as a commit of another connection is visible. Then the
+ * file is not watched for a pause (5 ms, doubling up to 25 ms while each pause ends on a new
+ * commit), after which it is watched again and checked. Idle, it costs nothing; under a sustained
+ * write rate, one check and one wake per pause. Only a hint: the loader polls
  * regardless. Undefined for an in-memory or temporary database (no other process can write it).
  */
 export function sqliteWakeups(
