@@ -223,7 +223,6 @@ export async function benchGrpcHostile(
         }),
       );
     }
-    if (pinned) pin(process.pid, ownCpus);
 
     await server.kill();
 

@@ -313,8 +313,11 @@ class ServingReflexServer implements ReflexServer, CallOwner {
   readonly #server: Http2Server;
   readonly #routes: ReadonlyMap<string, StreamFunc>;
   readonly #sessions = new Set<Http2Session>();
-  readonly #sockets = new Set<Socket>();
-  /** The transport socket of each connection, by `address:port` (a session's socket is a proxy that cannot be destroyed). */
+  /**
+   * Every open connection's transport socket, by `address:port`: what stop() cuts after the
+   * grace, and what a held session is closed with (its session's socket is a proxy that cannot
+   * be destroyed).
+   */
   readonly #socketByPeer = new Map<string, Socket>();
   readonly #hold: AbuseHold;
   /** Calls from their headers to their end (openStreams). */
@@ -367,10 +370,8 @@ class ServingReflexServer implements ReflexServer, CallOwner {
 
   #connection(socket: Socket, serve: readonly ((socket: Socket) => void)[]): void {
     const peer = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`;
-    this.#sockets.add(socket);
     this.#socketByPeer.set(peer, socket);
     socket.once('close', () => {
-      this.#sockets.delete(socket);
       if (this.#socketByPeer.get(peer) === socket) this.#socketByPeer.delete(peer);
     });
     if (this.#hold.isPenalised(socket.remoteAddress)) {
@@ -720,7 +721,7 @@ class ServingReflexServer implements ReflexServer, CallOwner {
       for (const s of this.#sessions) s.destroy();
       // A destroyed session still ends its socket gracefully, which waits forever on a client
       // that stopped reading: the sockets themselves are cut.
-      for (const socket of this.#sockets) socket.destroy();
+      for (const socket of this.#socketByPeer.values()) socket.destroy();
     }, this.#graceMs);
     try {
       await closed;
